@@ -1,0 +1,1 @@
+"""Exports that leave our hands: CSV summaries and PDF reports (headless)."""

@@ -1,0 +1,1 @@
+"""Deterministic generator of realistic mail logs (demo data, benchmarks, tests)."""

@@ -1,0 +1,1 @@
+"""Textual screens: each composes widgets and asks the store query API."""

@@ -1,0 +1,1 @@
+"""Correlation of parsed events into the accesses, received and sent views."""

@@ -1,0 +1,1 @@
+"""Per-daemon line parsers: each turns a lines frame into event frames."""
