@@ -235,7 +235,12 @@ def _login_side(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFr
     attempt = pl.col("error").is_not_null() | pl.col("user").is_not_null()
     failures = fails.filter(attempt).with_columns(
         error=pl.col("error").fill_null(connection_reason(pl.col("reason")))
-    ).select(*base, "reason", "error", user_raw="login_user")
+    ).select(
+        *base, "reason", "error", user_raw="login_user",
+        # "Login failed: ..." is said while the client may still try again; the other
+        # failure lines end the connection.
+        final=~pl.col("reason").str.starts_with("Login failed"),
+    )
     connections = fails.filter(~attempt).select(
         "time", "host", "proto", "session", "rip", "lip", "tls", "reason",
         why=connection_reason(pl.col("reason")),
@@ -297,9 +302,15 @@ def _auth(df: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
         "time", "host", "driver", "reason",
         user=pl.col("auser").str.to_lowercase(), ip=pl.when(pl.col("ip") != "").then(pl.col("ip")),
         session=pl.col("asess"), error=auth_error(pl.col("reason")),
-    ).with_row_index("_r")
-    # A deny-passdb hit names nobody: join it to the next "(user disabled)" failure by time.
-    deny = a.filter(pl.col("user").is_null() & (pl.col("error") == "user-disabled"))
+    )
+    return attach_deny(a, failures)
+
+
+def attach_deny(auth: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
+    """Give a deny-passdb hit (which names nobody) the session, user and IP of the next
+    ``(user disabled)`` login failure on the same host within 30 s."""
+    a = auth.with_row_index("_r")
+    deny = a.filter(pl.col("session").is_null() & (pl.col("error") == "user-disabled"))
     if deny.height and failures.height:
         cand = failures.filter(pl.col("error") == "user-disabled").select(
             "host", f_time="time", f_sess="session", f_user="user", f_ip="rip"
@@ -373,4 +384,4 @@ def parse(lines: pl.DataFrame) -> DovecotEvents:
     )
 
 
-__all__ = ["DovecotEvents", "auth_error", "failure_error", "parse", "split"]
+__all__ = ["DovecotEvents", "attach_deny", "auth_error", "failure_error", "parse", "split"]
