@@ -30,7 +30,8 @@ def rows_of(lines: list[str]) -> pl.DataFrame:
 
 @pytest.fixture(scope="module", params=["log_path", "syslog"])
 def rows(request: pytest.FixtureRequest) -> pl.DataFrame:
-    lines = REAL_LINES if request.param == "log_path" else [to_syslog(x, "mx01") for x in REAL_LINES]
+    syslog = [to_syslog(x, "mx01") for x in REAL_LINES]
+    lines = REAL_LINES if request.param == "log_path" else syslog
     return rows_of(lines)
 
 
@@ -105,7 +106,8 @@ def test_a09_plaintext_is_not_tls(rows: pl.DataFrame) -> None:
 
 
 def test_a10_two_sessions_same_ip(rows: pl.DataFrame) -> None:
-    henry = rows.filter((pl.col("user") == "henry@example.org") & (pl.col("remote_ip") == "127.0.0.44"))
+    henry = rows.filter(
+        (pl.col("user") == "henry@example.org") & (pl.col("remote_ip") == "127.0.0.44"))
     assert sorted(henry["status"].to_list()) == ["failed", "success"]
     ok = henry.filter(pl.col("status") == "success").row(0, named=True)
     assert (ok["client"], ok["bytes_in"], ok["bytes_out"]) == ("iPhone Mail 21E236", 32, 823)

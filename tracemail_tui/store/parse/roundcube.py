@@ -2,8 +2,12 @@
 
 Roundcube writes (``rcmail::log_login`` → ``rcube::write_log('userlogins', ...)``)::
 
-    [27-Nov-2026 05:01:02 +0000]: <abcd1234> Successful login for alice@example.com (ID: 3) from 192.0.2.7 in session abcd1234ef...
-    [27-Nov-2026 05:01:09 +0000]: <k2j3h4g5> Failed login for alice@example.com from 192.0.2.7 in session k2j3h4g5... (error: 0)
+    [27-Nov-2026 05:01:02 +0000]: <abcd1234> Successful login for alice@example.com (ID: 3)
+        from 192.0.2.7 in session abcd1234ef...
+    [27-Nov-2026 05:01:09 +0000]: <k2j3h4g5> Failed login for alice@example.com
+        from 192.0.2.7 in session k2j3h4g5... (error: 0)
+
+(one line each, wrapped here).
 
 With ``log_driver = syslog`` the same text follows ``host roundcube: `` (the ``syslog_id``).
 The ``<xxxxxxxx>`` prefix is the first ``log_session_id`` (default 8) characters of the
