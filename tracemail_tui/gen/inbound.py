@@ -19,7 +19,7 @@ UNKNOWN_TEXT = "Recipient address rejected: User unknown in virtual mailbox tabl
 class Msg:
     """An inbound SMTP transaction in progress."""
 
-    __slots__ = ("client", "ext", "helo", "msgid", "mx", "pid", "qid", "size", "subj", "t")
+    __slots__ = ("client", "ext", "helo", "msgid", "mx", "pid", "qid", "size", "subj", "t", "tls")
 
     def __init__(self, ctx: Ctx, t: float, ext: External | None = None) -> None:
         rng = ctx.rng
@@ -30,6 +30,7 @@ class Msg:
         self.helo = self.ext.helo
         self.pid = ctx.pid(self.mx, "smtpd")
         self.qid = ""
+        self.tls = False
         self.size = (
             rng.randrange(900, 60000) if rng.random() < 0.9 else rng.randrange(60000, 9_000_000)
         )
@@ -38,7 +39,8 @@ class Msg:
 
     def connect(self, ctx: Ctx) -> None:
         ctx.pf(self.t, self.mx, "smtpd", self.pid, f"connect from {self.client}")
-        if ctx.rng.random() < 0.75:
+        self.tls = ctx.rng.random() < 0.75
+        if self.tls:
             ctx.pf(
                 self.t + 0.05,
                 self.mx,
@@ -51,12 +53,17 @@ class Msg:
         return f"from=<{self.ext.addr}> to=<{to}> proto=ESMTP helo=<{self.helo}>"
 
     def disconnect(self, ctx: Ctx, t: float, rcpt: str, data: str, cmds: str) -> None:
+        """The smtpd summary; STARTTLS adds a second EHLO and the STARTTLS command."""
+        ehlo = "ehlo=1"
+        if self.tls:
+            ehlo = "ehlo=2 starttls=1"
+            cmds = "/".join(str(int(c) + 2) for c in cmds.split("/"))
         ctx.pf(
             t,
             self.mx,
             "smtpd",
             self.pid,
-            f"disconnect from {self.client} ehlo=1 mail=1 rcpt={rcpt} {data}quit=1 commands={cmds}",
+            f"disconnect from {self.client} {ehlo} mail=1 rcpt={rcpt} {data}quit=1 commands={cmds}",
         )
 
 

@@ -10,7 +10,7 @@ import heapq
 import itertools
 import json
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from tracemail_tui.gen.stamps import Stamper
 
@@ -27,7 +27,7 @@ class Sink:
         self.stampers: list[Stamper] = []
         self.buffers: list[list[str]] = []
         self.sizes: list[int] = []
-        self.handles: list[IO[str] | None] = []
+        self.handles: list[BinaryIO | None] = []
         self.heap: list[tuple[float, int, int, str]] = []
         self.seq = itertools.count()
         self.lines = 0  # lines written (released from the heap)
@@ -78,6 +78,7 @@ class Sink:
         heapq.heapify(self.heap)
 
     def _write(self, fid: int) -> None:
+        """One unbuffered write of whole lines, so a tailer never sees half a line."""
         buf = self.buffers[fid]
         if not buf:
             return
@@ -85,15 +86,12 @@ class Sink:
         if fh is None:
             path = self.paths[fid]
             path.parent.mkdir(parents=True, exist_ok=True)
-            fh = open(
-                path,
-                self.mode,
-                encoding="utf-8",
-                errors="surrogateescape",
-                buffering=1 << 16,
-            )
+            fh = open(path, self.mode + "b", buffering=0)
             self.handles[fid] = fh
-        fh.write("".join(buf))
+        data = memoryview("".join(buf).encode("utf-8", "surrogateescape"))
+        while data:
+            n = fh.write(data) or 0
+            data = data[n:]
         buf.clear()
         self.sizes[fid] = 0
 
@@ -101,9 +99,6 @@ class Sink:
         """Write all buffered lines to disk (complete lines only)."""
         for fid in range(len(self.paths)):
             self._write(fid)
-            fh = self.handles[fid]
-            if fh is not None:
-                fh.flush()
         if self.truth is not None:
             self.truth.flush()
 
