@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 from pathlib import Path
 from typing import Any
 
-from tracemail_tui.gen.ids import Ids
+from tracemail_tui.gen.ids import FastRandom, Ids
 from tracemail_tui.gen.options import GenOptions
 from tracemail_tui.gen.sink import Sink
 from tracemail_tui.gen.stamps import iso
@@ -21,10 +22,12 @@ class Ctx:
     def __init__(self, opts: GenOptions, sink: Sink) -> None:
         opts.check()
         self.opts = opts
-        self.rng = random.Random(opts.seed)
+        self.rng: random.Random = FastRandom(opts.seed)
         self.ids = Ids(self.rng, opts.long_queue_ids)
         self.world = World(self.rng, opts.n_domains, opts.n_accounts)
         self.sink = sink
+        self._heap = sink.heap
+        self._seq = sink.seq
         self.truth_on = sink.truth is not None
         self.mail: dict[str, int] = {}
         for host in ("mx1", "mx2", "smtp1", "imap1"):
@@ -72,7 +75,10 @@ class Ctx:
     # -- emitters -------------------------------------------------------------
     def pf(self, t: float, host: str, service: str, pid: int, msg: str) -> None:
         """A Postfix line: `host postfix/service[pid]: msg`."""
-        self.sink.emit(t, self.mail[host], f"{host} postfix/{service}[{pid}]: {msg}")
+        heapq.heappush(
+            self._heap,
+            (t, next(self._seq), self.mail[host], f"{host} postfix/{service}[{pid}]: {msg}"),
+        )
 
     def dv(self, t: float, proc: str, msg: str, sev: str = "Info") -> None:
         """A Dovecot line, in its own file form or in syslog form."""
@@ -84,7 +90,7 @@ class Ctx:
             )
         else:
             body = f"{proc}: {sev}: {msg}"
-        self.sink.emit(t, self.dovecot, body)
+        heapq.heappush(self._heap, (t, next(self._seq), self.dovecot, body))
 
     def rs(self, t: float, host: str, tag: str, module: str, msg: str) -> None:
         """An Rspamd proxy-worker line: `#pid(rspamd_proxy) <tag>; module; msg`."""

@@ -21,6 +21,19 @@ def _enc(n: int, alphabet: str, width: int = 0) -> str:
     return s.rjust(width, alphabet[0])
 
 
+class FastRandom(random.Random):
+    """`random.Random` with a cheap `randrange` (the stdlib one is ~10x slower).
+
+    Only the forms the generator uses: `randrange(stop)` and `randrange(start, stop)`.
+    Deterministic for a given seed, like its base class.
+    """
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+        if stop is None:
+            return int(self.random() * start)
+        return start + int(self.random() * (stop - start))
+
+
 class Ids:
     """Identifier factory bound to one seeded RNG (so runs are reproducible)."""
 

@@ -7,7 +7,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from tracemail_tui.gen import access, inbound, outbound, webmail
+from tracemail_tui.gen import access, inbound, outbound, refused_in, refused_out, webmail
 from tracemail_tui.gen.ctx import Ctx
 
 Episode = Callable[[Ctx, float], None]
@@ -19,20 +19,20 @@ EPISODES: tuple[tuple[str, float, Episode], ...] = (
     ("in.junk", 5, inbound.junk),
     ("in.multi", 1.5, inbound.multi),
     ("in.promo", 1, inbound.promo),
-    ("in.unknown_user", 6, inbound.unknown_user),
-    ("in.relay_denied", 2, inbound.relay_denied),
-    ("in.spam_reject", 3, inbound.spam_reject),
-    ("in.virus", 0.8, inbound.virus),
-    ("in.milter_hold", 0.5, inbound.milter_hold),
-    ("in.header_hold", 0.3, inbound.header_hold),
+    ("in.unknown_user", 6, refused_in.unknown_user),
+    ("in.relay_denied", 2, refused_in.relay_denied),
+    ("in.spam_reject", 3, refused_in.spam_reject),
+    ("in.virus", 0.8, refused_in.virus),
+    ("in.milter_hold", 0.5, refused_in.milter_hold),
+    ("in.header_hold", 0.3, refused_in.header_hold),
     ("out.sent", 12, outbound.sent),
     ("out.internal", 3, outbound.internal),
     ("out.bounced", 1.5, outbound.bounced),
     ("out.deferred", 1.0, outbound.deferred),
     ("out.partial", 0.5, outbound.partial),
-    ("out.spam", 0.5, outbound.spam_out),
-    ("out.mismatch", 0.5, outbound.mismatch),
-    ("smtp.auth_fail", 2, outbound.auth_fail),
+    ("out.spam", 0.5, refused_out.spam_out),
+    ("out.mismatch", 0.5, refused_out.mismatch),
+    ("smtp.auth_fail", 2, refused_out.auth_fail),
     ("imap", 20, access.imap),
     ("pop3", 5, access.pop3_session),
     ("managesieve", 0.8, access.managesieve),

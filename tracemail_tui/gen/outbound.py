@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from tracemail_tui.gen import vocab
 from tracemail_tui.gen.ctx import Ctx
 from tracemail_tui.gen.inbound import TLS, pick_subject
 from tracemail_tui.gen.lmtp import Rcpt, deliver
@@ -68,12 +67,12 @@ class Sub:
         return f"from=<{sender}> to=<{to}> proto=ESMTP helo=<{self.helo}>"
 
 
-def _ext_addr(ctx: Ctx) -> str:
+def ext_addr(ctx: Ctx) -> str:
     e = ctx.world.externals[ctx.rng.randrange(len(ctx.world.externals))]
     return e.addr
 
 
-def _access_truth(
+def access_truth(
     ctx: Ctx, s: Sub, t: float, ok: bool, error: str | None = None, user: str | None = None
 ) -> None:
     if ctx.truth_on:
@@ -113,7 +112,7 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
                 b = ctx.world.accounts[0]
             rc.append((k, b.addr, b))
         else:
-            rc.append((k, _ext_addr(ctx), None))
+            rc.append((k, ext_addr(ctx), None))
     subj = pick_subject(ctx)
     msgid = ctx.ids.message_id(t, a.domain)
     size = rng.randrange(600, 40000) if rng.random() < 0.9 else rng.randrange(40000, 5_000_000)
@@ -123,7 +122,7 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
     ctx.pf(
         tt, HOST, SVC, s.pid, f"{qid}: client={s.client}, sasl_method=PLAIN, sasl_username={a.addr}"
     )
-    _access_truth(ctx, s, tt, True)
+    access_truth(ctx, s, tt, True)
     cpid = ctx.pid(HOST, "cleanup")
     ctx.pf(
         tt + 0.05,
@@ -355,162 +354,6 @@ def _ndr(ctx: Ctx, t: float, qid: str, a: Account) -> None:
             dsn="2.0.0",
             size=size,
         )
-
-
-def spam_out(ctx: Ctx, t: float) -> None:
-    """Our user sends spam (or GTUBE): Rspamd rejects it at end of DATA."""
-    rng = ctx.rng
-    s = Sub(ctx, t)
-    a = s.acct
-    to = _ext_addr(ctx)
-    subj = ctx.world.spam_subjects[rng.randrange(len(ctx.world.spam_subjects))]
-    msgid = ctx.ids.message_id(t, a.domain)
-    s.connect(ctx)
-    tt = t + 0.4
-    qid = ctx.ids.queue_id(HOST, tt)
-    cpid = ctx.pid(HOST, "cleanup")
-    ctx.pf(
-        tt, HOST, SVC, s.pid, f"{qid}: client={s.client}, sasl_method=PLAIN, sasl_username={a.addr}"
-    )
-    _access_truth(ctx, s, tt, True)
-    ctx.pf(
-        tt + 0.05,
-        HOST,
-        "cleanup",
-        cpid,
-        f"{qid}: info: header {subj.postfix} from {s.client}; {s.tail(a.addr, to)}",
-    )
-    ctx.pf(tt + 0.05, HOST, "cleanup", cpid, f"{qid}: message-id=<{msgid}>")
-    gtube = rng.random() < 0.3
-    size = rng.randrange(300, 5000)
-    action, score = scan(
-        ctx,
-        tt + 0.1,
-        HOST,
-        qid,
-        msgid,
-        s.ip,
-        a.addr,
-        [to],
-        "gtube" if gtube else "reject",
-        size,
-        user=a.addr,
-    )
-    reason = "Gtube pattern" if gtube else "Spam message rejected"
-    ctx.pf(
-        tt + 0.12,
-        HOST,
-        "cleanup",
-        cpid,
-        f"{qid}: milter-reject: END-OF-MESSAGE from "
-        f"{s.client}: 5.7.1 {reason}; {s.tail(a.addr, to)}",
-    )
-    ctx.pf(
-        tt + 0.14,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 "
-        "auth=1 mail=1 rcpt=1 data=0/1 quit=1 commands=7/8",
-    )
-    if ctx.truth_on:
-        ctx.truth(
-            "sent",
-            tt,
-            status="rejected",
-            reason=reason,
-            sender=a.addr,
-            recipient=to.lower(),
-            domain=a.domain,
-            account=a.addr,
-            subject=subj.text,
-            message_id=msgid,
-            queue_id=qid,
-            server=HOST,
-            dsn="5.7.1",
-            spam_action=action,
-            spam_score=score,
-            blocked=True,
-        )
-
-
-def mismatch(ctx: Ctx, t: float) -> None:
-    """Our user tries MAIL FROM another address: 553 sender login mismatch."""
-    rng = ctx.rng
-    s = Sub(ctx, t, webmail=False)
-    a = s.acct
-    other = ctx.world.accounts[rng.randrange(len(ctx.world.accounts))].addr
-    if other == a.addr:
-        other = f"{rng.choice(vocab.ROLES)}@{a.domain}"
-    to = _ext_addr(ctx)
-    s.connect(ctx)
-    tt = t + 0.4
-    reason = f"Sender address rejected: not owned by user {a.addr}"
-    ctx.pf(
-        tt,
-        HOST,
-        SVC,
-        s.pid,
-        f"NOQUEUE: reject: RCPT from {s.client}: 553 "
-        f"5.7.1 <{other}>: {reason}; {s.tail(other, to)}",
-    )
-    ctx.pf(
-        tt + 0.05,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 "
-        "auth=1 mail=1 rcpt=0/1 rset=1 quit=1 commands=7/8",
-    )
-    if ctx.truth_on:
-        ctx.truth(
-            "sent",
-            tt,
-            status="rejected",
-            reason=reason,
-            sender=other.lower(),
-            recipient=to.lower(),
-            domain=other.rpartition("@")[2],
-            account=a.addr,
-            queue_id=None,
-            server=HOST,
-            dsn="5.7.1",
-            blocked=False,
-        )
-
-
-def auth_fail(
-    ctx: Ctx, t: float, user: str | None = None, ip: str | None = None, tries: int | None = None
-) -> None:
-    """Wrong password on submission: one `warning: ... SASL ... authentication failed` per try."""
-    rng = ctx.rng
-    s = Sub(ctx, t, webmail=False)
-    if ip is not None:
-        s.ip, s.client = ip, f"unknown[{ip}]"
-    u = user or s.acct.addr
-    s.connect(ctx)
-    n = tries or rng.choice((1, 2, 2, 3))
-    tt = t + 0.3
-    for i in range(n):
-        tt += rng.uniform(1.0, 5.0)
-        mech = "PLAIN" if i % 2 == 0 else "LOGIN"
-        ctx.dv(tt - 0.01, "auth", f"passwd-file({u},{s.ip}): Password mismatch")
-        ctx.pf(
-            tt,
-            HOST,
-            SVC,
-            s.pid,
-            f"warning: {s.client}: SASL {mech} authentication "
-            f"failed: (reason unavailable), sasl_username={u}",
-        )
-        _access_truth(ctx, s, tt, False, "auth-failed", u)
-    ctx.pf(
-        tt + 0.1,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 auth=0/{n} quit=1 commands=4/{n + 4}",
-    )
 
 
 def sent(ctx: Ctx, t: float) -> None:

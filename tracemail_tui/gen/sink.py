@@ -14,7 +14,7 @@ from typing import IO, Any, BinaryIO
 
 from tracemail_tui.gen.stamps import Stamper
 
-_FLUSH_BYTES = 1 << 20
+_FLUSH_LINES = 8192  # per file; about 1.5 MB
 
 
 class Sink:
@@ -26,12 +26,10 @@ class Sink:
         self.paths: list[Path] = []
         self.stampers: list[Stamper] = []
         self.buffers: list[list[str]] = []
-        self.sizes: list[int] = []
         self.handles: list[BinaryIO | None] = []
         self.heap: list[tuple[float, int, int, str]] = []
         self.seq = itertools.count()
         self.lines = 0  # lines written (released from the heap)
-        self.emitted = 0  # lines emitted into the heap
         self.truth: IO[str] | None = None
         if truth_path is not None:
             truth_path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,14 +40,17 @@ class Sink:
         self.paths.append(self.outdir / rel)
         self.stampers.append(Stamper(style))
         self.buffers.append([])
-        self.sizes.append(0)
         self.handles.append(None)
         return len(self.paths) - 1
 
     def emit(self, t: float, fid: int, body: str) -> None:
         """Queue one line (without timestamp) for file `fid` at time `t`."""
         heapq.heappush(self.heap, (t, next(self.seq), fid, body))
-        self.emitted += 1
+
+    @property
+    def emitted(self) -> int:
+        """Lines emitted so far (written or still queued)."""
+        return self.lines + len(self.heap)
 
     def record(self, rec: dict[str, Any]) -> None:
         """Write one ground-truth record (JSONL) when truth output is on."""
@@ -59,22 +60,21 @@ class Sink:
     def release(self, until: float) -> int:
         """Move every queued line with time <= `until` into the file buffers."""
         heap, pop = self.heap, heapq.heappop
-        stampers, buffers, sizes = self.stampers, self.buffers, self.sizes
+        stampers, buffers = self.stampers, self.buffers
         n = 0
         while heap and heap[0][0] <= until:
             t, _, fid, body = pop(heap)
-            line = f"{stampers[fid](t)} {body}\n"
-            buffers[fid].append(line)
-            sizes[fid] += len(line)
+            buf = buffers[fid]
+            buf.append(f"{stampers[fid](t)} {body}\n")
             n += 1
-            if sizes[fid] > _FLUSH_BYTES:
+            if len(buf) >= _FLUSH_LINES:
                 self._write(fid)
         self.lines += n
         return n
 
     def drop_after(self, t_end: float) -> None:
         """Forget queued lines later than `t_end` (retries past the end of the run)."""
-        self.heap = [e for e in self.heap if e[0] <= t_end]
+        self.heap[:] = [e for e in self.heap if e[0] <= t_end]  # in place: Ctx holds it
         heapq.heapify(self.heap)
 
     def _write(self, fid: int) -> None:
@@ -93,7 +93,6 @@ class Sink:
             n = fh.write(data) or 0
             data = data[n:]
         buf.clear()
-        self.sizes[fid] = 0
 
     def flush(self) -> None:
         """Write all buffered lines to disk (complete lines only)."""
