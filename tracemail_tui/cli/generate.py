@@ -30,6 +30,8 @@ def generate(
         str, typer.Option(help="Dovecot lines: 'file' (own dovecot.log) or 'syslog' (in mail.log).")
     ] = "file",
     long_queue_ids: Annotated[bool, typer.Option(help="Postfix enable_long_queue_ids.")] = False,
+    domains: Annotated[int, typer.Option(help="Number of hosted domains.")] = 300,
+    accounts: Annotated[int, typer.Option(help="Number of hosted accounts.")] = 4000,
     truth: Annotated[
         Path | None, typer.Option(help="Also write ground-truth records (JSONL) to this file.")
     ] = None,
@@ -59,6 +61,8 @@ def generate(
         postfix_style=stamp,
         dovecot_form=dovecot,
         long_queue_ids=long_queue_ids,
+        n_domains=domains,
+        n_accounts=accounts,
         truth=truth,
     )
     try:

@@ -41,3 +41,5 @@ class GenOptions:
             raise ValueError(f"unknown dovecot_form {self.dovecot_form!r}")
         if self.lines < 0:
             raise ValueError("lines must be >= 0")
+        if self.n_domains < 2 or self.n_accounts < 20:
+            raise ValueError("need at least 2 domains and 20 accounts")
