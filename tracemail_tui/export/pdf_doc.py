@@ -186,6 +186,40 @@ class ReportPDF(FPDF):
                     row.cell(printable(text), style=mono if index in mono_cols else None)
         self.ln(1)
 
+    def compact_grid(
+        self,
+        headings: Sequence[str],
+        rows: Iterable[Sequence[str]],
+        col_widths: Sequence[float],
+        *,
+        size: float = 7,
+    ) -> None:
+        """A fast one-line-per-row table for long lists: cells too long for their column
+        end in "…" (the CSV export and the one-result report carry the full values)."""
+        total = sum(col_widths)
+        widths = [self.epw * w / total for w in col_widths]
+        height = size * 0.55
+        pad = 1.0
+
+        def heading_row() -> None:
+            self.set_font(SANS, "B", size)
+            self.set_draw_color(*RULE)
+            for text, width in zip(headings, widths, strict=True):
+                self.cell(width, height + 1, fit(self, printable(text), width - pad), border="B")
+            self.ln(height + 1)
+            self.set_font(SANS, size=size)
+
+        heading_row()
+        self.set_fill_color(242, 242, 242)
+        for index, values in enumerate(rows):
+            if self.will_page_break(height):
+                self.add_page()
+                heading_row()
+            for text, width in zip(values, widths, strict=True):
+                self.cell(width, height, fit(self, printable(text), width - pad), fill=index % 2 == 1)
+            self.ln(height)
+        self.ln(1)
+
     def mono_lines(self, lines: Iterable[str], *, size: float = 7) -> None:
         """Log lines in a monospaced block, numbered; long lines wrap under their text
         (the number marks where each logged line starts), nothing is cut."""
@@ -215,3 +249,17 @@ def save(pdf: FPDF, target: str | os.PathLike[str] | IO[bytes]) -> None:
         pdf.output(str(target))
     else:
         target.write(bytes(pdf.output()))
+
+
+def fit(pdf: FPDF, text: str, width: float) -> str:
+    """`text` shortened with "…" until it fits `width` (one line; text must be printable)."""
+    full = pdf.get_string_width(text)
+    if full <= width:
+        return text
+    keep = max(int(len(text) * width / full), 1)
+    while keep > 0:
+        short = text[:keep].rstrip() + "…"
+        if pdf.get_string_width(short) <= width:
+            return short
+        keep -= max(1, keep // 20)
+    return "…"

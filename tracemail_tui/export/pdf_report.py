@@ -56,7 +56,7 @@ def event_text(raw: str, limit: int = EVENT_CHARS) -> str:
     return raw if len(raw) <= limit else raw[: limit - 1] + "…"
 
 
-def _query_pairs(view: str, query: Mapping[str, Any] | None, generated: dt.datetime) -> list[
+def query_pairs(view: str, query: Mapping[str, Any] | None, generated: dt.datetime) -> list[
     tuple[str, str]
 ]:
     pairs = [("view", view)]
@@ -152,7 +152,7 @@ def write_result_pdf(
         pdf.paragraph(text)
 
     pdf.section("How it was found")
-    pdf.key_values(_query_pairs(view, query, pdf.generated), key_width=0.22)
+    pdf.key_values(query_pairs(view, query, pdf.generated), key_width=0.22)
 
     pdf.section(f"Fields ({view})")
     pdf.key_values(_field_pairs(view, row), key_width=0.22)
