@@ -69,13 +69,18 @@ NAME_REMOVED: Final = "[name removed]"
 
 
 def load_key(key: str | bytes | None = None) -> bytes:
-    """The HMAC key: `key`, else `$TRACEMAIL_REDACT_KEY`, else the per-user key file.
+    """The HMAC key: `key`, else `$TRACEMAIL_REDACT_KEY`, else `redact_key` of the config
+    file, else the per-user key file.
 
     The key file (in the user config dir) is created with a random key on first use,
     so pseudonyms are stable across runs on one machine and unguessable elsewhere.
     """
     if key is None:
         key = os.environ.get(KEY_ENV) or None
+    if key is None:
+        from tracemail_tui import config
+
+        key = config.load().redact_key or None
     if key is None:
         key = _key_file_key()
     return key.encode() if isinstance(key, str) else key
