@@ -39,7 +39,9 @@ def _cell(name: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.String:
         return neutralise(col).alias(name)
     if isinstance(dtype, pl.Datetime):
-        return col.dt.strftime(ISO_FORMAT).alias(name)
+        # %.f gives 3/6/9 digits; trim trailing zeros like the PDF does (.150 → .15).
+        text = col.dt.strftime(ISO_FORMAT)
+        return text.str.replace(r"\.(\d*[1-9])0+$", ".${1}").alias(name)
     if dtype == pl.Boolean:
         return pl.when(col).then(pl.lit("true")).when(col.not_()).then(pl.lit("false")).alias(name)
     if dtype.is_float():
