@@ -216,7 +216,8 @@ class ReportPDF(FPDF):
                 self.add_page()
                 heading_row()
             for text, width in zip(values, widths, strict=True):
-                self.cell(width, height, fit(self, printable(text), width - pad), fill=index % 2 == 1)
+                shown = fit(self, printable(text), width - pad)
+                self.cell(width, height, shown, fill=index % 2 == 1)
             self.ln(height)
         self.ln(1)
 

@@ -161,7 +161,7 @@ def write_result_pdf(
         pdf.section("Where the message is now")
         if locate:
             pdf.key_values(
-                [(key, show(locate.get(key))) for key in ("message_id", "account", "state", "folder")],
+                [(k, show(locate.get(k))) for k in ("message_id", "account", "state", "folder")],
                 key_width=0.22,
             )
             history = locate.get("history") or []

@@ -168,7 +168,8 @@ class Redactor:
             *((c, self.domain) for c in DOMAIN_COLUMNS),
         ]
         exprs = [_map_unique(df, col, fn) for col, fn in jobs if col in df.columns]
-        exprs += [pl.lit(None, dtype=pl.String).alias(c) for c in SUBJECT_COLUMNS if c in df.columns]
+        dropped = [c for c in SUBJECT_COLUMNS if c in df.columns]
+        exprs += [pl.lit(None, dtype=pl.String).alias(c) for c in dropped]
         return df.with_columns(exprs) if exprs else df
 
     def lines(self, lines: pl.DataFrame, subjects: Iterable[str] = ()) -> pl.DataFrame:

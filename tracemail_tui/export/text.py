@@ -19,9 +19,9 @@ _NAMED: Final = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
 # Bidi embeddings/overrides/isolates and marks, invisible separators and BOM. ZWJ/ZWNJ
 # (200C/200D) stay: scripts such as Persian need them and they cannot reorder text.
 _INVISIBLE: Final = (
-    [0x061C, 0x200B, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF]
-    + list(range(0x202A, 0x202F))
-    + list(range(0x2066, 0x206A))
+    0x061C, 0x200B, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF,
+    *range(0x202A, 0x202F),  # LRE RLE PDF LRO RLO
+    *range(0x2066, 0x206A),  # LRI RLI FSI PDI
 )
 
 
