@@ -149,3 +149,8 @@ def evidence(*needles: str) -> pl.DataFrame:
             prog = line.split()[4].split("[")[0] if name == "mail.log" else program
             rows.append({"time": time, "server": "mx01", "program": prog, "raw": line})
     return schema.conform("lines", pl.DataFrame(rows, schema=schema.LINES))
+
+
+def r12_evidence() -> pl.DataFrame:
+    """The real log lines behind R12 (Postfix, Dovecot LMTP + IMAP, Rspamd)."""
+    return evidence("605D5162539", "r12.6acd47")

@@ -1,5 +1,9 @@
 """Plain-language explanations of outcomes, shared by the PDF report and the TUI detail modal.
 
+Use `explain(view, row, locate)` for the paragraphs and `outcome(view, row)` for the
+icon + word; the tables below hold the raw texts (some have ``{folder}``/``{in_folder}``
+placeholders that `explain` fills in).
+
 Texts are written for the person on the phone with a user, not for the postmaster: what
 happened, why it usually happens, and what to do next. Everything here is plain `str`
 (no markup), so any front end can show it.
@@ -21,6 +25,13 @@ OUTCOME_ICONS: Final[dict[str, str]] = {
     "queued": "◷",
 }
 """Icon per status: the outcome is always shown as icon + word, never by colour alone."""
+
+OUTCOME_TONES: Final[dict[str, str]] = {
+    "success": "good", "accepted": "good", "delivered": "good",
+    "quarantined": "warning", "queued": "warning",
+    "failed": "bad", "rejected": "bad",
+}
+"""Tone per status, for front ends that add colour on top of icon + word."""
 
 VIEW_TITLES: Final = {"accesses": "access", "received": "received message", "sent": "sent message"}
 
@@ -84,7 +95,7 @@ ACCESS_ERRORS: Final[dict[str, str]] = {
 }
 
 DELIVERY_TEXT: Final[dict[str, str]] = {
-    "delivered": "It was stored in the recipient's mailbox.",
+    "delivered": "It was stored in the recipient's mailbox{in_folder}.",
     "forwarded": "It was not stored: a forwarding rule sent it on to another address.",
     "discarded": "A filter rule of the recipient discarded it on purpose.",
     "deferred": "Delivery to the mailbox is delayed (e.g. mailbox full); the server retries.",
@@ -104,7 +115,7 @@ SPAM_ACTIONS: Final[dict[str, str]] = {
 }
 
 LOCATE_TEXT: Final[dict[str, str]] = {
-    "in-folder": "The message is still in the mailbox, in the folder shown.",
+    "in-folder": "The message is in the mailbox now, in the folder “{folder}”.",
     "deleted": "The message was deleted from the mailbox.",
     "downloaded-pop": "A POP3 program downloaded the message and removed it from the server.",
     "unknown": "The logs do not show where the message is now.",
@@ -210,7 +221,9 @@ def explain(
         error = row["error"]
         out.append(ACCESS_ERRORS.get(error, f"The server gave the reason “{error}”."))
     if view == "received" and row.get("delivery"):
-        out.append(DELIVERY_TEXT.get(row["delivery"], f"Delivery: {row['delivery']}."))
+        text = DELIVERY_TEXT.get(row["delivery"], f"Delivery: {row['delivery']}.")
+        folder = row.get("folder")
+        out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
     if row.get("virus"):
         out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
     dsn_text = explain_dsn(row.get("dsn"))
@@ -220,7 +233,8 @@ def explain(
     if spam:
         out.append(spam)
     if locate and locate.get("state"):
-        out.append(LOCATE_TEXT.get(locate["state"], f"Now: {locate['state']}."))
+        text = LOCATE_TEXT.get(locate["state"], f"Now: {locate['state']}.")
+        out.append(text.format(folder=locate.get("folder") or "?"))
     advice = _advice(view, row)
     if advice:
         out.append(advice)

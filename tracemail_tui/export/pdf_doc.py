@@ -36,6 +36,7 @@ _FONT_FILES: Final = {
 PAPERS: Final = {"a4": "A4", "letter": "Letter"}
 GREY: Final = (90, 90, 90)
 RULE: Final = (190, 190, 190)
+TONES: Final = {"good": (20, 120, 50), "warning": (170, 100, 0), "bad": (180, 30, 30)}
 
 
 @lru_cache(maxsize=1)
@@ -107,12 +108,15 @@ class ReportPDF(FPDF):
         self.set_text_color(0)
 
     # blocks -----------------------------------------------------------------------------
-    def title_block(self, title: str, subtitle: str, outcome: str) -> None:
-        """Big title, the outcome as icon + word, and a grey subtitle (the result id)."""
+    def title_block(self, title: str, subtitle: str, outcome: str, tone: str = "") -> None:
+        """Big title, the outcome as icon + word (coloured by `tone` on top, never alone),
+        and a grey subtitle (the result id)."""
         self.set_font(SANS, "B", 16)
         self.multi_cell(0, 8, printable(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(SANS, "B", 13)
+        self.set_text_color(*TONES.get(tone, (0, 0, 0)))
         self.multi_cell(0, 7, printable(outcome), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(0)
         self.set_font(SANS, size=8)
         self.set_text_color(*GREY)
         self.multi_cell(0, 4.5, printable(subtitle), new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -74,10 +74,12 @@ def query_pairs(view: str, query: Mapping[str, Any] | None, generated: dt.dateti
 
 
 def _field_pairs(view: str, row: Mapping[str, Any]) -> list[tuple[str, str]]:
-    pairs = [(name, show(row.get(name))) for name in design_fields(view)]
-    # Engine extras appear only when known; they are not part of the contract.
-    pairs += [(name, show(row[name])) for name in extra_fields(view) if row.get(name) is not None]
-    return pairs
+    return [(name, show(row.get(name))) for name in design_fields(view)]
+
+
+def _extra_pairs(view: str, row: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Engine extras, only when known: they are details, not part of the contract."""
+    return [(name, show(row[name])) for name in extra_fields(view) if row.get(name) is not None]
 
 
 def _sorted_lines(lines: pl.DataFrame | None) -> pl.DataFrame:
@@ -144,7 +146,7 @@ def write_result_pdf(
     pdf.add_page()
     pdf.title_block(
         f"Report: {ex.VIEW_TITLES[view]}", f"id {show(row.get('id'))} · {show(row.get('time'))}",
-        outcome,
+        outcome, ex.OUTCOME_TONES.get(row.get("status") or "", ""),
     )
 
     pdf.section("What happened")
@@ -156,6 +158,10 @@ def write_result_pdf(
 
     pdf.section(f"Fields ({view})")
     pdf.key_values(_field_pairs(view, row), key_width=0.22)
+    extras = _extra_pairs(view, row)
+    if extras:
+        pdf.paragraph("More details recorded by the engine:", size=8)
+        pdf.key_values(extras, key_width=0.22)
 
     if view == "received" or locate:
         pdf.section("Where the message is now")
