@@ -100,22 +100,26 @@ class Engine:
         new_dv = pl.DataFrame(schema=mail_corr.DOVECOT_COLUMNS)
         if dovecot_parser is not None:
             handled.append("dovecot")
-            dv = dovecot_parser.parse(lines.filter(pl.col("program") == "dovecot"))
-            st.add_counts(st.unparsed, {"dovecot": int(getattr(dv, "unparsed", 0) or 0)})
-            new_dv = dv.deliveries.select(
-                [pl.col(c).cast(t) if c in dv.deliveries.columns else pl.lit(None, t).alias(c)
-                 for c, t in mail_corr.DOVECOT_COLUMNS.items()]
-            )
-            mailbox.append(schema.conform("mailbox", dv.mailbox))
-            if self._access is not None:
-                accesses.append(schema.conform("accesses", self._access.feed(dv)))
+            dv_lines = lines.filter(pl.col("program") == "dovecot")
+            if dv_lines.height:
+                dv = dovecot_parser.parse(dv_lines)
+                st.add_counts(st.unparsed, {"dovecot": dv.unparsed_count})
+                new_dv = dv.deliveries.select(
+                    [pl.col(c).cast(t) if c in dv.deliveries.columns
+                     else pl.lit(None, t).alias(c)
+                     for c, t in mail_corr.DOVECOT_COLUMNS.items()]
+                )
+                mailbox.append(schema.conform("mailbox", dv.mailbox))
+                if self._access is not None:
+                    accesses.append(schema.conform("accesses", self._access.feed(dv)))
         if roundcube_parser is not None and self._access is not None:
-            handled.append("roundcube")
-            rc_lines = lines.filter(pl.col("program") == "roundcube")
+            is_rc = roundcube_parser.is_roundcube(pl.col("program"))
+            handled.extend(p for p in lines.filter(is_rc).get_column("program").unique())
+            rc_lines = lines.filter(is_rc)
             if rc_lines.height:
-                rc = roundcube_parser.parse(rc_lines)
-                st.add_counts(st.unparsed, {"roundcube": int(getattr(rc, "unparsed", 0) or 0)})
-                accesses.append(schema.conform("accesses", self._access.feed(rc)))
+                web, other_n = roundcube_parser.parse(rc_lines)
+                st.add_counts(st.ignored, {"roundcube": other_n})
+                accesses.append(schema.conform("accesses", self._access.feed(webmail=web)))
         other = lines.filter(
             pl.col("program").is_not_null()
             & ~pl.col("program").str.starts_with("postfix")
@@ -237,13 +241,41 @@ class Engine:
 # ---------------------------------------------------------------------- batch run
 @dataclass
 class Result:
-    """Views of a one-shot run (last version of every id) and the run's stats."""
+    """Views of a one-shot run (last version of every id) and the run's stats.
+
+    Views are reachable as ``result["received"]``, ``result.received`` or
+    ``result.get("received")``. `paths`/`host`/`year`/`hosts` remember how the logs were
+    read, so `evidence(result, view, row)` can fetch a row's raw lines again.
+    """
 
     views: dict[str, pl.DataFrame]
     stats: Stats
+    paths: list[Path] = field(default_factory=list)
+    host: str | None = None
+    year: int | None = None
+    hosts: Mapping[str, str] | None = None
 
     def __getitem__(self, view: str) -> pl.DataFrame:
         return self.views[view]
+
+    def get(self, view: str, default: pl.DataFrame | None = None) -> pl.DataFrame | None:
+        return self.views.get(view, default)
+
+    @property
+    def accesses(self) -> pl.DataFrame:
+        return self.views["accesses"]
+
+    @property
+    def received(self) -> pl.DataFrame:
+        return self.views["received"]
+
+    @property
+    def sent(self) -> pl.DataFrame:
+        return self.views["sent"]
+
+    @property
+    def mailbox(self) -> pl.DataFrame:
+        return self.views["mailbox"]
 
 
 def merged_chunks(
@@ -339,11 +371,13 @@ def run(
     engine: Engine | None = None,
 ) -> Result:
     """Read `paths` (files/dirs), correlate everything, keep the last version per id."""
-    srcs = sources.sources(paths, host=host, hosts=hosts, year=year)
+    paths_list = list(paths)
+    srcs = sources.sources(paths_list, host=host, hosts=hosts, year=year)
     eng = engine or Engine()
     eng.stats.files = [str(s.path) for s in srcs]
     views = collect(eng.feed(chunk) for chunk in merged_chunks(srcs, chunk_bytes))
-    return Result(views=views, stats=eng.stats)
+    return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
+                  host=host, year=year, hosts=hosts)
 
 
 def run_lines(frames: Iterable[pl.DataFrame], engine: Engine | None = None) -> Result:
@@ -351,6 +385,23 @@ def run_lines(frames: Iterable[pl.DataFrame], engine: Engine | None = None) -> R
     eng = engine or Engine()
     views = collect(eng.feed(f) for f in frames)
     return Result(views=views, stats=eng.stats)
+
+
+def evidence(
+    source: Result | pl.DataFrame | Iterable[str | Path],
+    view: str,
+    row: Mapping[str, Any],
+) -> pl.DataFrame:
+    """Raw lines (``time, server, program, raw``) behind one row of `view`.
+
+    `source` is a `Result` of `run` (its files are read again), a lines frame, or paths.
+    """
+    from tracemail_tui.store import evidence as ev
+
+    if isinstance(source, Result):
+        return ev.evidence(source.paths, view, row, host=source.host, year=source.year,
+                           hosts=source.hosts)
+    return ev.evidence(source, view, row)
 
 
 def as_dicts(df: pl.DataFrame) -> list[dict[str, Any]]:
