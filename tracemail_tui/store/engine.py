@@ -29,8 +29,10 @@ from tracemail_tui.store.stats import Stats
 try:  # Dovecot / Roundcube side (branch `access`); the engine works without it.
     from tracemail_tui.store.correlate.access import AccessCorrelator
     from tracemail_tui.store.parse import dovecot as dovecot_parser
+    from tracemail_tui.store.parse.dovecot_mail import combine_deliveries
 except ImportError:  # pragma: no cover - depends on which branches are merged
     dovecot_parser = None  # type: ignore[assignment]
+    combine_deliveries = None  # type: ignore[assignment]
     AccessCorrelator = None  # type: ignore[assignment,misc]
 try:
     from tracemail_tui.store.parse import roundcube as roundcube_parser
@@ -186,6 +188,9 @@ class Engine:
             self._dv.join(sess, on=["host", "session"], how="semi"),
             self._dv.join(mids, on=["host", "message_id"], how="semi"),
         ]).unique(maintain_order=True)
+        if combine_deliveries is not None and d.height:
+            # One delivery's lines may have come in several chunks: merge the partial rows.
+            d = combine_deliveries(d).select(list(mail_corr.DOVECOT_COLUMNS))
         received, sent = mail_corr.correlate(sub, v, d, f)
         retracted = self._retract(keys, received, sent)
         return received.drop("_key"), sent.drop("_key"), retracted

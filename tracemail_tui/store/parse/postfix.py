@@ -20,7 +20,8 @@ import polars as pl
 from tracemail_tui.store.schema import TS
 
 # Short ids are upper-case hex; long ids (enable_long_queue_ids) are base-52 with a "z".
-QID: Final = r"(?:[0-9A-F]{6,12}|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]{8,16}z[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]{2,12})"
+_B52: Final = "[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]"  # digits and consonants, no "z"
+QID: Final = rf"(?:[0-9A-F]{{6,12}}|{_B52}{{8,16}}z{_B52}{{2,12}})"
 _QID_PREFIX: Final = rf"^({QID}): "
 
 EVENTS: Final[dict[str, pl.DataType]] = {
@@ -66,7 +67,8 @@ _IGNORED: Final = (
     r"^improper command pipelining |^daemon started|^starting the Postfix|^stopping the Postfix|"
     r"^refreshing the Postfix|^reload |^terminating on signal|^statistics: |^SSL_accept error|"
     r"^(?:CONNECT|PASS NEW|PASS OLD|DNSBL rank|HANGUP|DISCONNECT|WHITELISTED|PREGREET|BARE NEWLINE|"
-    r"COMMAND PIPELINING|NON-SMTP COMMAND|COMMAND TIME LIMIT|WHITELIST VETO|BLACKLISTED|ALLOWLISTED|"
+    r"COMMAND PIPELINING|NON-SMTP COMMAND|COMMAND TIME LIMIT|WHITELIST VETO|BLACKLISTED|"
+    r"ALLOWLISTED|"
     r"DENYLISTED|ALLOWLIST VETO|cache) |^(?:Placed on hold|Released from hold|Deleted|Requeued): |"
     rf"^{QID}: (?:host |conversation with |lost connection |enabling PIX |skipped, |"
     rf"resent-message-id=|replace: |prepend: |(?:warning|info): (?:header|body) |"
@@ -170,7 +172,10 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
         sasl_method=body.str.extract(r", sasl_method=([^,]*)", 1),
         sasl_user=body.str.extract(r", sasl_username=([^,]*)", 1),
     )
-    reject = body.str.contains(r"^(?:reject|discard|hold|redirect): (?:RCPT|MAIL|DATA|END-OF-MESSAGE|CONNECT|HELO|EHLO|ETRN|VRFY|BDAT|UNKNOWN) from ")
+    reject = body.str.contains(
+        r"^(?:reject|discard|hold|redirect): "
+        r"(?:RCPT|MAIL|DATA|END-OF-MESSAGE|CONNECT|HELO|EHLO|ETRN|VRFY|BDAT|UNKNOWN) from "
+    )
     noq = msg.str.starts_with("NOQUEUE: ")
     rbody = pl.when(noq).then(msg.str.slice(9)).otherwise(body)
     take(
@@ -254,7 +259,8 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
         pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema=EVENTS)
     )
     # Count what was not understood, per program.
-    rest = pf.filter(~pl.col("_i").is_in(events.get_column("_i").unique())) if parts else pf
+    seen = events.get_column("_i").unique().implode() if parts else None
+    rest = pf.filter(~pl.col("_i").is_in(seen)) if seen is not None else pf
     events = _conform(events)
     ign = rest.filter(msg.str.contains(_IGNORED))
     unp = rest.filter(~msg.str.contains(_IGNORED))

@@ -56,7 +56,10 @@ def parse(lines: pl.DataFrame) -> RspamdEvents:
     body = t.str.slice(t.str.find(_TASK, literal=True) + len(_TASK))
     task = task.select("time", "host", body=body)
     b = pl.col("body")
-    verdict = r"\((?:[^()]*): ([FTS]) \(([^)]*)\): \[([-\d.]+|nan|inf|-inf)/([-\d.]+|nan|inf)\] \[(.*?)\]\)"
+    verdict = (
+        r"\((?:[^()]*): ([FTS]) \(([^)]*)\): "
+        r"\[([-\d.]+|nan|inf|-inf)/([-\d.]+|nan|inf)\] \[(.*?)\]\)"
+    )
     out = task.select(
         "time",
         "host",
