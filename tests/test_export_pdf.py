@@ -240,3 +240,21 @@ def test_cli_report_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     result = runner.invoke(app, ["report", "sent", "s-1", logs, "-o", str(tmp_path / "a.pdf")])
     assert result.exit_code == 2 and "no sent result" in result.output
     assert not (tmp_path / "a.pdf").exists()
+
+
+def test_edge_values_never_crash_or_vanish() -> None:
+    token = "x" * 700
+    row = r12() | {"forwarded_to": token, "subject": "S" * 583 + " \x00\udcff end"}
+    raw = "y" * 900 + "\x00"
+    lines = pl.DataFrame({"time": [None], "server": [None], "program": [None], "raw": [raw]},
+                         schema=schema.LINES)
+    text = pdf_text(result_pdf(row, "received", lines=lines))
+    assert_contains(text, token)  # an unbreakable token is split, not cut
+    assert_contains(text, "y" * 900 + r"\x00")
+    assert_contains(text, r"\x00\udcff end")  # NUL and a lone surrogate shown as escapes
+    partial = pdf_text(result_pdf({"id": "a-1", "status": "failed", "error": "odd-thing"},
+                                  "accesses"))
+    assert "✖ failed (odd-thing)" in partial and "odd-thing" in partial
+    empty = io.BytesIO()
+    assert write_list_pdf(schema.empty("sent"), empty, view="sent") == 0
+    assert "No results." in pdf_text(empty.getvalue())

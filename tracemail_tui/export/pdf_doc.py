@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from fpdf import FPDF
-from fpdf.enums import TableBordersLayout, WrapMode, XPos, YPos
+from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
 import tracemail_tui
@@ -230,8 +230,14 @@ class ReportPDF(FPDF):
         (the number marks where each logged line starts), nothing is cut."""
         gutter = 8.0
         height = size * 0.45
+        width = self.epw - gutter - 1.5
         for number, line in enumerate(lines, start=1):
-            if self.will_page_break(height):
+            text = printable(line)
+            self.set_font(MONO, size=size)
+            rows = len(self.multi_cell(width, height, text, dry_run=True, output="LINES"))
+            # Keep a logged line on one page when it fits there; a reader (and a text
+            # extractor) should not find it cut by the page footer.
+            if self.will_page_break(rows * height) and rows * height < self.eph:
                 self.add_page()
             self.set_font(SANS, size=size - 1)
             self.set_text_color(*GREY)
@@ -240,10 +246,8 @@ class ReportPDF(FPDF):
             self.set_text_color(0)
             self.set_font(MONO, size=size)
             self.set_x(self.l_margin + gutter + 1.5)
-            self.multi_cell(
-                0, height, printable(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-                wrapmode=WrapMode.CHAR,
-            )
+            # WORD wrap still splits a token longer than the line, so nothing is lost.
+            self.multi_cell(width, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.ln(0.6)
         self.set_font(SANS, size=9)
 
