@@ -167,6 +167,7 @@ def test_event_text_strips_each_prefix() -> None:
 def test_redacted_report_hides_addresses_ips_and_subject() -> None:
     redactor = Redactor(b"k")
     data = result_pdf(r12(), "received", lines=evidence(*R12_LINES), locate=r12_locate(),
+                      query={"account": "alice@example.com", "text": "127.0.0.10"},
                       redact=redactor)
     text = pdf_text(data)
     for original in ("alice@example.com", "ALICE@EXAMPLE.COM", "petra@partner.test",
@@ -197,7 +198,8 @@ def test_list_report_counts_caps_and_rows() -> None:
 
 def test_list_report_redacted() -> None:
     out = io.BytesIO()
-    write_list_pdf(received_frame(), out, view="received", redact=Redactor(b"k"))
+    write_list_pdf(received_frame(), out, view="received", redact=Redactor(b"k"),
+                   query={"account": "alice@example.com"})
     text = pdf_text(out.getvalue())
     for original in ("alice@example.com", "petra@partner.test", "季度报告", "Party"):
         assert original not in text
