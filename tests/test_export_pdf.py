@@ -260,3 +260,20 @@ def test_edge_values_never_crash_or_vanish() -> None:
     empty = io.BytesIO()
     assert write_list_pdf(schema.empty("sent"), empty, view="sent") == 0
     assert "No results." in pdf_text(empty.getvalue())
+
+
+def test_cli_report_on_real_logs_with_the_engine(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end once the engine is in the build: R12 from the real lab logs."""
+    engine = pytest.importorskip("tracemail_tui.store.engine")
+    monkeypatch.setenv("TRACEMAIL_CONFIG", str(tmp_path / "none.toml"))
+    target = tmp_path / "r12.pdf"
+    logs = str(Path(__file__).parent / "fixtures" / "real")
+    result = CliRunner().invoke(app, ["report", "received", r12()["id"], logs, "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    text = pdf_text(target.read_bytes())
+    assert "✔ accepted" in text
+    assert_contains(text, "alice@example.com")
+    assert_contains(text, "r12.6acd47.228290@partner.test")
+    if hasattr(engine, "evidence"):
+        assert_contains(text, "605D5162539: client=unknown[127.0.0.10]")
