@@ -387,3 +387,29 @@ def test_options_are_checked() -> None:
         GenOptions(postfix_style="iso").check()
     with pytest.raises(ValueError):
         GenOptions(days=0).window()
+
+
+def test_live_mode_keeps_about_the_asked_rate(tmp_path: Path) -> None:
+    n = run_live(tmp_path, rate=150, duration=3.0, seed=4)
+    assert 0.4 * 450 < n < 1.8 * 450  # Poisson traffic; a biased clock would double it
+
+
+def test_daily_rotation_splits_by_day_and_loses_nothing(tmp_path: Path) -> None:
+    import gzip
+
+    from tracemail_tui.gen.rotate import rotate_daily
+
+    generate(tmp_path / "flat", seed=8, lines=12_000, days=3)
+    generate(tmp_path / "rot", seed=8, lines=12_000, days=3)
+    rotate_daily(tmp_path / "rot")
+    for name in ("mx1/mail.log", "imap1/dovecot.log", "mx2/rspamd.log", "webmail1/userlogins"):
+        flat = (tmp_path / "flat" / name).read_bytes()
+        base = tmp_path / "rot" / name
+        parts = sorted(
+            base.parent.glob(base.name + ".*.gz"), key=lambda p: -int(p.name.split(".")[-2])
+        )
+        joined = b"".join(gzip.decompress(p.read_bytes()) for p in parts)
+        joined += Path(f"{base}.1").read_bytes() + base.read_bytes()
+        assert parts and joined == flat, name
+        if name.endswith(("mail.log", "dovecot.log")):  # "Nov 26" prefixes: one day per file
+            assert len({ln[:6] for ln in Path(f"{base}.1").read_bytes().splitlines()}) == 1

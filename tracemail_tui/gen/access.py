@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracemail_tui.gen import vocab
+from tracemail_tui.gen import refused_out, vocab
 from tracemail_tui.gen.ctx import Ctx
 from tracemail_tui.gen.lmtp import store
 from tracemail_tui.gen.world import HOSTS, Account
@@ -352,8 +352,16 @@ def brute_force(ctx: Ctx, t: float) -> None:
     rng = ctx.rng
     ip = _rand_ip(ctx)
     dom = ctx.world.domains[rng.randrange(20)]
-    proto = "pop3" if rng.random() < 0.3 else "imap"
+    k = rng.random()
+    proto = "pop3" if k < 0.25 else "smtp" if k < 0.5 else "imap"
     accs = [a for a in ctx.world.accounts[:400] if a.domain == dom and a.state == "ok"][:5]
+    if proto == "smtp":  # SMTP AUTH guessing on submission, a few tries per connection
+        for _ in range(rng.randint(8, 30)):
+            t += rng.uniform(2.0, 20.0)
+            user = rng.choice(accs).addr if accs and rng.random() < 0.5 else f"admin@{dom}"
+            refused_out.auth_fail(ctx, t, user=user, ip=ip, tries=rng.randint(1, 3))
+            t += 15
+        return
     for _ in range(rng.randint(20, 80)):
         t += rng.uniform(0.5, 6.0)
         if accs and rng.random() < 0.3:

@@ -139,13 +139,15 @@ def auth_fail(
     if ip is not None:
         s.ip, s.client = ip, f"unknown[{ip}]"
     u = user or s.acct.addr
+    known = u in ctx.world.by_addr
+    why, err = ("Password mismatch", "auth-failed") if known else ("unknown user", "unknown-user")
     s.connect(ctx)
     n = tries or rng.choice((1, 2, 2, 3))
     tt = t + 0.3
     for i in range(n):
         tt += rng.uniform(1.0, 5.0)
         mech = "PLAIN" if i % 2 == 0 else "LOGIN"
-        ctx.dv(tt - 0.01, "auth", f"passwd-file({u},{s.ip}): Password mismatch")
+        ctx.dv(tt - 0.01, "auth", f"passwd-file({u},{s.ip}): {why}")
         ctx.pf(
             tt,
             HOST,
@@ -154,7 +156,7 @@ def auth_fail(
             f"warning: {s.client}: SASL {mech} authentication "
             f"failed: (reason unavailable), sasl_username={u}",
         )
-        access_truth(ctx, s, tt, False, "auth-failed", u)
+        access_truth(ctx, s, tt, False, err, u)
     ctx.pf(
         tt + 0.1,
         HOST,
