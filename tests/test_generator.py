@@ -413,3 +413,25 @@ def test_daily_rotation_splits_by_day_and_loses_nothing(tmp_path: Path) -> None:
         assert parts and joined == flat, name
         if name.endswith(("mail.log", "dovecot.log")):  # "Nov 26" prefixes: one day per file
             assert len({ln[:6] for ln in Path(f"{base}.1").read_bytes().splitlines()}) == 1
+
+
+def test_bundled_demo_data_is_reproducible(tmp_path: Path) -> None:
+    """demo_data/ is exactly what its README's command writes (keep them in step)."""
+    demo = Path(__file__).parents[1] / "demo_data"
+    cmd = re.search(r"generate demo_data (.+)", (demo / "README.md").read_text())
+    assert cmd
+    args = cmd[1].split()
+    opts = dict(zip(args[::2], args[1::2], strict=True))
+    generate(
+        tmp_path,
+        seed=int(opts["--seed"]),
+        lines=int(opts["--lines"]),
+        days=float(opts["--days"]),
+        n_domains=int(opts["--domains"]),
+        n_accounts=int(opts["--accounts"]),
+    )
+    files = sorted(
+        p.relative_to(demo) for p in demo.rglob("*") if p.is_file() and p.name != "README.md"
+    )
+    assert files == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert all((demo / f).read_bytes() == (tmp_path / f).read_bytes() for f in files)

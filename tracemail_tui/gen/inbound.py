@@ -91,7 +91,7 @@ def truth_received(ctx: Ctx, m: Msg, to: str, status: str, **kw: object) -> None
     if ctx.truth_on:
         ctx.truth(
             "received",
-            m.t,
+            m.t + 0.3 if m.qid else m.t,  # the `client=` line, where the queue id appears
             status=status,
             sender=m.ext.addr.lower(),
             recipient=to.lower(),
