@@ -435,3 +435,19 @@ def test_bundled_demo_data_is_reproducible(tmp_path: Path) -> None:
     )
     assert files == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert all((demo / f).read_bytes() == (tmp_path / f).read_bytes() for f in files)
+
+
+def test_a_queue_id_logs_nothing_after_removed(medium: tuple[Path, list[dict]]) -> None:
+    """Postfix's order: one `removed` per queue file, and it is the file's last word."""
+    root = medium[0]
+    line_re = re.compile(rf"postfix/(\w+)\[\d+\]: ({QID}): (.*)")
+    for host in ("mx1", "mx2", "smtp1", "imap1"):
+        removed: set[str] = set()
+        for line in (root / host / "mail.log").read_text().splitlines():
+            m = line_re.search(line)
+            if not m:
+                continue
+            assert m[2] not in removed, line
+            if m[3] == "removed":
+                removed.add(m[2])
+        assert removed

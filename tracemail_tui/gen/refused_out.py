@@ -56,14 +56,7 @@ def spam_out(ctx: Ctx, t: float) -> None:
         f"{qid}: milter-reject: END-OF-MESSAGE from "
         f"{s.client}: 5.7.1 {reason}; {s.tail(a.addr, to)}",
     )
-    ctx.pf(
-        tt + 0.14,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 "
-        "auth=1 mail=1 rcpt=1 data=0/1 quit=1 commands=7/8",
-    )
+    s.disconnect(ctx, tt + 0.14, "auth=1 mail=1 rcpt=1 data=0/1 quit=1", "7/8")
     if ctx.truth_on:
         ctx.truth(
             "sent",
@@ -105,14 +98,7 @@ def mismatch(ctx: Ctx, t: float) -> None:
         f"NOQUEUE: reject: RCPT from {s.client}: 553 "
         f"5.7.1 <{other}>: {reason}; {s.tail(other, to)}",
     )
-    ctx.pf(
-        tt + 0.05,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 "
-        "auth=1 mail=1 rcpt=0/1 rset=1 quit=1 commands=7/8",
-    )
+    s.disconnect(ctx, tt + 0.05, "auth=1 mail=1 rcpt=0/1 rset=1 quit=1", "7/8")
     if ctx.truth_on:
         ctx.truth(
             "sent",
@@ -157,10 +143,4 @@ def auth_fail(
             f"failed: (reason unavailable), sasl_username={u}",
         )
         access_truth(ctx, s, tt, False, err, u)
-    ctx.pf(
-        tt + 0.1,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 auth=0/{n} quit=1 commands=4/{n + 4}",
-    )
+    s.disconnect(ctx, tt + 0.1, f"auth=0/{n} quit=1", f"4/{n + 4}")
