@@ -416,25 +416,31 @@ def test_daily_rotation_splits_by_day_and_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_bundled_demo_data_is_reproducible(tmp_path: Path) -> None:
-    """demo_data/ is exactly what its README's command writes (keep them in step)."""
-    demo = Path(__file__).parents[1] / "demo_data"
-    cmd = re.search(r"generate demo_data (.+)", (demo / "README.md").read_text())
+    """demo_data/ is exactly what its README's command (and make_demo) writes."""
+    from tracemail_tui.gen import demo
+
+    cmd = re.search(r"generate demo_data (.+)", (demo.BUNDLED / "README.md").read_text())
     assert cmd
     args = cmd[1].split()
     opts = dict(zip(args[::2], args[1::2], strict=True))
-    generate(
-        tmp_path,
-        seed=int(opts["--seed"]),
-        lines=int(opts["--lines"]),
-        days=float(opts["--days"]),
-        n_domains=int(opts["--domains"]),
-        n_accounts=int(opts["--accounts"]),
-    )
-    files = sorted(
-        p.relative_to(demo) for p in demo.rglob("*") if p.is_file() and p.name != "README.md"
-    )
-    assert files == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert all((demo / f).read_bytes() == (tmp_path / f).read_bytes() for f in files)
+    assert demo.DEMO_OPTIONS == {
+        "seed": int(opts["--seed"]),
+        "lines": int(opts["--lines"]),
+        "days": float(opts["--days"]),
+        "n_domains": int(opts["--domains"]),
+        "n_accounts": int(opts["--accounts"]),
+    }
+    generate(tmp_path / "fresh", **demo.DEMO_OPTIONS)  # what make_demo does when not bundled
+    copied = demo.make_demo(tmp_path / "copy")
+    for other in (tmp_path / "fresh", copied):
+        files = sorted(p.relative_to(other) for p in other.rglob("*") if p.is_file())
+        bundled = sorted(
+            p.relative_to(demo.BUNDLED)
+            for p in demo.BUNDLED.rglob("*")
+            if p.is_file() and p.name != "README.md"
+        )
+        assert files == bundled
+        assert all((demo.BUNDLED / f).read_bytes() == (other / f).read_bytes() for f in files)
 
 
 def test_a_queue_id_logs_nothing_after_removed(medium: tuple[Path, list[dict]]) -> None:
@@ -451,3 +457,22 @@ def test_a_queue_id_logs_nothing_after_removed(medium: tuple[Path, list[dict]]) 
             if m[3] == "removed":
                 removed.add(m[2])
         assert removed
+
+
+def test_every_file_is_in_time_order(medium: tuple[Path, list[dict]]) -> None:
+    """A tailer relies on it: no line is older than the line before it."""
+    from datetime import datetime
+
+    def key(name: str, line: str) -> datetime:
+        if name == "rspamd.log":
+            return datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")
+        if name == "clamav.log":
+            return datetime.strptime(line[:24], "%a %b %d %H:%M:%S %Y")
+        if name == "userlogins":
+            return datetime.strptime(line[1:21], "%d-%b-%Y %H:%M:%S")
+        return datetime.strptime("2026 " + line[:15], "%Y %b %d %H:%M:%S")
+
+    for p in medium[0].rglob("*"):
+        if p.is_file():
+            stamps = [key(p.name, x) for x in p.read_text().splitlines()]
+            assert stamps == sorted(stamps), p
