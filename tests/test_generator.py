@@ -417,6 +417,8 @@ def test_daily_rotation_splits_by_day_and_loses_nothing(tmp_path: Path) -> None:
 
 def test_bundled_demo_data_is_reproducible(tmp_path: Path) -> None:
     """demo_data/ is exactly what its README's command (and make_demo) writes."""
+    from datetime import datetime
+
     from tracemail_tui.gen import demo
 
     cmd = re.search(r"generate demo_data (.+)", (demo.BUNDLED / "README.md").read_text())
@@ -427,6 +429,7 @@ def test_bundled_demo_data_is_reproducible(tmp_path: Path) -> None:
         "seed": int(opts["--seed"]),
         "lines": int(opts["--lines"]),
         "days": float(opts["--days"]),
+        "start": datetime.fromisoformat(opts["--start"]),
         "n_domains": int(opts["--domains"]),
         "n_accounts": int(opts["--accounts"]),
     }

@@ -7,13 +7,22 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from tracemail_tui.gen.batch import generate
 from tracemail_tui.gen.options import GenOptions
 
-#: Must match the command in demo_data/README.md (a test checks both).
-DEMO_OPTIONS = {"seed": 2026, "lines": 15000, "days": 3.0, "n_domains": 40, "n_accounts": 400}
+#: Must match the command in demo_data/README.md (a test checks both). The window ends on
+#: 2026-11-27 06:00 so that live lines appended later that day stay in time order.
+DEMO_OPTIONS = {
+    "seed": 2026,
+    "lines": 15000,
+    "days": 3.0,
+    "start": datetime(2026, 11, 24, 6, 0),
+    "n_domains": 40,
+    "n_accounts": 400,
+}
 
 BUNDLED = Path(__file__).resolve().parents[2] / "demo_data"
 
