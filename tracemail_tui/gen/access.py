@@ -155,6 +155,7 @@ def imap_session(
         )
     else:
         ctx.dv(out_t, proc, f"Disconnected: Logged out {counters}")
+    closed = out_t <= ctx.t_end  # else the logout (and its counters) is not in the logs
     _truth(
         ctx,
         t + 0.05,
@@ -163,15 +164,23 @@ def imap_session(
         ip,
         sess,
         True,
-        client=client,
-        logout_time=_iso(out_t) if out_t <= ctx.t_end else None,
-        bytes_in=i_b,
-        bytes_out=o_b,
-        deleted=deleted,
-        expunged=expunged,
-        trashed=trashed,
+        client=client_name(client),
+        logout_time=_iso(out_t) if closed else None,
+        bytes_in=i_b if closed else None,
+        bytes_out=o_b if closed else None,
+        deleted=deleted if closed else None,
+        expunged=expunged if closed else None,
+        trashed=trashed if closed else None,
     )
     return out_t
+
+
+def client_name(id_sent: str | None) -> str | None:
+    """`name=Thunderbird, version=128.5.0, ...` -> `Thunderbird 128.5.0` (ground truth)."""
+    if not id_sent:
+        return None
+    kv = dict(p.split("=", 1) for p in id_sent.split(", ") if "=" in p)
+    return " ".join(v for v in (kv.get("name"), kv.get("version")) if v) or None
 
 
 def _iso(t: float) -> str:
@@ -302,7 +311,7 @@ def login_fail(
                 login,
                 f"Disconnected: Connection closed (auth failed, 1 attempts in {secs} secs): {tail}",
             )
-        t = t2
+        # the attempt's time is its auth line (the first line that names user and IP)
     elif reason == "user-disabled":
         ctx.dv(
             t,
