@@ -320,9 +320,12 @@ def login_fail(
             f"(internal failure, 1 successful auths): {tail}",
         )
     elif reason == "deny":
-        ctx.dv(t, "auth", "User found from deny passdb")
-        t += 1 + rng.random()
-        ctx.dv(t, login, f"Disconnected: Aborted login by logging out (user disabled): {tail}")
+        ctx.dv(t, "auth", "User found from deny passdb")  # the attempt's time (first line)
+        ctx.dv(
+            t + 1 + rng.random(),
+            login,
+            f"Disconnected: Aborted login by logging out (user disabled): {tail}",
+        )
         err = "user-disabled"
     elif reason == "plaintext-disallowed":
         ctx.dv(
