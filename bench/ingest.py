@@ -17,6 +17,7 @@ Exit status 2 (and one line on stderr) if `tracemail search` is not available ye
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ENGINE = ROOT  # checkout whose `tracemail` is measured (--checkout)
 CACHE = Path(tempfile.gettempdir()) / "tracemail-bench"
 VIEWS = ("received", "accesses", "sent")
 LNAV_SQL = ";SELECT count(*) AS n FROM all_logs"
@@ -70,8 +72,11 @@ def dataset(lines: int, seed: int) -> Dataset:
     sys.path.insert(0, str(ROOT))
     from tracemail_tui.gen import generate
 
-    path = CACHE / f"seed{seed}-{lines}"
-    meta = CACHE / f"seed{seed}-{lines}.json"  # beside, not inside: the engine reads the dir
+    # The generator's source is part of the key: a changed generator means new data.
+    src = b"".join(p.read_bytes() for p in sorted((ROOT / "tracemail_tui" / "gen").glob("*.py")))
+    tag = hashlib.sha256(src).hexdigest()[:8]
+    path = CACHE / f"seed{seed}-{lines}-{tag}"
+    meta = CACHE / f"seed{seed}-{lines}-{tag}.json"  # beside, not inside: the engine reads the dir
     gen_seconds = None
     if not (meta.exists() and path.is_dir()):
         shutil.rmtree(path, ignore_errors=True)
@@ -96,7 +101,12 @@ def run_once(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, 
         full = [gnu_time, "-f", "%M", "-o", tf.name, *cmd] if gnu_time else cmd
         t0 = time.perf_counter()
         proc = subprocess.Popen(
-            full, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT, env=env
+            full,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            cwd=ENGINE,
+            env=env,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -125,13 +135,13 @@ def measure(tool: str, cmd: list[str], repeat: int, env: dict[str, str] | None =
 
 def tracemail() -> list[str]:
     """The CLI as a fresh process, from this checkout."""
-    return [sys.executable, "-m", "tracemail_tui"]
+    return [sys.executable, "-m", "tracemail_tui"]  # run with cwd/PYTHONPATH = ENGINE
 
 
 def env_with_root() -> dict[str, str]:
     """Environment that makes this checkout importable without installing it."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (
+    env["PYTHONPATH"] = str(ENGINE) + (
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
     )
     return env
@@ -143,7 +153,7 @@ def require_search() -> None:
         [*tracemail(), "search", "--help"],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=ENGINE,
         env=env_with_root(),
     )
     if proc.returncode != 0 or "No such command" in proc.stdout + proc.stderr:
@@ -188,12 +198,26 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
 
 
+def engine_version() -> str:
+    """Commit of the measured checkout (and whether it had local changes)."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(ENGINE), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown commit"
+    return f"commit `{rev}`"
+
+
 def section(results: list[tuple[Dataset, list[Result]]], repeat: int) -> str:
     """The `## Ingest` section in Markdown."""
     lines = [
         "## Ingest",
         "",
-        f"`python bench/ingest.py` on {time.strftime('%Y-%m-%d')}; {machine()}.",
+        f"`python bench/ingest.py` on {time.strftime('%Y-%m-%d')}, {engine_version()}; {machine()}.",
         f"Whole processes (interpreter start-up included), median of {repeat} runs; peak RSS by",
         "GNU `time`. Data: mixed logs of five hosts from `tracemail_tui.gen` (Postfix, Dovecot,",
         "Rspamd, ClamAV, Roundcube). `cat` and `lnav -n` read the same files as yardsticks.",
@@ -252,7 +276,15 @@ def main() -> None:
     )
     ap.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     ap.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    ap.add_argument(
+        "--checkout",
+        type=Path,
+        default=ROOT,
+        help="source tree whose tracemail is measured (default: this one)",
+    )
     a = ap.parse_args()
+    global ENGINE
+    ENGINE = a.checkout.resolve()
     sizes = [200_000] if a.quick else [int(x) for x in a.sizes.split(",") if x.strip()]
     if a.repeat < 1 or not sizes:
         die("--repeat must be >= 1 and --sizes non-empty")
