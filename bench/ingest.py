@@ -217,7 +217,8 @@ def section(results: list[tuple[Dataset, list[Result]]], repeat: int) -> str:
     lines = [
         "## Ingest",
         "",
-        f"`python bench/ingest.py` on {time.strftime('%Y-%m-%d')}, {engine_version()}; {machine()}.",
+        f"`python bench/ingest.py` on {time.strftime('%Y-%m-%d')}, {engine_version()};",
+        f"{machine()}.",
         f"Whole processes (interpreter start-up included), median of {repeat} runs; peak RSS by",
         "GNU `time`. Data: mixed logs of five hosts from `tracemail_tui.gen` (Postfix, Dovecot,",
         "Rspamd, ClamAV, Roundcube). `cat` and `lnav -n` read the same files as yardsticks.",
