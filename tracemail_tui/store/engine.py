@@ -366,33 +366,39 @@ def _stream(group: list[sources.Source], chunk_bytes: int) -> Iterator[pl.DataFr
 
 
 def collect(deltas: Iterable[Delta]) -> dict[str, pl.DataFrame]:
-    """Fold deltas into views: last version of every id, retracted ids removed."""
-    parts: dict[str, list[pl.DataFrame]] = {v: [] for v in VIEWS_OUT}
-    gone: dict[str, list[pl.DataFrame]] = {v: [] for v in VIEWS_OUT}
-    for seq, delta in enumerate(deltas):
-        for view, df in delta.rows.items():
-            if df.height:
-                parts[view].append(df.with_columns(_seq=pl.lit(seq)))
-        for view, ids in delta.retracted.items():
-            if ids:
-                gone[view].append(pl.DataFrame({"id": ids, "_seq": [seq] * len(ids)},
-                                               schema={"id": pl.String, "_seq": pl.Int32}))
+    """Fold deltas into views: last version of every id, retracted ids removed.
+
+    The fold keeps only current rows (an upsert per delta), so a long run holds one
+    version of each row, not every version it ever emitted.
+    """
+    acc: dict[str, list[pl.DataFrame]] = {v: [] for v in VIEWS_OUT}
+    for delta in deltas:
+        for view in VIEWS_OUT:
+            df = delta.rows.get(view)
+            gone = delta.retracted.get(view) or []
+            has_rows = df is not None and df.height > 0
+            if view == "mailbox":
+                if has_rows:
+                    acc[view].append(df)  # type: ignore[arg-type]
+                continue
+            if not has_rows and not gone:
+                continue
+            drop = pl.Series(gone, dtype=pl.String)
+            if has_rows:
+                df = df.unique("id", keep="last", maintain_order=True)  # type: ignore[union-attr]
+                drop = pl.concat([drop, df.get_column("id")])
+            old = acc[view]
+            kept = [o.filter(~pl.col("id").is_in(drop.implode())) for o in old]
+            acc[view] = [k for k in kept if k.height] + ([df] if has_rows else [])  # type: ignore[list-item]
+            if len(acc[view]) > 8:  # keep the list short: fewer frames to filter next time
+                acc[view] = [pl.concat(acc[view], how="vertical_relaxed")]
     views: dict[str, pl.DataFrame] = {}
     for view in VIEWS_OUT:
-        if not parts[view]:
+        if not acc[view]:
             views[view] = schema.empty(view)
             continue
-        df = pl.concat(parts[view], how="vertical_relaxed")
-        if view == "mailbox":
-            views[view] = df.drop("_seq")
-            continue
-        df = df.unique("id", keep="last", maintain_order=True)
-        if gone[view]:
-            g = pl.concat(gone[view]).group_by("id").agg(pl.col("_seq").max().alias("_gone"))
-            df = df.join(g, on="id", how="left").filter(
-                pl.col("_gone").is_null() | (pl.col("_gone") < pl.col("_seq"))
-            ).drop("_gone")
-        views[view] = df.drop("_seq").sort("time", "id", nulls_last=True)
+        df = pl.concat(acc[view], how="vertical_relaxed")
+        views[view] = df if view == "mailbox" else df.sort("time", "id", nulls_last=True)
     return views
 
 
