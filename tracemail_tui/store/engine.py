@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover
     roundcube_parser = None  # type: ignore[assignment]
 
 VIEWS_OUT = ("accesses", "received", "sent", "mailbox")
+_MIN_BUFFER_ROWS = 5000
 _KEYS = ["host", "key"]
 
 
@@ -332,12 +333,15 @@ def merged_chunks(
     live = [True] * len(iters)
     while any(live) or any(b is not None and b.height for b in bufs):
         for i, it in enumerate(iters):
-            if live[i] and (bufs[i] is None or bufs[i].height == 0):  # type: ignore[union-attr]
+            # Top up nearly empty buffers too: a stream left with a few lines past the
+            # horizon would otherwise cap the next batch at those few lines.
+            b = bufs[i]
+            if live[i] and (b is None or b.height < _MIN_BUFFER_ROWS):
                 nxt = next(it, None)
                 if nxt is None:
                     live[i] = False
                 else:
-                    bufs[i] = nxt
+                    bufs[i] = nxt if b is None or b.height == 0 else pl.concat([b, nxt])
         horizon: dt.datetime | None = None
         for i, b in enumerate(bufs):
             if live[i] and b is not None and b.height:
