@@ -80,6 +80,7 @@ class Engine:
         self._auth = SmtpAuthCorrelator()
         self._access = AccessCorrelator() if AccessCorrelator is not None else None
         self._now: dt.datetime | None = None
+        self._pruned_at: dt.datetime | None = None
 
     # ------------------------------------------------------------------ feeding
     def feed(self, lines: pl.DataFrame) -> Delta:
@@ -239,9 +240,17 @@ class Engine:
         return out
 
     def _prune(self) -> None:
-        """Drop the events of keys that are done (and old unjoined verdicts/deliveries)."""
+        """Drop the events of keys that are done (and old unjoined verdicts/deliveries).
+
+        Runs when the log clock moved on by a fifth of `grace` since the last pass:
+        pruning is a group-by over the whole state, and keys only become droppable
+        `grace` after their last event anyway.
+        """
         if self._now is None:
             return
+        if self._pruned_at is not None and self._now - self._pruned_at < self.grace / 5:
+            return
+        self._pruned_at = self._now
         done_before = self._now - self.grace
         stale_before = self._now - self.open_ttl
         state = self._pf.group_by(_KEYS).agg(
