@@ -21,7 +21,9 @@ from typing import Final
 
 import polars as pl
 
+from tracemail_tui.store.parse import cut as c_
 from tracemail_tui.store.parse import dovecot_mail
+from tracemail_tui.store.parse.cut import after, before, cut, nbytes, upto
 
 LOGIN_PROCS: Final = ("imap-login", "pop3-login", "managesieve-login", "submission-login")
 SESSION_PROCS: Final = ("imap", "pop3", "managesieve", "submission")
@@ -31,9 +33,6 @@ AUTH_PROCS: Final = ("auth", "auth-worker")
 PROTOCOL: Final = {"imap": "imap", "pop3": "pop3", "managesieve": "managesieve",
                    "submission": "smtp"}
 
-_HEAD = (r"^(?<proc>[a-z][a-z0-9-]*)(?:\((?<paren>[^)]*)\))?"
-         r"(?:<(?<hpid>\d+)>)?(?:<(?<hsess>[^>]*)>)?$")
-_SEVERITIES: Final = ("Error", "Warning", "Fatal", "Panic", "Debug")
 _SESSION_ENDS: Final = ("Disconnected", "Logged out", "Connection closed", "Server shutting down",
                         "Killed with signal", "Inactivity")
 
@@ -61,79 +60,112 @@ class DovecotEvents:
 
 
 def split(lines: pl.DataFrame) -> pl.DataFrame:
-    """Dovecot lines → time, host, proc, user, pid, session, severity, kind, text, raw."""
+    """Dovecot lines → time, host, proc, user, pid, session, severity, kind, text, raw.
+
+    The head ``proc(user)<pid><session>`` is cut with byte positions (see ``cut.py``):
+    a regex with capture groups over every line would cost more than everything else.
+    """
     df = lines.filter(pl.col("program") == "dovecot").select("time", "host", "msg", "raw")
     m = pl.col("msg")
     df = df.with_columns(_c=m.str.find(": ", literal=True))
+    c = pl.col("_c")
     df = df.with_columns(
-        _head=m.str.slice(0, pl.col("_c")), text=m.str.slice(pl.col("_c") + 2)
-    ).with_columns(pl.col("_head").str.extract_groups(_HEAD).alias("_h")).unnest("_h")
+        _head=pl.when(c.is_not_null()).then(cut(m, 0, c)).otherwise(m),
+        text=pl.when(c.is_not_null()).then(cut(m, c + 2)),
+    )
+    h = pl.col("_head")
+    df = df.with_columns(
+        _po=h.str.find("(", literal=True),
+        _pc=pl.coalesce(h.str.find(")<", literal=True),
+                        pl.when(h.str.ends_with(")")).then(nbytes(h) - 1)),
+        _lt=h.str.find("<", literal=True),
+    )
+    po, pc, lt = pl.col("_po"), pl.col("_pc"), pl.col("_lt")
+    angle = pl.when(pc.is_not_null()).then(cut(h, pc + 1)).when(po.is_null() & lt.is_not_null()) \
+        .then(cut(h, lt))
+    df = df.with_columns(
+        proc=cut(h, 0, pl.coalesce(po, lt, nbytes(h))),
+        paren=pl.when(po.is_not_null() & pc.is_not_null()).then(cut(h, po + 1, pc - po - 1)),
+        _in=pl.when(angle.str.starts_with("<") & angle.str.ends_with(">"))
+        .then(cut(angle, 1, nbytes(angle) - 2)),
+    )
+    inner = pl.col("_in")
+    sep = inner.str.find("><", literal=True)
+    in_digits = inner.str.contains(r"^\d+$")
     paren = pl.col("paren")
     digits = paren.str.contains(r"^\d+$")
     old = paren.str.contains(r"^\d+, ")  # Dovecot 2.2 LMTP: "lmtp(12345, user)"
     df = df.with_columns(
-        proc=pl.col("proc").fill_null(pl.col("_head")),
-        pid=pl.when(digits).then(paren).when(old).then(paren.str.extract(r"^(\d+)"))
-        .otherwise(pl.col("hpid")),
-        user=pl.when(digits).then(None).when(old).then(paren.str.extract(r"^\d+, (.*)$"))
+        pid=pl.when(digits).then(paren).when(old).then(before(paren, ", "))
+        .when(sep.is_not_null()).then(cut(inner, 0, sep)).when(in_digits).then(inner),
+        user=pl.when(digits).then(None).when(old).then(after(paren, ", "))
         .otherwise(paren).str.to_lowercase(),
-        session=pl.col("hsess"),
+        session=pl.when(sep.is_not_null()).then(cut(inner, sep + 2))
+        .when(~in_digits).then(inner),
     )
     t = pl.col("text")
-    sev = pl.lit(None, pl.String)
-    for s in _SEVERITIES:
-        sev = pl.when(t.str.starts_with(s + ": ")).then(pl.lit(s)).otherwise(sev)
-    df = df.with_columns(severity=sev).with_columns(
-        text=pl.when(pl.col("severity").is_not_null())
-        .then(t.str.slice(pl.col("severity").str.len_chars() + 2)).otherwise(t)
-    )
+    sev_hit = t.str.contains(r"^(?:Error|Warning|Fatal|Panic|Debug): ")
+    df = df.with_columns(severity=pl.when(sev_hit).then(before(t, ": ")))
+    df = df.with_columns(text=pl.when(sev_hit).then(after(t, ": ")).otherwise(t))
     # Dovecot 2.2 LMTP writes the session at the start of the text: "lmtp(1, u): SID: msgid=..".
-    lead = t.str.extract(r"^([A-Za-z0-9+/]{16,}(?::R\d+)?): ")
-    in_text = (pl.col("proc").is_in(DELIVERY_PROCS) & pl.col("session").is_null()
-               & lead.is_not_null())
+    lead = t.str.contains(r"^[A-Za-z0-9+/]{16,}(?::R\d+)?: ")
+    in_text = pl.col("proc").is_in(DELIVERY_PROCS) & pl.col("session").is_null() & lead
     df = df.with_columns(
-        session=pl.when(in_text).then(lead).otherwise(pl.col("session")),
-        text=pl.when(in_text).then(t.str.slice(lead.str.len_chars() + 2)).otherwise(t),
+        session=pl.when(in_text).then(before(t, ": ")).otherwise(pl.col("session")),
+        text=pl.when(in_text).then(after(t, ": ")).otherwise(t),
     )
     return df.with_columns(kind=_kind()).select(
         "time", "host", "proc", "user", "pid", "session", "severity", "kind", "text", "raw"
     )
 
 
+_MAIL_PROCS: Final = (*SESSION_PROCS, "indexer-worker", "doveadm", "imap-hibernate")
+_CLASS: Final = {
+    **dict.fromkeys(LOGIN_PROCS, "login"), **dict.fromkeys(AUTH_PROCS, "auth"),
+    **dict.fromkeys(_MAIL_PROCS, "mail"), **dict.fromkeys(DELIVERY_PROCS, "delivery"),
+    **dict.fromkeys(("master", "log", "config", "anvil"), "service"),
+}
+_MAIL_LOG = (r"^(?:(?:save|copy|expunge|delete|undelete|flag_change)(?: from [^:]*)?: "
+             r"|Mailbox (?:renamed|deleted|created): )")
+_ENDS = r"^(?:" + "|".join(_SESSION_ENDS) + ")"
+
+
 def _kind() -> pl.Expr:
-    """Classify a split Dovecot line with cheap prefix tests (no regex on the long text)."""
-    p, t, sev = pl.col("proc"), pl.col("text"), pl.col("severity")
-    sw = t.str.starts_with
-    login_side = p.is_in(LOGIN_PROCS)
-    mail_proc = p.is_in(SESSION_PROCS) | p.is_in(DELIVERY_PROCS) | p.is_in(
-        ("indexer-worker", "doveadm", "imap-hibernate")
-    )
-    return (
-        pl.when(t.is_null()).then(pl.lit("unparsed"))
-        .when(sev == "Debug").then(pl.lit("debug"))
-        .when(login_side & sw("Login: ")).then(pl.lit("login"))
-        .when(login_side & sw("proxy(") & t.str.contains("): started proxying to", literal=True))
-        .then(pl.lit("login"))
-        .when(login_side & sw("proxy(")).then(pl.lit("proxy"))
-        .when((login_side | p.is_in(SESSION_PROCS)) & sw("ID sent: ")).then(pl.lit("id"))
-        .when(login_side & t.str.contains("user=<", literal=True)).then(pl.lit("failure"))
-        .when(p.is_in(AUTH_PROCS) & sw("User found from deny passdb")).then(pl.lit("auth"))
-        .when(p.is_in(AUTH_PROCS) & t.str.contains("): ", literal=True)).then(pl.lit("auth"))
-        .when(mail_proc & dovecot_mail.mail_log_test(t)).then(pl.lit("mail_log"))
-        .when(p.is_in(DELIVERY_PROCS) & (sw("sieve: ") | sw("msgid=")))
-        .then(pl.lit("delivery"))
-        .when(p.is_in(DELIVERY_PROCS) & (sw("Connect from ") | sw("Disconnect from ")))
-        .then(pl.lit("lmtp_connection"))
-        .when(p.is_in(SESSION_PROCS) & pl.any_horizontal(*(sw(s) for s in _SESSION_ENDS)))
-        .then(pl.lit("logout"))
-        .when(sev.is_not_null()).then(pl.lit("diagnostic"))
-        .when((p == "master") | (p == "log") | (p == "config") | (p == "anvil"))
-        .then(pl.lit("service"))
-        .otherwise(pl.lit("unparsed"))
-    )
+    """Classify a split Dovecot line: the process class, then one anchored (DFA-only)
+    regex test per kind of text; no capture groups over all lines."""
+    cls = pl.col("proc").replace_strict(_CLASS, default="other", return_dtype=pl.String)
+    t, sev = pl.col("text"), pl.col("severity")
+    rx = t.str.contains
+    login, mail, deliv = cls == "login", cls == "mail", cls == "delivery"
+    # Numbered in a when-chain (cheap integers), named once at the end.
+    tests = [
+        ("unparsed", t.is_null()),
+        ("debug", sev == "Debug"),
+        ("login", login & rx(r"^(?:Login: |proxy\(.*\): started proxying to)")),
+        ("proxy", login & t.str.starts_with("proxy(")),
+        ("id", (login | (cls == "mail")) & t.str.starts_with("ID sent: ")),
+        ("failure", login & t.str.contains("user=<", literal=True)),
+        ("auth", (cls == "auth") & (t.str.starts_with("User found from deny passdb")
+                                    | t.str.contains("): ", literal=True))),
+        ("mail_log", (mail | deliv) & rx(_MAIL_LOG)),
+        ("delivery", deliv & rx(r"^(?:sieve: |msgid=)")),
+        ("lmtp_connection", deliv & rx(r"^(?:Connect|Disconnect) from ")),
+        ("logout", mail & pl.col("proc").is_in(SESSION_PROCS) & rx(_ENDS)),
+        ("diagnostic", sev.is_not_null()),
+        ("service", cls == "service"),
+    ]
+    code: pl.Expr = pl.lit(len(tests), pl.UInt8)
+    for i, (_, test) in reversed(list(enumerate(tests))):
+        code = pl.when(test).then(pl.lit(i, pl.UInt8)).otherwise(code)
+    names = {i: name for i, (name, _) in enumerate(tests)} | {len(tests): "unparsed"}
+    return code.replace_strict(names, return_dtype=pl.String)
 
 
 # --- login side: Login / failures / ID -------------------------------------------------
+
+# The real user ends at the last ">, method=" / ">, rip=": what follows has no ">, ".
+_USER_END = r">, (?:method|rip)=(?:[^>]|>[^,])*>?$"
+
 
 def _client_info(df: pl.DataFrame) -> pl.DataFrame:
     """Split ``<reason>: user=<u>, method=.., rip=.., lip=.., mpid=.., TLS, session=<..>``.
@@ -142,32 +174,30 @@ def _client_info(df: pl.DataFrame) -> pl.DataFrame:
     the *last* ``>, method=`` / ``>, rip=`` and the fields are read from what follows.
     """
     t = pl.col("text")
-    df = df.with_columns(_u=t.str.find(": user=<", literal=True))
+    login = t.str.starts_with("Login: ")
     df = df.with_columns(
-        reason=t.str.slice(0, pl.col("_u")),
-        _info=t.str.slice(pl.col("_u") + 2),
-    )
-    # "Login: user=<..>" has the user first (no ": user=<" before it).
-    df = df.with_columns(
-        _info=pl.when(t.str.starts_with("Login: ")).then(t.str.slice(7))
-        .otherwise(pl.col("_info")),
-        reason=pl.when(t.str.starts_with("Login: ")).then(pl.lit("Login"))
-        .otherwise(pl.col("reason")),
+        reason=pl.when(login).then(pl.lit("Login")).otherwise(before(t, ": user=<")),
+        _info=pl.when(login).then(cut(t, 7)).otherwise(after(t, ": user=<").str.replace(
+            r"^", "user=<")),
     )
     i = pl.col("_info")
-    g = i.str.extract_groups(r"^user=<(?<luser>.*)>, (?<tail>(?:method|rip)=.*)$")
-    df = df.with_columns(_g=g).unnest("_g")
-    tail = pl.col("tail").fill_null(i)
+    e = i.str.find(_USER_END)
+    df = df.with_columns(
+        _luser=pl.when(e.is_not_null()).then(cut(i, 6, e - 6))
+        .otherwise(i.str.strip_prefix("user=<").str.strip_suffix(">")),
+        _tail=pl.when(e.is_not_null()).then(cut(i, e + 3)).otherwise(pl.lit("")),
+    )
+    tail = pl.col("_tail")
     return df.with_columns(
-        login_user=pl.when(pl.col("luser") == "").then(None).otherwise(pl.col("luser")),
-        method=tail.str.extract(r"^method=([^,]*)"),
-        rip=tail.str.extract(r"(?:^|, )rip=([^,]*)"),
-        lip=tail.str.extract(r"(?:^|, )lip=([^,]*)"),
-        mpid=tail.str.extract(r"(?:^|, )mpid=(\d+)"),
+        login_user=pl.when(pl.col("_luser") == "").then(None).otherwise(pl.col("_luser")),
+        method=pl.when(tail.str.starts_with("method=")).then(upto(cut(tail, 7), ",")),
+        rip=c_.field(tail, "rip=", ","),
+        lip=c_.field(tail, "lip=", ","),
+        mpid=c_.field(tail, "mpid=", ","),
         tls=tail.str.contains(r"(?:^|, )TLS(?:, |$)"),
         secured=tail.str.contains(r"(?:^|, )secured(?:, |$)"),
-        session=pl.coalesce(tail.str.extract(r"(?:^|, )session=<([^>]*)>"), pl.col("session")),
-    ).drop("_u", "_info", "luser", "tail")
+        session=pl.coalesce(c_.field(tail, "session=<", ">"), pl.col("session")),
+    ).drop("_info", "_luser", "_tail")
 
 
 def failure_error(reason: pl.Expr) -> pl.Expr:
@@ -254,17 +284,23 @@ def _ids(df: pl.DataFrame) -> pl.DataFrame:
     """IMAP ID announcements: ``ID sent: name=X, version=Y, ...: user=<>, ..., session=<S>``."""
     ids = df.filter(pl.col("kind") == "id")
     t = pl.col("text")
-    # The ID values come first and may be hostile: the client info is after the *last*
-    # ": user=<" (greedy prefix); post-login ID lines carry the session in their prefix.
-    g = t.str.extract_groups(r"^ID sent: (?<idv>.*): user=<.*?session=<(?<isess>[^>]*)>")
-    ids = ids.with_columns(_g=g).unnest("_g").with_columns(
-        idv=pl.coalesce(pl.col("idv"), t.str.slice(9)),
-        session=pl.coalesce(pl.col("isess"), pl.col("session")),
+    # The ID values come first and may be hostile: the client info starts at the last
+    # ": user=<...>, rip=" (post-login ID lines have none and carry the session in their
+    # prefix).
+    p = t.str.find(r": user=<[^>]*" + _USER_END)
+    ids = ids.with_columns(
+        idv=pl.when(p.is_not_null()).then(cut(t, 9, p - 9)).otherwise(cut(t, 9)),
+        session=pl.coalesce(
+            pl.when(p.is_not_null()).then(c_.field(cut(t, p), "session=<", ">")),
+            pl.col("session")),
     )
     v = pl.col("idv")
-    stop = r"(?:, [a-z][\w-]*=|$)"
-    name = v.str.extract(r"(?:^|, )name=(.*?)" + stop)
-    version = v.str.extract(r"(?:^|, )version=(.*?)" + stop)
+    stop = r", [a-z][\w-]*="
+    first = pl.when(v.str.starts_with("name=")).then(cut(v, 5)).otherwise(after(v, ", name="))
+    name = upto(first, stop, regex=True)
+    vfirst = pl.when(v.str.starts_with("version=")).then(cut(v, 8)).otherwise(
+        after(v, ", version="))
+    version = upto(vfirst, stop, regex=True)
     client = pl.when(version.is_not_null() & name.is_not_null()).then(
         pl.concat_str([name, pl.lit(" "), version])).otherwise(name)
     return ids.select("time", "host", "session", client=client, id_fields=v)
@@ -369,8 +405,9 @@ def parse(lines: pl.DataFrame) -> DovecotEvents:
     auth = _auth(df, failures)
     logouts = _logouts(df)
     dlines = dovecot_mail.delivery_lines(df)
-    deliveries = dovecot_mail.deliveries(df, dlines)
-    mailbox = dovecot_mail.mailbox(df, dlines)
+    mlog = dovecot_mail.mail_log_lines(df)
+    deliveries = dovecot_mail.deliveries(df, dlines, mlog)
+    mailbox = dovecot_mail.mailbox(df, dlines, mlog)
     kinds = dict(df.group_by("kind").len().iter_rows()) if df.height else {}
     # Delivery lines whose action is of no known form count as unparsed too.
     odd = dlines.filter(pl.col("action").is_null()).select("proc", "raw")
