@@ -10,6 +10,7 @@ import sys
 
 # Command modules register themselves on import (order = order in --help).
 from tracemail_tui.cli import search as _search  # noqa: F401
+from tracemail_tui.cli import tui as _tui  # noqa: F401
 from tracemail_tui.cli.common import app
 
 
