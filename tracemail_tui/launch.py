@@ -66,7 +66,11 @@ class _SyntheticFeed:
         while not self._stop.wait(self.interval):
             self._n += 1
             now = dt.datetime.now()
-            fresh = synthetic.frames(3, day=self.day)
+            # a different slice of a small synthetic day each tick, so rows vary
+            fresh = {
+                v: df.slice((self._n * 3) % 297, 3)
+                for v, df in synthetic.frames(300, day=self.day, hostile=False).items()
+            }
             frames: dict[str, pl.DataFrame] = {}
             for view, df in fresh.items():
                 df = df.with_columns(
@@ -84,7 +88,7 @@ def open_demo(live: bool = True, rows: int = 20_000) -> Session:
     # A synthetic day shifted so that it ends now: the newest rows are "just arrived".
     shift = dt.datetime.combine(today + dt.timedelta(days=1), dt.time()) - now
     frames = {
-        view: df.with_columns(pl.col("time") - shift)
+        view: df.with_columns(pl.col(pl.Datetime) - shift)
         for view, df in synthetic.frames(rows, day=today, hostile=True).items()
     }
     store = MemoryStore(frames)

@@ -137,9 +137,9 @@ class DetailScreen(ModalScreen[None]):
 
     def _show(self, row: dict[str, Any] | None, lines: pl.DataFrame, hints: list[str]) -> None:
         self.row, self.lines, self._hints = row, lines, hints
-        self._render()
+        self._refresh_body()
 
-    def _render(self) -> None:
+    def _refresh_body(self) -> None:
         content = self.query_one("#detail-content", Static)
         if self.row is None:
             content.update(Text("This row is no longer in the store."))
@@ -192,7 +192,7 @@ class DetailScreen(ModalScreen[None]):
 
     def _located(self, found: dict[str, Any]) -> None:
         self.located = found
-        self._render()
+        self._refresh_body()
         notify_safe(self, f"Located: {found.get('state')} {found.get('folder') or ''}".strip())
 
     def action_pdf(self) -> None:

@@ -44,6 +44,10 @@ class TraceScreen(Screen[None]):
                     yield ViewPane(view, self.source, self.filters[view], id=f"pane-{view}")
         yield Footer()
 
+    def on_mount(self) -> None:
+        # Start on the table (not the tabs), so the view's keys work at once.
+        self.call_after_refresh(self._focus_table)
+
     @property
     def pane(self) -> ViewPane:
         """The pane of the view on show."""

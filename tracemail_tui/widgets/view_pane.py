@@ -43,8 +43,8 @@ class ViewPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="view.filter"),
-        Binding("left_square_bracket", "day(-1)", "Prev day", key_display="[", id="view.prev_day"),
-        Binding("right_square_bracket", "day(1)", "Next day", key_display="]", id="view.next_day"),
+        Binding("left_square_bracket", "day(-1)", "Prev day", key_display="[", show=False, id="view.prev_day"),
+        Binding("right_square_bracket", "day(1)", "Next day", key_display="]", show=False, id="view.next_day"),
         Binding("f", "toggle_follow", "Follow", id="view.follow"),
         Binding("space", "toggle_pause", "Pause", id="view.pause"),
         Binding("e", "export_csv", "CSV", id="view.export_csv"),
@@ -76,7 +76,7 @@ class ViewPane(Vertical):
         self.follow = True
         self.paused = False
         self.new_rows = 0
-        self.loading = False
+        self.busy = False
         self._debounce: Timer | None = None
         self._pending_live = False
 
@@ -111,7 +111,7 @@ class ViewPane(Vertical):
 
     def reload(self, live: bool = False) -> None:
         """Run the current filters now (in a worker)."""
-        self.loading = True
+        self.busy = True
         self._query(self.filters, self._table_width(), live)
 
     @work(thread=True, exclusive=True, group="query", exit_on_error=False)
@@ -121,47 +121,53 @@ class ViewPane(Vertical):
             self.post_message(self.Loaded(result, live))
 
     @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
+    async def _loaded(self, message: Loaded) -> None:
         message.stop()
         result = message.result
         if result.filters != self.filters:
             return  # a newer filter is already on its way
-        self.loading = False
+        self.busy = False
         old = self._table()
         was_end = old is None or old.at_end
         keep_id = self.cursor_id()
         if message.live and self.result is not None and not (self.follow and was_end):
             self.new_rows += max(result.total - self.result.total, 0)
         self.result = result
-        self._show_result(result, old, keep_id, end=was_end and (self.follow or old is None))
         self._render_info()
+        await self._show_result(result, old, keep_id, end=was_end and (self.follow or old is None))
 
-    def _show_result(
+    async def _show_result(
         self, result: Result, old: ResultsTable | None, keep_id: str | None, end: bool
     ) -> None:
+        """Swap in a fresh table, keeping focus, cursor row and scroll position."""
         holder = self.query_one("#table-holder")
         had_focus = old is not None and old.has_focus
         old_scroll = old.scroll_y if old is not None else 0
         old_row = old.cursor_row if old is not None else 0
-        table = ResultsTable(result.table, result.columns)
-        with self.app.batch_update():
-            holder.remove_children()
-            holder.mount(table)
-        if had_focus or (old is None and self._visible() and not isinstance(self.app.focused, Input)):
-            table.focus()
         target = result.shown - 1
         if not end and keep_id is not None:
             hits = (result.ids == keep_id).arg_true()
             target = int(hits[0]) if len(hits) else min(old_row, result.shown - 1)
-
-        def place() -> None:
-            if target < 0:
-                return
-            if not end:
-                table.scroll_to(y=max(old_scroll - (old_row - target), 0), animate=False, immediate=True)
+        table = ResultsTable(result.table, result.columns)
+        # Mount the new table before removing the old one, so focus never wanders off.
+        if old is not None:
+            old.display = False
+        await holder.mount(table)
+        if had_focus or (old is None and self._visible() and not isinstance(self.app.focused, Input)):
+            table.focus()
+        await holder.query(".placeholder").remove()
+        if old is not None:
+            await old.remove()
+        if target >= 0:
             table.move_cursor(row=target, animate=False)
 
-        self.call_after_refresh(place)
+            def place() -> None:  # after layout, when the table knows its height
+                if not end:
+                    y = max(old_scroll - (old_row - target), 0)
+                    table.scroll_to(y=y, animate=False, immediate=True)
+                table.move_cursor(row=target, animate=False)
+
+            table.call_after_refresh(place)
 
     def _table(self) -> ResultsTable | None:
         tables = self.query(ResultsTable)
@@ -182,7 +188,7 @@ class ViewPane(Vertical):
 
     def _poll_live(self) -> None:
         """Coalesced refresh: at most one query per tick, none while paused or hidden."""
-        if self.paused or self.loading or self.result is None or not self._visible():
+        if self.paused or self.busy or self.result is None or not self._visible():
             return
         if self.source.generation != self.result.generation:
             self.reload(live=True)
