@@ -32,3 +32,18 @@ def test_text_filter_and_counts_ignore_status_filter() -> None:
     assert query(store, "received", Filters(text="invoice")).collect()["id"].to_list() == ["r1"]
     c = counts(store, "received", Filters(domain="example.com", status="accepted"))
     assert c == {"accepted": 1, "quarantined": 0, "rejected": 1}
+
+
+def test_scope_keeps_rows_where_only_the_counterpart_is_ours() -> None:
+    df = schema.conform("received", pl.DataFrame([
+        {"id": "a", "time": dt.datetime(2026, 11, 27), "status": "accepted",
+         "sender": "petra@partner.test", "recipient": "alice@example.com", "domain": "example.com"},
+        {"id": "b", "time": dt.datetime(2026, 11, 27), "status": "accepted",
+         "sender": "x@example.org", "recipient": "carol@other.test", "domain": "other.test"},
+        {"id": "c", "time": dt.datetime(2026, 11, 27), "status": "accepted",
+         "sender": None, "recipient": "henry@example.org", "domain": "example.org"},
+    ]))
+    store = MemoryStore({"received": df})
+    got = query(store, "received", Filters(scope=("example.org",))).collect()["id"].to_list()
+    assert got == ["b", "c"]
+    assert query(store, "received", Filters(scope=("nope.test",))).collect().height == 0

@@ -23,6 +23,16 @@ TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     "sent": ("sender", "recipient", "subject", "message_id", "relay_host", "queue_id"),
 }
 
+# Address columns whose domain puts a row inside a scope, per view: a row belongs to a
+# customer's scope when the account it is about is theirs, or when only the counterpart
+# is (mail from another domain to ours, mail of ours to another domain).
+SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accesses": ("user",),
+    "received": ("recipient", "sender"),
+    "sent": ("sender", "account", "recipient"),
+    "mailbox": ("user",),
+}
+
 # The account a row is "about" (the `--account` filter), per view.
 ACCOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "accesses": ("user",),
@@ -42,6 +52,7 @@ class Filters:
     until: dt.datetime | None = None
     status: str | None = None
     text: str | None = None
+    scope: tuple[str, ...] = ()
 
     def with_(self, **changes: Any) -> Filters:
         """A copy with some fields changed (filters are immutable values)."""
@@ -49,12 +60,27 @@ class Filters:
 
     def describe(self) -> dict[str, str]:
         """The non-empty filters as strings, for report headers and status lines."""
-        return {k: str(v) for k, v in self.__dict__.items() if v not in (None, "")}
+        out = {k: str(v) for k, v in self.__dict__.items() if v not in (None, "", ())}
+        if self.scope:
+            out["scope"] = ",".join(self.scope)
+        return out
+
+
+def scope_expr(view: str, domains: tuple[str, ...]) -> pl.Expr:
+    """True for rows of `view` that concern one of `domains` (see SCOPE_COLUMNS)."""
+    wanted = [d.strip().lower() for d in domains if d.strip()]
+    hit = pl.lit(False)
+    for c in SCOPE_COLUMNS[view]:
+        dom = pl.col(c).str.to_lowercase().str.extract(r"@([^@>\s]+)$", 1)
+        hit |= dom.is_in(wanted).fill_null(False)
+    return hit
 
 
 def filter_expr(view: str, f: Filters) -> pl.Expr:
     """One boolean expression for all filters of `f` on `view` (case-insensitive addresses)."""
     cond = pl.lit(True)
+    if f.scope:
+        cond &= scope_expr(view, f.scope)
     if f.domain:
         cond &= pl.col("domain") == f.domain.strip().lower()
     if f.account:
