@@ -9,6 +9,7 @@ Headless (no Textual): the screens call these from thread workers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,8 @@ def explain(view: str, row: Row) -> list[str]:
         from tracemail_tui.export import explain as real  # type: ignore[attr-defined]
     except ImportError:
         real = None
-    if real is not None and hasattr(real, "hints"):
-        return list(real.hints(view, row))
+    if real is not None and hasattr(real, "explain"):
+        return list(real.explain(view, row))
     from tracemail_tui.widgets.hints import fallback_hints
 
     return fallback_hints(view, row)
@@ -82,16 +83,31 @@ def export_csv(source: Source, view: str, filters: Filters, directory: Path) -> 
     return path
 
 
-def export_pdf(source: Source, view: str, row: Row, lines: pl.DataFrame, directory: Path) -> Path:
+def export_pdf(
+    view: str,
+    row: Row,
+    lines: pl.DataFrame,
+    directory: Path,
+    located: Row | None = None,
+    filters: Filters | None = None,
+) -> Path:
     """Write the PDF report of one result; returns the file written."""
     try:
         from tracemail_tui.export import pdf_report  # type: ignore[attr-defined]
     except ImportError as exc:
         raise NotAvailable("PDF report is not available yet") from exc
-    path = directory / f"tracemail-{row['id']}.pdf"
-    pdf_report.write_report(view, row, path, lines=lines)
+    path = directory / f"tracemail-{_safe_name(str(row['id']))}.pdf"
+    query_shown = filters.describe() if filters is not None else None
+    pdf_report.write_result_pdf(
+        row, path, view=view, lines=lines, locate=located, query=query_shown
+    )
     return path
 
 
 def _stamp(filters: Filters) -> str:
     return str(filters.date) if filters.date else "all"
+
+
+def _safe_name(value: str) -> str:
+    """A file-name-safe form of an id (ids come from log content)."""
+    return re.sub(r"[^\w.-]", "_", value)[:120]

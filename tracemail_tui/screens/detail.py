@@ -204,7 +204,9 @@ class DetailScreen(ModalScreen[None]):
     @work(thread=True, group="export", exit_on_error=False)
     def _pdf(self, row: dict[str, Any], lines: pl.DataFrame) -> None:
         try:
-            path = adapters.export_pdf(self.source, self.view, row, lines, self.export_dir)
+            path = adapters.export_pdf(
+                self.view, row, lines, self.export_dir, located=self.located
+            )
         except adapters.NotAvailable as exc:
             self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
             return

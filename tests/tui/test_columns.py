@@ -1,0 +1,70 @@
+"""Column fitting, cell formatting and escaping of the results table (no Textual)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from tracemail_tui.store.query import Filters
+from tracemail_tui.widgets import columns, results
+from tracemail_tui.widgets.safe_text import escape_controls, safe_series
+
+from tests.tui.data import DAY, store
+
+
+@pytest.mark.parametrize("view", ["accesses", "received", "sent"])
+@pytest.mark.parametrize("width", [79, 119, 159])
+def test_fit_never_exceeds_width_and_keeps_outcome(view: str, width: int) -> None:
+    fitted = columns.fit(view, width)
+    used = sum(w + columns.CELL_PADDING for _, w in fitted)
+    assert used <= width
+    keys = [s.key for s, _ in fitted]
+    assert keys[:2] == ["time", "status"]
+    assert len(columns.fit(view, 159)) > len(columns.fit(view, 79))
+
+
+def test_escape_controls_makes_escapes_visible() -> None:
+    assert escape_controls("a\x1b[31mb\x07\r\n\t\u202e") == "a\\e[31mb\\x07\\r\\n\\t\\u202e"
+    assert escape_controls("[bold red]x[/]") == "[bold red]x[/]"  # markup is not a control
+
+
+def test_safe_series_escapes_only_hostile_rows_and_clips() -> None:
+    s = pl.Series(["plain", "bad\x1b]8;;x\x07", None, "y" * 500])
+    out = safe_series(s, max_chars=300).to_list()
+    assert out[0] == "plain"
+    assert out[1] == "bad\\e]8;;x\\x07"
+    assert out[2] is None
+    assert len(out[3]) == 300
+
+
+def test_load_counts_status_independently_and_caps_rows() -> None:
+    src = store(300, days=1)
+    r = results.load(src, "received", Filters(date=DAY, status="rejected"), 79, cap=5)
+    df = src.scan("received").collect()
+    assert r.total == df.filter(pl.col("status") == "rejected").height
+    assert r.shown == min(5, r.total)
+    assert r.counts["accepted"] == df.filter(pl.col("status") == "accepted").height
+    assert sum(r.hours) == r.total
+    # newest rows last
+    assert r.ids.to_list() == (
+        df.filter(pl.col("status") == "rejected").sort("time").tail(5)["id"].to_list()
+    )
+
+
+def test_display_table_shows_icon_and_word_and_literal_markup() -> None:
+    src = store(50, days=1)
+    r = results.load(src, "received", Filters(date=DAY), 159)
+    rows = r.table.to_pylist()
+    assert rows[-1]["Outcome"].split(" ", 1)[1] in {"accepted", "quarantined", "rejected"}
+    subjects = [row["Subject"] for row in rows]
+    assert "[bold red]URGENT[/] pay now" in subjects
+    assert not any("\x1b" in (s or "") for s in subjects)
+
+
+def test_default_day_is_today_or_newest_day() -> None:
+    src = store(20, days=1)
+    assert results.default_day(src, DAY) == DAY
+    assert results.default_day(src, DAY + dt.timedelta(days=5)) == DAY
+    assert results.default_day(src, DAY - dt.timedelta(days=5)) == DAY - dt.timedelta(days=5)
