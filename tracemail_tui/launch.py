@@ -39,8 +39,10 @@ def open_paths(paths: list[Path]) -> Session:
     try:
         from tracemail_tui.store import engine  # type: ignore[attr-defined]
     except ImportError as exc:
-        raise ValueError("reading log files needs the engine (store/engine.py), not built yet; "
-                         "try `tracemail demo`") from exc
+        raise ValueError(
+            "reading log files needs the engine (store/engine.py), not built yet; "
+            "try `tracemail demo`"
+        ) from exc
     frames = engine.run(paths)  # expected: dict view -> DataFrame
     return Session(MemoryStore(dict(frames)))
 
@@ -74,7 +76,9 @@ class _SyntheticFeed:
             frames: dict[str, pl.DataFrame] = {}
             for view, df in fresh.items():
                 df = df.with_columns(
-                    id=pl.format("{}-live{}-{}", pl.col("id"), pl.lit(self._n), pl.int_range(pl.len())),
+                    id=pl.format(
+                        "{}-live{}-{}", pl.col("id"), pl.lit(self._n), pl.int_range(pl.len())
+                    ),
                     time=pl.lit(now),
                 )
                 frames[view] = pl.concat([self.store.scan(view).collect(), df])

@@ -59,7 +59,9 @@ def accesses(n: int, day: dt.date, days: int = 1, host: str = "mx1") -> pl.DataF
     user = _pick(pl.col("h2"), USERS) + "@" + _pick(pl.col("h") // 7, DOMAINS)
     df = df.with_columns(
         id=pl.format("a-{}-{}", pl.lit(host), pl.col("n")),
-        logout_time=pl.when(failed).then(None).otherwise(pl.col("time") + pl.duration(seconds=pl.col("h") % 600)),
+        logout_time=pl.when(failed)
+        .then(None)
+        .otherwise(pl.col("time") + pl.duration(seconds=pl.col("h") % 600)),
         status=pl.when(failed).then(pl.lit("failed")).otherwise(pl.lit("success")),
         error=pl.when(failed).then(_pick(pl.col("h2") // 3, ERRORS)),
         user=user,
@@ -101,7 +103,9 @@ def received(n: int, day: dt.date, days: int = 1, host: str = "mx1") -> pl.DataF
         domain=_pick(pl.col("h2") // 7, DOMAINS),
         subject=_pick(pl.col("h") // 3, SUBJECTS),
         size=pl.col("h") % 200_000 + 800,
-        message_id=pl.format("<{}.{}@{}>", pl.col("n"), pl.col("h"), _pick(pl.col("h") // 13, REMOTES)),
+        message_id=pl.format(
+            "<{}.{}@{}>", pl.col("n"), pl.col("h"), _pick(pl.col("h") // 13, REMOTES)
+        ),
         queue_id=pl.format("{}", (pl.col("h") * 31 + pl.col("n")) % 0xFFFFFFFF).str.to_uppercase(),
         server=pl.lit(host),
         client_host=_pick(pl.col("h") // 13, REMOTES),
@@ -115,7 +119,9 @@ def received(n: int, day: dt.date, days: int = 1, host: str = "mx1") -> pl.DataF
         .then(pl.lit("add header"))
         .otherwise(pl.lit("no action")),
         spam_score=(pl.col("h") % 200).cast(pl.Float64) / 10 - 2,
-        dsn=pl.when(pl.col("status") == "rejected").then(pl.lit("5.1.1")).otherwise(pl.lit("2.0.0")),
+        dsn=pl.when(pl.col("status") == "rejected")
+        .then(pl.lit("5.1.1"))
+        .otherwise(pl.lit("2.0.0")),
     )
     return schema.conform("received", df)
 
@@ -144,7 +150,9 @@ def sent(n: int, day: dt.date, days: int = 1, host: str = "mx1") -> pl.DataFrame
         account=sender,
         subject=_pick(pl.col("h2") // 3, SUBJECTS),
         size=pl.col("h2") % 100_000 + 600,
-        message_id=pl.format("<{}.{}@{}>", pl.col("n"), pl.col("h2"), _pick(pl.col("h") // 7, DOMAINS)),
+        message_id=pl.format(
+            "<{}.{}@{}>", pl.col("n"), pl.col("h2"), _pick(pl.col("h") // 7, DOMAINS)
+        ),
         queue_id=pl.format("{}", (pl.col("h2") * 17 + pl.col("n")) % 0xFFFFFFFF),
         server=pl.lit(host),
         relay_host=_pick(pl.col("h2") // 13, REMOTES),
@@ -168,7 +176,7 @@ HOSTILE_SUBJECTS = (
     "\x1b[31mred\x1b[0m \x1b]8;;http://evil\x07link\x1b]8;;\x07",
     "bell\x07 and\r\nnew line\ttab",
     "מבצע מיוחד \u202eevil\u202c עכשיו",
-    "=HYPERLINK(\"http://x\")",
+    '=HYPERLINK("http://x")',
     "x" * 500,
 )
 
@@ -181,7 +189,9 @@ def with_hostile(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         k = min(len(HOSTILE_SUBJECTS), df.height)
         if k == 0:
             continue
-        subj = pl.Series("subject", [None] * (df.height - k) + list(HOSTILE_SUBJECTS[:k]), pl.String)
+        subj = pl.Series(
+            "subject", [None] * (df.height - k) + list(HOSTILE_SUBJECTS[:k]), pl.String
+        )
         df = df.with_columns(
             subject=pl.when(subj.is_not_null()).then(subj).otherwise(pl.col("subject"))
         )

@@ -23,14 +23,18 @@ def lines_for(received: pl.DataFrame, n: int = 20) -> pl.DataFrame:
     """Raw log lines (evidence) for the newest `n` received rows: one smtpd + one qmgr each."""
     tail = received.tail(n)
     smtpd = tail.select(
-        "time", "server",
+        "time",
+        "server",
         program=pl.lit("postfix/smtpd"),
         raw=pl.format("Nov 27 mx1 postfix/smtpd[1]: {}: client={}", "queue_id", "client_ip"),
     )
     qmgr = tail.select(
-        "time", "server",
+        "time",
+        "server",
         program=pl.lit("postfix/qmgr"),
-        raw=pl.format("Nov 27 mx1 postfix/qmgr[2]: {}: from=<{}>, size={}", "queue_id", "sender", "size"),
+        raw=pl.format(
+            "Nov 27 mx1 postfix/qmgr[2]: {}: from=<{}>, size={}", "queue_id", "sender", "size"
+        ),
     )
     return schema.conform("lines", pl.concat([smtpd, qmgr]).sort("time"))
 

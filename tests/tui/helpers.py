@@ -6,18 +6,18 @@ import io
 from pathlib import Path
 
 from rich.console import Console
-
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from tests.tui.data import frozen_now
 from tracemail_tui.app import TracemailApp
 from tracemail_tui.store.query import Source
 from tracemail_tui.widgets.view_pane import ViewPane
 
-from tests.tui.data import frozen_now
 
-
-def make_app(source: Source, view: str = "received", export_dir: Path | None = None) -> TracemailApp:
+def make_app(
+    source: Source, view: str = "received", export_dir: Path | None = None
+) -> TracemailApp:
     return TracemailApp(source, view=view, now=frozen_now, export_dir=export_dir)
 
 

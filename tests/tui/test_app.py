@@ -10,6 +10,8 @@ import pytest
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
+from tests.tui.data import DAY, append_rows, new_received, store
+from tests.tui.helpers import make_app, pane, plain, settle, settle_debounced
 from tracemail_tui import adapters
 from tracemail_tui.app import TracemailApp
 from tracemail_tui.commands import ActionsProvider
@@ -19,9 +21,6 @@ from tracemail_tui.screens.trace import TraceScreen
 from tracemail_tui.store.query import Filters
 from tracemail_tui.widgets.results_table import ResultsTable
 from tracemail_tui.widgets.view_pane import ViewPane
-
-from tests.tui.data import DAY, append_rows, new_received, store
-from tests.tui.helpers import make_app, pane, plain, settle, settle_debounced
 
 pytestmark = pytest.mark.anyio
 
@@ -88,7 +87,9 @@ async def test_filter_by_domain_account_and_text_typed_in_the_bar() -> None:
         assert app.focused is p.query_one("#f-text", Input)
         await pilot.press(*"invoice", "enter")
         await settle(pilot)
-        want = expected(src, "received", date=DAY, domain="example.org", account=acct, text="invoice")
+        want = expected(
+            src, "received", date=DAY, domain="example.org", account=acct, text="invoice"
+        )
         assert p.result.total == want.height
 
 
@@ -165,7 +166,11 @@ async def test_hostile_subject_with_escapes_is_escaped_in_details() -> None:
     app = make_app(src)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        row = src.scan("received").filter(pl.col("subject").str.contains("\x1b", literal=True)).collect()
+        row = (
+            src.scan("received")
+            .filter(pl.col("subject").str.contains("\x1b", literal=True))
+            .collect()
+        )
         app.open_detail("received", row["id"][0])
         await settle(pilot)
         body = plain(app.screen.query_one("#detail-content", Static))
@@ -307,8 +312,14 @@ async def test_palette_has_a_command_for_every_view_action() -> None:
         await settle(pilot)
         provider = ActionsProvider(app.screen)
         names = [name for name, _, _ in provider._commands()]
-        for name in ("Export the shown rows as CSV", "Toggle follow (stick to newest rows)",
-                     "Pause / resume live updates", "Previous day", "Show Sent", "Help: all keys"):
+        for name in (
+            "Export the shown rows as CSV",
+            "Toggle follow (stick to newest rows)",
+            "Pause / resume live updates",
+            "Previous day",
+            "Show Sent",
+            "Help: all keys",
+        ):
             assert name in names
         run = dict((n, a) for n, _, a in provider._commands())["Show Sent"]
         await run()

@@ -7,11 +7,10 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from tests.tui.data import DAY, store
 from tracemail_tui.store.query import Filters
 from tracemail_tui.widgets import columns, results
 from tracemail_tui.widgets.safe_text import escape_controls, safe_series
-
-from tests.tui.data import DAY, store
 
 
 @pytest.mark.parametrize("view", ["accesses", "received", "sent"])
@@ -68,3 +67,13 @@ def test_default_day_is_today_or_newest_day() -> None:
     assert results.default_day(src, DAY) == DAY
     assert results.default_day(src, DAY + dt.timedelta(days=5)) == DAY
     assert results.default_day(src, DAY - dt.timedelta(days=5)) == DAY - dt.timedelta(days=5)
+
+
+@pytest.mark.parametrize("needle", ["MARIO", "invoice 2026/1", "[bold", "a.b", "(", "é"])
+def test_fast_text_filter_matches_the_query_api(needle: str) -> None:
+    from tracemail_tui.store.query import filter_expr
+
+    df = store(300, days=1).scan("received").collect()
+    want = df.filter(filter_expr("received", Filters(text=needle)))["id"].to_list()
+    got = df.filter(results.text_expr("received", needle))["id"].to_list()
+    assert got == want

@@ -155,7 +155,10 @@ class DetailScreen(ModalScreen[None]):
             parts.append(Text(""))
         if self.located is not None:
             parts += [Text("Where it is now", style="bold underline"), locate_text(self.located)]
-        parts += [Text("Timeline (raw log lines)", style="bold underline"), timeline_text(self.lines)]
+        parts += [
+            Text("Timeline (raw log lines)", style="bold underline"),
+            timeline_text(self.lines),
+        ]
         content.update(Group(*parts))
 
     def action_scroll(self, direction: str) -> None:
@@ -204,9 +207,7 @@ class DetailScreen(ModalScreen[None]):
     @work(thread=True, group="export", exit_on_error=False)
     def _pdf(self, row: dict[str, Any], lines: pl.DataFrame) -> None:
         try:
-            path = adapters.export_pdf(
-                self.view, row, lines, self.export_dir, located=self.located
-            )
+            path = adapters.export_pdf(self.view, row, lines, self.export_dir, located=self.located)
         except adapters.NotAvailable as exc:
             self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
             return

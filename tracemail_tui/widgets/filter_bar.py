@@ -39,7 +39,7 @@ class FilterBar(Horizontal):
         filters: Filters
         immediate: bool
 
-    def __init__(self, view: str, filters: Filters, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, view: str, filters: Filters, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.view = view
         self._initial = filters
@@ -47,19 +47,24 @@ class FilterBar(Horizontal):
     def compose(self) -> ComposeResult:
         f = self._initial
         yield Input(
-            str(f.date or ""), placeholder="date (all)", id="f-date", compact=True,
+            str(f.date or ""),
+            placeholder="date (all)",
+            id="f-date",
+            compact=True,
             tooltip="Day shown (YYYY-MM-DD, empty = all days). Keys [ and ] step a day.",
         )
         options = [(f"{ICONS[s]} {LABELS[s]}", s) for s in schema.STATUSES[self.view]]
         yield Select(
-            options, prompt="any outcome", value=f.status or Select.NULL,
-            id="f-status", compact=True, tooltip="Outcome",
+            options,
+            prompt="any outcome",
+            value=f.status or Select.NULL,
+            id="f-status",
+            compact=True,
+            tooltip="Outcome",
         )
         yield Input(f.domain or "", placeholder="domain", id="f-domain", compact=True)
         yield Input(f.account or "", placeholder="account", id="f-account", compact=True)
-        yield Input(
-            f.text or "", placeholder=PLACEHOLDERS[self.view], id="f-text", compact=True
-        )
+        yield Input(f.text or "", placeholder=PLACEHOLDERS[self.view], id="f-text", compact=True)
 
     def current(self, base: Filters) -> Filters:
         """`base` with the bar's values (an unreadable date keeps `base.date`)."""

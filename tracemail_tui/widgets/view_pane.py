@@ -8,6 +8,7 @@ table. Live data is polled through `source.generation` at most twice a second.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -43,8 +44,22 @@ class ViewPane(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="view.filter"),
-        Binding("left_square_bracket", "day(-1)", "Prev day", key_display="[", show=False, id="view.prev_day"),
-        Binding("right_square_bracket", "day(1)", "Next day", key_display="]", show=False, id="view.next_day"),
+        Binding(
+            "left_square_bracket",
+            "day(-1)",
+            "Prev day",
+            key_display="[",
+            show=False,
+            id="view.prev_day",
+        ),
+        Binding(
+            "right_square_bracket",
+            "day(1)",
+            "Next day",
+            key_display="]",
+            show=False,
+            id="view.next_day",
+        ),
         Binding("f", "toggle_follow", "Follow", id="view.follow"),
         Binding("space", "toggle_pause", "Pause", id="view.pause"),
         Binding("e", "export_csv", "CSV", id="view.export_csv"),
@@ -67,7 +82,7 @@ class ViewPane(Vertical):
         view: str
         row_id: str
 
-    def __init__(self, view: str, source: Source, filters: Filters, *, id: str) -> None:  # noqa: A002
+    def __init__(self, view: str, source: Source, filters: Filters, *, id: str) -> None:
         super().__init__(id=id)
         self.view = view
         self.source = source
@@ -78,7 +93,9 @@ class ViewPane(Vertical):
         self.new_rows = 0
         self.busy = False
         self._debounce: Timer | None = None
-        self._pending_live = False
+        self._changed_at = 0.0
+        self.last_update_s = 0.0
+        """Filter change → new table mounted, of the last update (for bench/tui.py)."""
 
     # ---- layout -------------------------------------------------------------------
 
@@ -153,11 +170,16 @@ class ViewPane(Vertical):
         if old is not None:
             old.display = False
         await holder.mount(table)
-        if had_focus or (old is None and self._visible() and not isinstance(self.app.focused, Input)):
+        if had_focus or (
+            old is None and self._visible() and not isinstance(self.app.focused, Input)
+        ):
             table.focus()
         await holder.query(".placeholder").remove()
         if old is not None:
             await old.remove()
+        if self._changed_at:
+            self.last_update_s = time.perf_counter() - self._changed_at
+            self._changed_at = 0.0
         if target >= 0:
             table.move_cursor(row=target, animate=False)
 
@@ -247,6 +269,7 @@ class ViewPane(Vertical):
             return
         self.filters = filters
         self.new_rows = 0
+        self._changed_at = time.perf_counter()
         if not from_bar:
             self.query_one(FilterBar).show(filters)
         if self._debounce is not None:
@@ -315,7 +338,8 @@ class ViewPane(Vertical):
             self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
             return
         except OSError as exc:
-            self.app.call_from_thread(notify_safe, self, f"CSV export failed: {exc}", severity="error")
+            self.app.call_from_thread(
+                notify_safe, self, f"CSV export failed: {exc}", severity="error"
+            )
             return
         self.app.call_from_thread(notify_safe, self, f"CSV written: {path}", title="Export")
-
