@@ -10,7 +10,8 @@ import pytest
 from tests.tui.data import DAY, store
 from tracemail_tui.store.query import Filters
 from tracemail_tui.widgets import columns, results
-from tracemail_tui.widgets.safe_text import escape_controls, safe_series
+from tracemail_tui.widgets.results_table import FormattingBackend
+from tracemail_tui.widgets.safe_text import escape_controls
 
 
 @pytest.mark.parametrize("view", ["accesses", "received", "sent"])
@@ -29,15 +30,6 @@ def test_escape_controls_makes_escapes_visible() -> None:
     assert escape_controls("[bold red]x[/]") == "[bold red]x[/]"  # markup is not a control
 
 
-def test_safe_series_escapes_only_hostile_rows_and_clips() -> None:
-    s = pl.Series(["plain", "bad\x1b]8;;x\x07", None, "y" * 500])
-    out = safe_series(s, max_chars=300).to_list()
-    assert out[0] == "plain"
-    assert out[1] == "bad\\e]8;;x\\x07"
-    assert out[2] is None
-    assert len(out[3]) == 300
-
-
 def test_load_counts_status_independently_and_caps_rows() -> None:
     src = store(300, days=1)
     r = results.load(src, "received", Filters(date=DAY, status="rejected"), 79, cap=5)
@@ -52,14 +44,20 @@ def test_load_counts_status_independently_and_caps_rows() -> None:
     )
 
 
-def test_display_table_shows_icon_and_word_and_literal_markup() -> None:
+def test_cells_show_icon_and_word_literal_markup_and_escaped_controls() -> None:
     src = store(50, days=1)
     r = results.load(src, "received", Filters(date=DAY), 159)
-    rows = r.table.to_pylist()
-    assert rows[-1]["Outcome"].split(" ", 1)[1] in {"accepted", "quarantined", "rejected"}
-    subjects = [row["Subject"] for row in rows]
+    backend = FormattingBackend(r.table, [w for _, w in r.columns], r.formatters)
+    labels = [s.key for s, _ in r.columns]
+    rows = [dict(zip(labels, backend.get_row_at(i), strict=True)) for i in range(r.shown)]
+    assert rows[-1]["status"].split(" ", 1)[1] in {"accepted", "quarantined", "rejected"}
+    assert rows[-1]["status"][0] in "✓⚑✗"
+    subjects = [row["subject"] for row in rows]
     assert "[bold red]URGENT[/] pay now" in subjects
-    assert not any("\x1b" in (s or "") for s in subjects)
+    assert "\\e[31mred\\e[0m \\e]8;;http://evil\\x07link\\e]8;;\\x07" in subjects
+    assert not any(ch in (s or "") for s in subjects for ch in "\x1b\x07\r\n\u202e")
+    assert max(len(s or "") for s in subjects) == 300
+    assert rows[-1]["time"].count(":") == 2 and len(rows[-1]["time"]) == 8
 
 
 def test_default_day_is_today_or_newest_day() -> None:
@@ -75,5 +73,8 @@ def test_fast_text_filter_matches_the_query_api(needle: str) -> None:
 
     df = store(300, days=1).scan("received").collect()
     want = df.filter(filter_expr("received", Filters(text=needle)))["id"].to_list()
-    got = df.filter(results.text_expr("received", needle))["id"].to_list()
+    index = results.text_index(store(300, days=1), "received", 0)
+    got = index.frame.filter(results.text_match(needle))["id"].to_list()
     assert got == want
+    r = results.load(store(300, days=1), "received", Filters(text=needle), 79)
+    assert r.total == len(want)

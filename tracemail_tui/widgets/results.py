@@ -7,7 +7,6 @@ hands the `Result` back to the UI thread in a message.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -15,7 +14,14 @@ import pyarrow as pa
 
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import TEXT_COLUMNS, Filters, Source, filter_expr
-from tracemail_tui.widgets.columns import ColumnSpec, display_table, fit, needed_columns
+from tracemail_tui.widgets.columns import (
+    ColumnSpec,
+    Formatter,
+    fit,
+    formatters,
+    needed_columns,
+    raw_table,
+)
 
 ROW_CAP = 200_000
 """Newest rows kept in the table: bounds memory and table build time ("showing N of M")."""
@@ -30,12 +36,14 @@ class Result:
     generation: int
     table: pa.Table
     columns: list[tuple[ColumnSpec, int]]
+    formatters: list[Formatter]
     ids: pl.Series
     total: int
     counts: dict[str, int]
     hours: list[int] = field(default_factory=lambda: [0] * 24)
     hours_day: dt.date | None = None
     width: int = 0
+    index: TextIndex | None = None
 
     @property
     def shown(self) -> int:
@@ -80,20 +88,43 @@ def _hours(df: pl.DataFrame, day: dt.date | None) -> tuple[list[int], dt.date | 
     return bars, day
 
 
-def text_expr(view: str, text: str) -> pl.Expr:
-    """`query.filter_expr`'s free-text match, as one case-insensitive regex per column.
+@dataclass(frozen=True)
+class TextIndex:
+    """A view with one lower-cased "haystack" column joining its free-text columns.
 
-    Same rows (case-insensitive literal substring in any text column), ~2.5x faster than
-    lower-casing every column first: this is what each keystroke in the text box pays.
+    Built once per (view, generation) when the text box is used: each keystroke then
+    costs one literal substring search over one column instead of lower-casing six
+    columns per row (~8x faster at 1M rows). Same rows as `query.filter_expr`: the
+    columns are joined by NUL, which a needle never contains, so no match spans two.
     """
-    pattern = "(?i)" + re.escape(text)
-    hit = pl.lit(False)
-    for col in TEXT_COLUMNS[view]:
-        hit |= pl.col(col).str.contains(pattern).fill_null(False)
-    return hit
+
+    view: str
+    generation: int
+    frame: pl.DataFrame
 
 
-def load(source: Source, view: str, filters: Filters, width: int, cap: int = ROW_CAP) -> Result:
+def text_index(source: Source, view: str, generation: int) -> TextIndex:
+    """Build the haystack of `view` (shares the view's column buffers, adds one column)."""
+    hay = pl.concat_str(
+        [pl.col(c).fill_null("").str.to_lowercase() for c in TEXT_COLUMNS[view]],
+        separator="\x00",
+    )
+    return TextIndex(view, generation, source.scan(view).with_columns(_hay=hay).collect())
+
+
+def text_match(text: str) -> pl.Expr:
+    """The free-text filter on a `TextIndex` frame."""
+    return pl.col("_hay").str.contains(text.lower().replace("\x00", ""), literal=True)
+
+
+def load(
+    source: Source,
+    view: str,
+    filters: Filters,
+    width: int,
+    cap: int = ROW_CAP,
+    index: TextIndex | None = None,
+) -> Result:
     """Run `filters` on `view` once; derive counts, bars and the newest `cap` rows.
 
     One pass over the source (with only the shown columns) instead of one query per
@@ -105,9 +136,13 @@ def load(source: Source, view: str, filters: Filters, width: int, cap: int = ROW
     with_date = filters.date is None
     columns = fit(view, width, with_date=with_date)
     match = filter_expr(view, filters.with_(status=None, text=None))
+    rows = source.scan(view)
     if filters.text:
-        match &= text_expr(view, filters.text)
-    base = source.scan(view).filter(match).select(needed_columns(columns)).collect()
+        if index is None or index.generation != generation or index.view != view:
+            index = text_index(source, view, generation)
+        rows = index.frame.lazy()
+        match &= text_match(filters.text)
+    base = rows.filter(match).select(needed_columns(columns)).collect()
     counts = _counts(view, base)
     shown = base.filter(pl.col("status") == filters.status) if filters.status else base
     if not shown.get_column("time").is_sorted():
@@ -118,14 +153,16 @@ def load(source: Source, view: str, filters: Filters, width: int, cap: int = ROW
         view=view,
         filters=filters,
         generation=generation,
-        table=display_table(tail, columns, with_date),
+        table=raw_table(tail, columns),
         columns=columns,
+        formatters=formatters(dict(tail.schema), columns, with_date),
         ids=tail.get_column("id"),
         total=shown.height,
         counts=counts,
         hours=hours,
         hours_day=hours_day,
         width=width,
+        index=index if filters.text else None,
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import polars as pl
 from rich.text import Text
 
 # C0 and C1 controls, DEL, and the invisible bidi / direction marks and overrides.
@@ -39,21 +38,6 @@ def safe_text(value: object, style: str = "") -> Text:
     if value is None:
         return Text("—", style="dim")
     return Text(escape_controls(str(value)), style=style)
-
-
-def safe_series(series: pl.Series, max_chars: int = 300) -> pl.Series:
-    """Vectorised `escape_controls` + clipping for a String series.
-
-    Rows without control characters (nearly all) stay in Polars; only the rare hostile
-    ones go through Python, and are scattered back in place.
-    """
-    clipped = series.str.slice(0, max_chars)
-    mask = clipped.str.contains(CONTROL_CLASS).fill_null(False)
-    if not mask.any():
-        return clipped
-    idx = mask.arg_true()
-    fixed = pl.Series([escape_controls(v) for v in clipped.gather(idx)], dtype=pl.String)
-    return clipped.scatter(idx, fixed)
 
 
 def notify_safe(node: Any, message: str, **kwargs: Any) -> None:

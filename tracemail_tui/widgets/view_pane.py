@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
@@ -26,7 +26,7 @@ from tracemail_tui import adapters
 from tracemail_tui.store.query import Filters, Source
 from tracemail_tui.widgets.columns import fit
 from tracemail_tui.widgets.filter_bar import FilterBar
-from tracemail_tui.widgets.results import Result, load
+from tracemail_tui.widgets.results import Result, TextIndex, load, text_index
 from tracemail_tui.widgets.results_table import ResultsTable
 from tracemail_tui.widgets.safe_text import notify_safe
 from tracemail_tui.widgets.summary import HourBars, SummaryLine
@@ -93,6 +93,7 @@ class ViewPane(Vertical):
         self.new_rows = 0
         self.busy = False
         self._debounce: Timer | None = None
+        self._index: TextIndex | None = None
         self._changed_at = 0.0
         self.last_update_s = 0.0
         """Filter change → new table mounted, of the last update (for bench/tui.py)."""
@@ -129,11 +130,11 @@ class ViewPane(Vertical):
     def reload(self, live: bool = False) -> None:
         """Run the current filters now (in a worker)."""
         self.busy = True
-        self._query(self.filters, self._table_width(), live)
+        self._query(self.filters, self._table_width(), live, self._index)
 
     @work(thread=True, exclusive=True, group="query", exit_on_error=False)
-    def _query(self, filters: Filters, width: int, live: bool) -> None:
-        result = load(self.source, self.view, filters, width)
+    def _query(self, filters: Filters, width: int, live: bool, index: TextIndex | None) -> None:
+        result = load(self.source, self.view, filters, width, index=index)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(result, live))
 
@@ -150,6 +151,8 @@ class ViewPane(Vertical):
         if message.live and self.result is not None and not (self.follow and was_end):
             self.new_rows += max(result.total - self.result.total, 0)
         self.result = result
+        if result.index is not None:
+            self._index = result.index
         self._render_info()
         await self._show_result(result, old, keep_id, end=was_end and (self.follow or old is None))
 
@@ -165,7 +168,7 @@ class ViewPane(Vertical):
         if not end and keep_id is not None:
             hits = (result.ids == keep_id).arg_true()
             target = int(hits[0]) if len(hits) else min(old_row, result.shown - 1)
-        table = ResultsTable(result.table, result.columns)
+        table = ResultsTable(result.table, result.columns, result.formatters)
         # Mount the new table before removing the old one, so focus never wanders off.
         if old is not None:
             old.display = False
@@ -202,6 +205,18 @@ class ViewPane(Vertical):
             return None
         row = min(table.cursor_row, result.shown - 1)
         return str(result.ids[row])
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Entering the text box: build the text index now, before the first keystroke."""
+        if event.widget.id == "f-text":
+            index = self._index
+            if index is None or index.generation != self.source.generation:
+                self._build_index()
+
+    @work(thread=True, exclusive=True, group="index", exit_on_error=False)
+    def _build_index(self) -> None:
+        index = text_index(self.source, self.view, self.source.generation)
+        self.app.call_from_thread(setattr, self, "_index", index)
 
     # ---- live ---------------------------------------------------------------------
 
