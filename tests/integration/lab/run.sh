@@ -20,6 +20,10 @@ OUT="${2:-$(dirname "$LOGDIR")}"
 mkdir -p "$OUT"
 PY=/usr/bin/python3
 export LAB_LOGDIR="$LOGDIR"
+# one lab per machine (fixed loopback ports, system-wide config): serialise runs
+mkdir -p /run/lab
+exec 9>/run/lab/run.lock
+flock -w 600 9 || { echo "run.sh: another lab run holds /run/lab/run.lock" >&2; exit 5; }
 stamp() { date +%s.%N; }
 t_all=$(stamp)
 
@@ -44,7 +48,7 @@ chmod 0644 "$LOGDIR"/*.log
 
 echo "== start daemons"
 t_start=$(stamp)
-bash "$LAB/labctl.sh" start
+bash "$LAB/labctl.sh" start 9>&-   # the daemons must not inherit the lock
 bash "$LAB/labctl.sh" status
 # let rspamd finish loading maps / hyperscan before the first message: wait for
 # its proxy worker to log that it is up (at most 20 s), then a little slack

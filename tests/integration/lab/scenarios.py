@@ -34,9 +34,8 @@ import ssl
 import subprocess
 import sys
 import time
-from email.header import Header
-from email.message import EmailMessage
 from email import policy
+from email.message import EmailMessage
 
 LOGDIR = "/var/log/lab"
 HOST = "127.0.0.1"
@@ -57,7 +56,7 @@ TLS_CTX.verify_mode = ssl.CERT_NONE
 
 # --------------------------------------------------------------- helpers ----
 def now():
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def iso(t):
@@ -235,7 +234,7 @@ class POP3From(poplib.POP3):
 
 def imap_id(c, fields):
     args = " ".join(f'"{k}" "{v}"' for k, v in fields.items())
-    typ, dat = c.xatom("ID", f"({args})")
+    typ, _dat = c.xatom("ID", f"({args})")
     return typ, [d.decode() if isinstance(d, bytes) else d for d in c.untagged_responses.pop("ID", [])]
 
 
@@ -262,7 +261,7 @@ def imap_try_login(src, user, password, *, starttls=True, client_id=None):
 
 
 def find_uid(c, message_id):
-    typ, dat = c.uid("SEARCH", None, "HEADER", "Message-ID", message_id.strip("<>"))
+    _typ, dat = c.uid("SEARCH", None, "HEADER", "Message-ID", message_id.strip("<>"))
     uids = dat[0].split()
     return uids[0].decode() if uids else None
 
@@ -587,11 +586,11 @@ def all_scenarios(args):
     u12 = find_uid(c, ids["R12"])
     obs["moved_uid"] = u12
     obs["move"] = c.uid("MOVE", u12, "Trash")[0]
-    typ, dat = c.uid("SEARCH", None, "FROM", "MAILER-DAEMON")
+    _typ, dat = c.uid("SEARCH", None, "FROM", "MAILER-DAEMON")
     ndr = dat[0].split()[0].decode() if dat[0] else None
     obs["ndr_uid"] = ndr
     if ndr:
-        typ, dat = c.uid("FETCH", ndr, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+        _typ, dat = c.uid("FETCH", ndr, "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
         obs["ndr_message_id"] = re.search(rb"<[^>]+>", dat[0][1]).group(0).decode()
         rec["expected"]["actions"][1]["message_id"] = obs["ndr_message_id"]
         c.uid("STORE", ndr, "+FLAGS", r"(\Deleted)")

@@ -17,7 +17,9 @@
 #                    clamd starts in <1 s with the one-signature offline DB.
 #   LAB_NO_START=1   only configure.
 #   LAB_NO_INSTALL=1 never run apt-get; exit 3 if packages are missing.
-# Exit status 3 means "cannot install the packages" (not root, no apt, apt failed).
+#   LAB_FORCE=1      overwrite a Postfix/Dovecot configuration that the lab did not write.
+# Exit status 3 means "cannot install the packages" (not root, no apt, apt failed);
+# 4 means "this host has its own Postfix/Dovecot configuration: refusing to touch it".
 set -euo pipefail
 LAB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CONF="$LAB/conf"
@@ -53,6 +55,23 @@ missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# Safety: a host whose Postfix/Dovecot were configured by someone else (a developer's
+# real mail server...) is never reconfigured unless LAB_FORCE=1. Debian's untouched
+# default dovecot.conf (fresh install) may be replaced.
+MARK="installed by setup.sh (mail-stack lab)"
+refuse() {
+  echo "setup.sh: $1 exists and was not written by the lab; refusing to overwrite it (LAB_FORCE=1 to override)" >&2
+  exit 4
+}
+if [ "${LAB_FORCE:-0}" != 1 ]; then
+  f=/etc/postfix/main.cf
+  if [ -s $f ] && ! grep -qF "$MARK" $f; then refuse $f; fi
+  f=/etc/dovecot/dovecot.conf
+  if [ -s $f ] && ! grep -qF "$MARK" $f && dpkg --verify dovecot-core 2>/dev/null | grep -q " $f\$"; then
+    refuse $f
+  fi
+fi
+
 if [ -n "$missing" ]; then
   if [ "${LAB_NO_INSTALL:-0}" = 1 ] || ! command -v apt-get >/dev/null; then
     echo "setup.sh: missing Debian packages:$missing (and LAB_NO_INSTALL=1 or no apt-get)" >&2; exit 3
