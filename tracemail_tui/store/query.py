@@ -1,0 +1,175 @@
+"""The query API shared by the CLI and the TUI: view + filters -> Polars frames.
+
+Screens and commands never reach into the store's files; they describe what they want
+with `Filters` and ask a `Source` (an in-memory result of one engine run, or the
+persistent Parquet store) for a LazyFrame. Filters are plain Polars expressions, so the
+persistent store can push them down to its partitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import polars as pl
+
+from tracemail_tui.store import schema
+
+# Columns the free-text filter searches, per view.
+TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accesses": ("user", "remote_ip", "session", "client", "error"),
+    "received": ("sender", "recipient", "subject", "message_id", "client_ip", "queue_id"),
+    "sent": ("sender", "recipient", "subject", "message_id", "relay_host", "queue_id"),
+}
+
+# Address columns whose domain puts a row inside a scope, per view: a row belongs to a
+# customer's scope when the account it is about is theirs, or when only the counterpart
+# is (mail from another domain to ours, mail of ours to another domain).
+SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accesses": ("user",),
+    "received": ("recipient", "sender"),
+    "sent": ("sender", "account", "recipient"),
+    "mailbox": ("user",),
+}
+
+# The account a row is "about" (the `--account` filter), per view.
+ACCOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "accesses": ("user",),
+    "received": ("recipient",),
+    "sent": ("sender", "account"),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user asked for. `None` means "no restriction"."""
+
+    domain: str | None = None
+    account: str | None = None
+    date: dt.date | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    status: str | None = None
+    text: str | None = None
+    scope: tuple[str, ...] = ()
+
+    def with_(self, **changes: Any) -> Filters:
+        """A copy with some fields changed (filters are immutable values)."""
+        return replace(self, **changes)
+
+    def describe(self) -> dict[str, str]:
+        """The non-empty filters as strings, for report headers and status lines."""
+        out = {k: str(v) for k, v in self.__dict__.items() if v not in (None, "", ())}
+        if self.scope:
+            out["scope"] = ",".join(self.scope)
+        return out
+
+
+def scope_expr(view: str, domains: tuple[str, ...]) -> pl.Expr:
+    """True for rows of `view` that concern one of `domains` (see SCOPE_COLUMNS)."""
+    wanted = [d.strip().lower() for d in domains if d.strip()]
+    hit = pl.lit(False)
+    for c in SCOPE_COLUMNS[view]:
+        dom = pl.col(c).str.to_lowercase().str.extract(r"@([^@>\s]+)$", 1)
+        hit |= dom.is_in(wanted).fill_null(False)
+    return hit
+
+
+def filter_expr(view: str, f: Filters) -> pl.Expr:
+    """One boolean expression for all filters of `f` on `view` (case-insensitive addresses)."""
+    cond = pl.lit(True)
+    if f.scope:
+        cond &= scope_expr(view, f.scope)
+    if f.domain:
+        cond &= pl.col("domain") == f.domain.strip().lower()
+    if f.account:
+        acct = f.account.strip().lower()
+        cols = ACCOUNT_COLUMNS[view]
+        any_match = pl.lit(False)
+        for c in cols:
+            any_match |= pl.col(c).str.to_lowercase() == acct
+        cond &= any_match.fill_null(False)
+    if f.date is not None:
+        start = dt.datetime.combine(f.date, dt.time())
+        cond &= (pl.col("time") >= start) & (pl.col("time") < start + dt.timedelta(days=1))
+    if f.since is not None:
+        cond &= pl.col("time") >= f.since
+    if f.until is not None:
+        cond &= pl.col("time") < f.until
+    if f.status:
+        cond &= pl.col("status") == f.status
+    if f.text:
+        needle = f.text.lower()
+        hit = pl.lit(False)
+        for c in TEXT_COLUMNS[view]:
+            hit |= pl.col(c).str.to_lowercase().str.contains(needle, literal=True).fill_null(False)
+        cond &= hit
+    return cond
+
+
+def apply(view: str, lf: pl.LazyFrame, f: Filters) -> pl.LazyFrame:
+    """Filter a view's LazyFrame and sort it by time (newest last, as a log reads)."""
+    return lf.filter(filter_expr(view, f)).sort("time", nulls_last=True, maintain_order=True)
+
+
+def count_by_status(view: str, lf: pl.LazyFrame) -> dict[str, int]:
+    """Counts per status word of `view` (every word present, zero when absent)."""
+    got = lf.group_by("status").len().collect()
+    counts = dict.fromkeys(schema.STATUSES[view], 0)
+    for status, n in got.iter_rows():
+        if status is not None:
+            counts[status] = counts.get(status, 0) + n
+    return counts
+
+
+class Source(Protocol):
+    """Where views come from: `MemoryStore` here, the Parquet store in `partitions.py`."""
+
+    def scan(self, view: str) -> pl.LazyFrame:
+        """All rows of `view` (or of `mailbox` / `lines`) as a LazyFrame."""
+        ...
+
+    @property
+    def generation(self) -> int:
+        """Increases whenever new data arrived (the TUI refreshes when it changes)."""
+        ...
+
+
+class MemoryStore:
+    """Views held in memory, e.g. the result of one engine run over log files."""
+
+    def __init__(self, frames: dict[str, pl.DataFrame] | None = None) -> None:
+        self._frames: dict[str, pl.DataFrame] = {
+            name: schema.empty(name) for name in schema.SCHEMAS
+        }
+        self._generation = 0
+        if frames:
+            self.replace(frames)
+
+    def replace(self, frames: dict[str, pl.DataFrame]) -> None:
+        """Swap in new frames (whole views) and bump the generation."""
+        for name, df in frames.items():
+            self._frames[name] = df
+        self._generation += 1
+
+    def scan(self, view: str) -> pl.LazyFrame:
+        return self._frames[view].lazy()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+
+def query(source: Source, view: str, f: Filters) -> pl.LazyFrame:
+    """The rows of `view` matching `f`, oldest first."""
+    return apply(view, source.scan(view), f)
+
+
+def counts(source: Source, view: str, f: Filters) -> dict[str, int]:
+    """Counts per status of the rows matching every filter of `f` except status.
+
+    The summary line shows all outcomes side by side, so the status filter itself
+    must not zero the others.
+    """
+    return count_by_status(view, source.scan(view).filter(filter_expr(view, f.with_(status=None))))
