@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,11 +31,35 @@ Row = dict[str, Any]
 
 
 # ----------------------------------------------------------------- running tracemail --
-def tracemail(*args: str) -> Any:
+@cache
+def _env(logdir: str, host: str) -> dict[str, str]:
+    """An isolated tracemail environment: its own config (the host of the log files that
+    do not name one: Dovecot log_path, Rspamd, clamd) and its own store."""
+    home = Path(logdir).parent / "tracemail-home"  # beside the logs, removed with them
+    home.mkdir(exist_ok=True)
+    hosts = "\n".join(
+        f'"{Path(logdir, name)}" = "{host}"' for name in ("dovecot.log", "rspamd.log", "clamav.log")
+    )
+    (home / "config.toml").write_text(f"[hosts]\n{hosts}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEMAIL_")}
+    env.update(TRACEMAIL_CONFIG=str(home / "config.toml"), TRACEMAIL_STORE=str(home / "store"))
+    env.update(XDG_CONFIG_HOME=str(home), XDG_DATA_HOME=str(home), XDG_CACHE_HOME=str(home))
+    return env
+
+
+def tracemail(lab: LabRun, *args: str) -> Any:
     """Run the CLI as a user would and return its parsed JSON output."""
     cmd = [sys.executable, "-m", "tracemail_tui", *args]
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO,
+        env=_env(str(lab.logdir), lab.host),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     record_timing(f"tracemail {args[0]}", time.monotonic() - t0)
     if proc.returncode != 0:
         pytest.fail(
@@ -47,19 +72,23 @@ def tracemail(*args: str) -> Any:
         pytest.fail(f"`tracemail {args[0]}` did not print JSON ({exc}): {proc.stdout[:300]!r}")
 
 
-@cache
-def _search(logdir: str, view: str) -> tuple[Row, ...]:
-    rows = tracemail("search", view, logdir, "--format", "json")
-    assert isinstance(rows, list), f"search {view} --format json must print one array"
-    return tuple(rows)
+_SEARCHES: dict[tuple[str, str], list[Row]] = {}
 
 
 def search(lab: LabRun, view: str) -> list[Row]:
-    return list(_search(str(lab.logdir), view))
+    """All rows of a view (one `tracemail search` per view and session)."""
+    key = (str(lab.logdir), view)
+    if key not in _SEARCHES:
+        rows = tracemail(lab, "search", view, str(lab.logdir), "--format", "json")
+        assert isinstance(rows, list), f"search {view} --format json must print one array"
+        _SEARCHES[key] = rows
+    return _SEARCHES[key]
 
 
 def locate(lab: LabRun, message_id: str, account: str) -> Row:
-    out = tracemail("locate", message_id, "--account", account, str(lab.logdir), "--format", "json")
+    out = tracemail(
+        lab, "locate", message_id, "--account", account, str(lab.logdir), "--format", "json"
+    )
     if isinstance(out, list):  # tolerate a one-element array
         assert len(out) == 1, f"locate printed {len(out)} results"
         out = out[0]
@@ -519,7 +548,7 @@ def test_access(lab: LabRun, sid: str) -> None:
     rows = search(lab, "accesses")
     label = f"{sid} {protocol} {user} from {ip}"
     row = one(pick(rows, sc, user=user, protocol=protocol, remote_ip=ip), label, pick(rows, sc))
-    check(row, {**expect, "domain": user.split("@")[1]}, label)
+    check(row, {**expect, "domain": user.split("@")[1], "server": lab.host}, label)
     if expect["status"] == "success":
         assert row.get("session"), f"{label}: no session id"
         assert row.get("logout_time"), f"{label}: logout not joined to the login"
