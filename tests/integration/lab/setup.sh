@@ -66,9 +66,15 @@ refuse() {
 if [ "${LAB_FORCE:-0}" != 1 ]; then
   f=/etc/postfix/main.cf
   if [ -s $f ] && ! grep -qF "$MARK" $f; then refuse $f; fi
+  # Debian ships dovecot.conf and conf.d/ as ucf templates in /usr/share/dovecot:
+  # identical files mean nobody configured this Dovecot yet
   f=/etc/dovecot/dovecot.conf
-  if [ -s $f ] && ! grep -qF "$MARK" $f && dpkg --verify dovecot-core 2>/dev/null | grep -q " $f\$"; then
-    refuse $f
+  if [ -s $f ] && ! grep -qF "$MARK" $f; then
+    cmp -s $f /usr/share/dovecot/dovecot.conf || refuse $f
+    for c in /etc/dovecot/conf.d/*; do
+      [ -f "$c" ] || continue
+      cmp -s "$c" "/usr/share/dovecot/conf.d/${c##*/}" || refuse "$c"
+    done
   fi
 fi
 
