@@ -30,6 +30,8 @@ from tests.integration.labrun import TIMINGS, LabRun
 HERE = Path(__file__).resolve().parent
 LAB = HERE / "lab"
 OUT = HERE / "out" / "last-run"
+# run.sh takes this lock too: one lab per machine (fixed ports, system-wide config)
+LOCKED = ["flock", "-w", "900", "/run/lab/run.lock"]
 LAB_PORTS = (25, 587, 143, 110, 4190, 11332, 11333, 11334, 2525)
 
 # setup.sh exit codes that mean "this machine cannot host the lab"
@@ -98,8 +100,8 @@ def lab() -> Iterator[LabRun]:
     if reuse:
         yield _load(Path(reuse).resolve())
         return
-    if not Path("/proc/net/tcp").exists() or shutil.which("bash") is None:
-        _unavailable("needs Linux with bash")
+    if not Path("/proc/net/tcp").exists() or not (shutil.which("bash") and shutil.which("flock")):
+        _unavailable("needs Linux with bash and flock")
     if os.geteuid() != 0:
         _unavailable("needs root (it installs and configures Postfix, Dovecot and Rspamd)")
     if not _lab_running():
@@ -107,6 +109,7 @@ def lab() -> Iterator[LabRun]:
         if busy:
             _unavailable(f"ports {busy} already in use (another mail server or lab running?)")
 
+    Path("/run/lab").mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="tracemail-lab-"))
     base.chmod(0o755)  # rspamd and clamd write their logs as unprivileged users
     logdir = base / "logs"
@@ -116,7 +119,9 @@ def lab() -> Iterator[LabRun]:
         # 1. packages + configuration (apt-get only when something is missing): timed
         #    apart so that the install cost is visible.
         t0 = time.monotonic()
-        rc = _run(["bash", str(LAB / "setup.sh")], {**env, "LAB_NO_START": "1"}, out_log, 900)
+        rc = _run(
+            [*LOCKED, "bash", str(LAB / "setup.sh")], {**env, "LAB_NO_START": "1"}, out_log, 1800
+        )
         TIMINGS["install+configure"] = time.monotonic() - t0
         if rc in _CANNOT:
             _unavailable(f"{_CANNOT[rc]}:\n{_tail(out_log, 15)}")
@@ -127,8 +132,12 @@ def lab() -> Iterator[LabRun]:
         rc = _run(["bash", str(LAB / "run.sh"), str(logdir), str(base)], env, out_log, 900)
         TIMINGS["lab run (daemons + scenarios)"] = time.monotonic() - t1
     finally:
+        # under the run lock, so that a parallel session's run is never cut short
         subprocess.run(
-            ["bash", str(LAB / "labctl.sh"), "stop"], capture_output=True, timeout=120, check=False
+            [*LOCKED, "bash", str(LAB / "labctl.sh"), "stop"],
+            capture_output=True,
+            timeout=1000,
+            check=False,
         )
         _keep_copy(base)
     if rc != 0 or not (base / "ground_truth.json").exists():
