@@ -401,6 +401,34 @@ def test_every_row_names_the_server(lab: LabRun, view: str) -> None:
     )
 
 
+VOCABULARY = {
+    "received": {
+        "status": {"accepted", "quarantined", "rejected"},
+        "delivery": {None, "delivered", "forwarded", "discarded", "deferred", "bounced", "held"},
+    },
+    "sent": {"status": {"delivered", "rejected", "queued"}},
+    "accesses": {
+        "status": {"success", "failed"},
+        "protocol": {"imap", "pop3", "webmail", "managesieve", "smtp"},
+    },
+}
+
+
+@pytest.mark.parametrize("view", list(VOCABULARY))
+def test_words_are_the_contracts(lab: LabRun, view: str) -> None:
+    """Every row speaks DESIGN.md's vocabulary, names its account and has a stable id."""
+    rows = search(lab, view)
+    for field, allowed in VOCABULARY[view].items():
+        bad = [r for r in rows if r.get(field) not in allowed]
+        assert not bad, f"{view}.{field} outside {sorted(map(str, allowed))}: " + " | ".join(
+            _brief(r) for r in bad[:3]
+        )
+    who = "user" if view == "accesses" else "recipient"
+    assert all(r.get(who) for r in rows), f"{view} rows without {who}"
+    ids = [r.get("id") for r in rows]
+    assert all(ids) and len(set(ids)) == len(ids), f"{view}: missing or duplicate ids"
+
+
 # ---------------------------------------------------------------------------- sent --
 SINK = {"relay_ip": "127.0.0.2", "relay_port": 2525}
 SENT: dict[str, list[tuple[str, dict[str, Any]]]] = {
