@@ -429,6 +429,13 @@ def test_words_are_the_contracts(lab: LabRun, view: str) -> None:
     assert all(ids) and len(set(ids)) == len(ids), f"{view}: missing or duplicate ids"
 
 
+@pytest.mark.parametrize("view", list(VOCABULARY))
+def test_a_second_search_gives_the_same_ids(lab: LabRun, view: str) -> None:
+    """Stable ids: the same logs give the same ids on every run."""
+    again = tracemail(lab, "search", view, str(lab.logdir), "--format", "json")
+    assert sorted(r["id"] for r in again) == sorted(r["id"] for r in search(lab, view))
+
+
 # ---------------------------------------------------------------------------- sent --
 SINK = {"relay_ip": "127.0.0.2", "relay_port": 2525}
 SENT: dict[str, list[tuple[str, dict[str, Any]]]] = {
