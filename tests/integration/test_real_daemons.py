@@ -625,6 +625,9 @@ def test_access(lab: LabRun, sid: str) -> None:
     if expect["status"] == "success":
         assert row.get("session"), f"{label}: no session id"
         assert row.get("logout_time"), f"{label}: logout not joined to the login"
+        if protocol != "pop3":  # IMAP in=/out=, ManageSieve bytes=in/out at logout
+            traffic = (row.get("bytes_in"), row.get("bytes_out"))
+            assert all(isinstance(b, int) and b > 0 for b in traffic), f"{label}: {traffic}"
 
 
 def test_access_too_many_connections(lab: LabRun) -> None:
