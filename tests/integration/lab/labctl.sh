@@ -7,7 +7,7 @@ LAB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RUN=/run/lab
 # the log directory chosen at setup time (setup.sh LAB_LOGDIR)
 LOG=$(cat /etc/lab/logdir 2>/dev/null || echo /var/log/lab)
-mkdir -p "$RUN" "$LOG"
+mkdir -p "$RUN"
 
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -43,6 +43,7 @@ listening() { awk 'NR > 1 && $4 == "0A" {print $2}' /proc/net/tcp; }
 clamav_enabled() { [ -f /etc/lab/clamav-enabled ]; }
 
 do_start() {
+  mkdir -p "$LOG"
   # 1. DNS stub (rspamd resolver) and the Internet sink
   if ! pid_alive $RUN/dnsstub.pid dnsstub.py; then
     nohup $PY "$LAB/dnsstub.py" --host 127.0.0.1 --port 5353 --pidfile $RUN/dnsstub.pid \
