@@ -13,6 +13,7 @@ except under CI (`CI=true`), where that is a failure.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -94,12 +95,31 @@ def lab() -> Iterator[LabRun]:
 
     `TRACEMAIL_LAB_REUSE=DIR` skips the daemons and reuses a kept run (a directory with
     `logs/` and `ground_truth.json`, e.g. tests/integration/out/last-run): handy while
-    working on the engine.
+    working on the engine. Under pytest-xdist the first worker runs the lab and the
+    others wait for it and share its logs.
     """
     reuse = os.environ.get("TRACEMAIL_LAB_REUSE")
     if reuse:
         yield _load(Path(reuse).resolve())
         return
+    xdist_run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if xdist_run:
+        shared = Path(tempfile.gettempdir(), f"tracemail-lab-xdist-{xdist_run}")
+        shared.mkdir(mode=0o755, exist_ok=True)
+        with (shared / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released before the tests run
+            if not (shared / "ground_truth.json").exists():
+                _run_lab(shared)
+        yield _load(shared)  # left in place: other workers may still read it
+        return
+    base = Path(tempfile.mkdtemp(prefix="tracemail-lab-"))
+    _run_lab(base)
+    yield _load(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _run_lab(base: Path) -> None:
+    """Install/configure, run the scenarios with logs in base/logs, stop the daemons."""
     if not Path("/proc/net/tcp").exists() or not (shutil.which("bash") and shutil.which("flock")):
         _unavailable("needs Linux with bash and flock")
     if os.geteuid() != 0:
@@ -110,11 +130,11 @@ def lab() -> Iterator[LabRun]:
             _unavailable(f"ports {busy} already in use (another mail server or lab running?)")
 
     Path("/run/lab").mkdir(parents=True, exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="tracemail-lab-"))
     base.chmod(0o755)  # rspamd and clamd write their logs as unprivileged users
     logdir = base / "logs"
     out_log = base / "run.out"
     env = {**os.environ, "LAB_LOGDIR": str(logdir), "DEBIAN_FRONTEND": "noninteractive"}
+    rc = -1
     try:
         # 1. packages + configuration (apt-get only when something is missing): timed
         #    apart so that the install cost is visible.
@@ -142,8 +162,6 @@ def lab() -> Iterator[LabRun]:
         _keep_copy(base)
     if rc != 0 or not (base / "ground_truth.json").exists():
         pytest.fail(f"lab run.sh failed (rc {rc}):\n{_tail(out_log)}", pytrace=False)
-    yield _load(base)
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def _keep_copy(base: Path) -> None:
