@@ -122,7 +122,7 @@ class Engine:
             rc_lines = lines.filter(is_rc)
             if rc_lines.height:
                 web = roundcube_parser.parse(rc_lines)
-                st.add_counts(st.unparsed, {"roundcube": int(web.unparsed)})
+                st.add_counts(st.ignored, {"roundcube": web.unparsed})
                 accesses.append(schema.conform("accesses", self._access.feed(webmail=web)))
         other = lines.filter(
             pl.col("program").is_not_null()
