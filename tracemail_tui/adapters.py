@@ -28,9 +28,13 @@ class NotAvailable(RuntimeError):
 def evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
     """The raw log lines behind `row`, oldest first (columns of `schema.LINES`).
 
-    Hook for the engine's evidence lookup. Until it exists: lines of the row's server
-    within a day of it that mention its queue id (mail) or session id (accesses).
+    Uses the source's `evidence(view, row)` when it has one; else, from the `lines`
+    table: lines of the row's server within a day that mention its queue id (mail) or
+    session id (accesses).
     """
+    lookup = getattr(source, "evidence", None)
+    if callable(lookup):  # the engine's own lookup (launch.EngineStore, the live store)
+        return lookup(view, row)
     key = row.get("session") if view == "accesses" else row.get("queue_id")
     when = row.get("time")
     if not key or when is None:
@@ -69,7 +73,7 @@ def locate(source: Source, message_id: str, account: str) -> Row:
         from tracemail_tui.store.correlate import locate as real  # type: ignore[attr-defined]
     except ImportError as exc:
         raise NotAvailable("locate is not available yet") from exc
-    return dict(real.locate(source, message_id, account))
+    return dict(real.locate(source.scan("mailbox").collect(), message_id, account))
 
 
 def export_csv(source: Source, view: str, filters: Filters, directory: Path) -> Path:
