@@ -318,7 +318,7 @@ class ViewPane(Vertical):
         self.set_filters(self.filters.with_(status=statuses[(at + 1) % len(statuses)]))
 
     def action_clear_filters(self) -> None:
-        self.set_filters(Filters(date=self.filters.date))
+        self.set_filters(self.filters.with_(domain=None, account=None, status=None, text=None))
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
