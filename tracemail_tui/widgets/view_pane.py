@@ -239,7 +239,7 @@ class ViewPane(Vertical):
         if result.shown < result.total:
             showing = f"showing {result.shown:,} of {result.total:,}"
         else:
-            showing = f"{result.total:,} rows"
+            showing = f"{result.total:,} row" + ("" if result.total == 1 else "s")
         self.query_one("#showing", Static).update(showing)
         self._render_live()
 
