@@ -131,7 +131,12 @@ class DetailScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _load(self) -> None:
         row = fetch_row(self.source, self.view, self.row_id)
-        lines = adapters.evidence(self.source, self.view, row) if row else schema.empty("lines")
+        lines = schema.empty("lines")
+        try:
+            if row:
+                lines = adapters.evidence(self.source, self.view, row)
+        except Exception as exc:  # e.g. the log file was rotated away: say so, show the rest
+            self.app.call_from_thread(notify_safe, self, f"Raw lines unavailable: {exc}")
         hints = adapters.explain(self.view, row) if row else []
         self.app.call_from_thread(self._show, row, lines, hints)
 
@@ -188,8 +193,8 @@ class DetailScreen(ModalScreen[None]):
     def _locate(self, message_id: str, account: str) -> None:
         try:
             found = adapters.locate(self.source, message_id, account)
-        except adapters.NotAvailable as exc:
-            self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
+        except Exception as exc:  # reported, never a crash
+            self.app.call_from_thread(notify_safe, self, f"Locate failed: {exc}", severity="error")
             return
         self.app.call_from_thread(self._located, found)
 
@@ -208,10 +213,7 @@ class DetailScreen(ModalScreen[None]):
     def _pdf(self, row: dict[str, Any], lines: pl.DataFrame) -> None:
         try:
             path = adapters.export_pdf(self.view, row, lines, self.export_dir, located=self.located)
-        except adapters.NotAvailable as exc:
-            self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
-            return
-        except OSError as exc:
+        except Exception as exc:  # reported, never a crash
             self.app.call_from_thread(notify_safe, self, f"PDF failed: {exc}", severity="error")
             return
         self.app.call_from_thread(notify_safe, self, f"PDF written: {path}", title="Export")

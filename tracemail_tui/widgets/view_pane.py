@@ -134,9 +134,17 @@ class ViewPane(Vertical):
 
     @work(thread=True, exclusive=True, group="query", exit_on_error=False)
     def _query(self, filters: Filters, width: int, live: bool, index: TextIndex | None) -> None:
-        result = load(self.source, self.view, filters, width, index=index)
+        try:
+            result = load(self.source, self.view, filters, width, index=index)
+        except Exception as exc:  # a broken store must not leave the pane "busy" forever
+            self.app.call_from_thread(self._failed, exc)
+            return
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(result, live))
+
+    def _failed(self, exc: Exception) -> None:
+        self.busy = False
+        notify_safe(self, f"Query failed: {exc}", severity="error", timeout=10)
 
     @on(Loaded)
     async def _loaded(self, message: Loaded) -> None:
@@ -349,10 +357,7 @@ class ViewPane(Vertical):
     def _export_csv(self, filters: Filters, directory: Path) -> None:
         try:
             path = adapters.export_csv(self.source, self.view, filters, directory)
-        except adapters.NotAvailable as exc:
-            self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
-            return
-        except OSError as exc:
+        except Exception as exc:  # reported, never a crash
             self.app.call_from_thread(
                 notify_safe, self, f"CSV export failed: {exc}", severity="error"
             )
