@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -39,16 +40,18 @@ def show_value(value: Any) -> Text:
     return safe_text(value)
 
 
-def fields_text(view: str, row: dict[str, Any]) -> Text:
-    """`label  value` lines for every field of the view contract, in contract order."""
-    width = max(len(k) for k in schema.SCHEMAS[view]) + 2
-    out = Text()
+def fields_text(view: str, row: dict[str, Any]) -> Table:
+    """`label  value` rows for every field of the view contract, in contract order.
+
+    A grid, so a long value wraps under itself and never under the labels.
+    """
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
     for key in schema.SCHEMAS[view]:
-        out.append(f"{key:<{width}}", style="bold")
         value = outcome(row.get(key)) if key == "status" else row.get(key)
-        out.append_text(show_value(value))
-        out.append("\n")
-    return out
+        grid.add_row(key, show_value(value))
+    return grid
 
 
 def timeline_text(lines: pl.DataFrame) -> Text:
