@@ -95,9 +95,10 @@ def test_failures(rows: pl.DataFrame, scenario: str, session: str, user: str, er
     assert r["logout_time"] is None and r["bytes_in"] is None
 
 
-def test_a04_time_is_the_attempt(rows: pl.DataFrame) -> None:
-    # the auth verdict (05:40:40) comes before the login process gives up (05:40:41)
-    assert by_session(rows, "w5rYfzthu7R/AAAf")["time"].second == 40
+def test_a04_time_is_the_refusal(rows: pl.DataFrame) -> None:
+    # the auth verdict (05:40:40) comes before the login process reports the failure
+    # (05:40:41); the row's time is that report, as for every login-side outcome
+    assert by_session(rows, "w5rYfzthu7R/AAAf")["time"].second == 41
 
 
 def test_a09_plaintext_is_not_tls(rows: pl.DataFrame) -> None:
@@ -225,3 +226,24 @@ def test_webmail_rows() -> None:
     assert ok["id"] == "a-web1-rcabcd1234-20261127050102-0"
     assert (bad["status"], bad["error"], bad["user"], bad["remote_ip"], bad["domain"]) == (
         "failed", "auth-failed", "bob@example.com", "192.0.2.8", "example.com")
+
+
+def test_webmail_failure_takes_the_imap_verdict() -> None:
+    dv = [
+        "Nov 27 01:10:19 imap1 dovecot: auth: passwd-file(max@oak.test,10.0.0.31,<HN1>): "
+        "unknown user",
+        "Nov 27 01:10:21 imap1 dovecot: imap-login: Disconnected: Aborted login by logging out "
+        "(auth failed, 1 attempts in 2 secs): user=<max@oak.test>, method=PLAIN, rip=10.0.0.31, "
+        "lip=10.0.0.21, secured, session=<HN1>",
+    ]
+    rc = ["[27-Nov-2026 01:10:22 +0000]: <76epfsx3> Failed login for Max@oak.test from "
+          "198.51.100.230 in session 76epfsx3owaxcwdd (error: 0)",
+          "[27-Nov-2026 01:19:22 +0000]: <86epfsx3> Failed login for max@oak.test from "
+          "198.51.100.230 in session 86epfsx3owaxcwdd (error: 0)"]
+    corr = AccessCorrelator()
+    imap = corr.feed(dovecot.parse(lines_frame(dv, host="imap1")))
+    web = corr.feed(roundcube.parse(lines_frame(rc, host="webmail1")))
+    assert imap["error"].to_list() == ["unknown-user"]
+    # the second one is too late to be caused by that IMAP failure: Roundcube's own word
+    assert web["error"].to_list() == ["unknown-user", "auth-failed"]
+    assert web["remote_ip"].to_list() == ["198.51.100.230"] * 2

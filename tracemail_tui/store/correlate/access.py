@@ -13,10 +13,12 @@ touched and keeps the events of unfinished sessions (an IMAP login whose logout 
 been seen yet can stay open for days) for the next chunk. Feeding all chunks and keeping
 the last row of each ``id`` gives the same result as one big chunk.
 
-Which failure word wins when a session has several (A09 logs ``Plaintext authentication
-disabled`` and then ``auth failed``): plaintext-disallowed, then many-connections, then
-a login-side reason that is not plain ``auth failed`` (user-disabled ...), then the auth
-process's verdict (unknown-user, ip-notallowed, auth-failed), then the login-side word.
+The time of a failed attempt is that of the login process's failure line (what the
+client was told), else of the auth verdict. Which failure word wins when a session has
+several (A09 logs ``Plaintext authentication disabled`` and then ``auth failed``):
+plaintext-disallowed, then many-connections, then a login-side reason that is not plain
+``auth failed`` (user-disabled ...), then the auth process's verdict (unknown-user,
+ip-notallowed, auth-failed), then the login-side word.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
         has_logout=(k == "logout").any(),
         attempt=k.is_in(("login", "fail", "refused", "auth", "logout")).any(),
         t_login=pl.col("time").filter(k == "login").min(),
-        t_fail=pl.col("time").filter(k.is_in(("fail", "refused", "auth"))).min(),
+        t_fail=pl.col("time").filter(k.is_in(("fail", "refused"))).min(),
+        t_auth=pl.col("time").filter(k == "auth").min(),
         t_first=pl.col("time").min(),
         last_seen=pl.col("time").max(),
         logout_time=pl.col("time").filter(k == "logout").max(),
@@ -117,7 +120,7 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
     return g.with_columns(
         id=pl.concat_str([pl.lit("a-"), pl.col("host"), pl.lit("-"), pl.col("session")]),
         time=pl.when(pl.col("has_login")).then(pl.col("t_login"))
-        .otherwise(pl.coalesce("t_fail", "t_first")),
+        .otherwise(pl.coalesce("t_fail", "t_auth", "t_first")),
         logout_time=pl.when(ok).then(pl.col("logout_time")),
         status=pl.when(ok).then(pl.lit("success")).otherwise(pl.lit("failed")),
         error=pl.when(ok).then(None).otherwise(error),
@@ -140,10 +143,29 @@ def _status(pending: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def webmail_rows(web: pl.DataFrame) -> pl.DataFrame:
-    """Roundcube login records → access rows (protocol ``webmail``; no logout is logged)."""
+# How far back a webmail failure looks for the IMAP failure Roundcube's own login caused.
+WEBMAIL_IMAP_WINDOW: Final = dt.timedelta(seconds=15)
+_IMAP_FAIL: Final[dict[str, pl.DataType]] = {
+    "time": pl.Datetime("us"), "user": pl.String(), "imap_error": pl.String()}
+
+
+def webmail_rows(web: pl.DataFrame, imap_failures: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Roundcube login records → access rows (protocol ``webmail``; no logout is logged).
+
+    Roundcube's ``(error: 0)`` only says the IMAP server refused the login; the IMAP
+    failure of the same user just before it (``imap_failures``: time, user, imap_error)
+    says why (unknown-user, user-disabled, ...), so a plain ``auth-failed`` takes its word.
+    """
     if web.height == 0:
         return empty("accesses")
+    if imap_failures is not None and imap_failures.height:
+        web = web.with_row_index("_r").sort("time").join_asof(
+            imap_failures.sort("time"), on="time", by="user", strategy="backward",
+            tolerance=WEBMAIL_IMAP_WINDOW, check_sortedness=False,
+        ).sort("_r").drop("_r")
+        web = web.with_columns(error=pl.when(pl.col("error") == "auth-failed")
+                               .then(pl.coalesce("imap_error", "error"))
+                               .otherwise(pl.col("error")))
     stamp = pl.col("time").dt.strftime("%Y%m%d%H%M%S")
     web = web.with_columns(
         _n=pl.int_range(pl.len()).over("host", "session", stamp).cast(pl.String),
@@ -163,6 +185,7 @@ class AccessCorrelator:
     def __init__(self) -> None:
         self._pending = pl.DataFrame(schema=_EV)
         self._deny = pl.DataFrame()  # deny-passdb hits not yet matched to their failure
+        self._imap_fail = pl.DataFrame(schema=_IMAP_FAIL)  # recent, for webmail failures
         self._nosession_seq: dict[tuple[str, str], int] = {}
 
     @property
@@ -185,7 +208,7 @@ class AccessCorrelator:
             out.append(self._dovecot(events))
             out.append(self._sessionless(events))
         if webmail is not None:
-            out.append(webmail_rows(webmail))
+            out.append(webmail_rows(webmail, self._imap_fail))
         out = [o for o in out if o.height]
         if not out:
             return empty("accesses")
@@ -201,7 +224,16 @@ class AccessCorrelator:
         rest = self._pending.join(touched, on=keys, how="anti")
         ev = pl.concat([carried, new], how="vertical")
         rows = conform("accesses", _aggregate(ev).filter(pl.col("attempt")))
-        self._pending = self._evict(pl.concat([rest, ev], how="vertical"), new["time"].max())
+        now = new["time"].max()
+        self._pending = self._evict(pl.concat([rest, ev], how="vertical"), now)
+        failed = rows.filter((pl.col("status") == "failed") & pl.col("user").is_not_null())
+        recent = pl.concat([self._imap_fail, failed.select(
+            "time", "user", imap_error="error")], how="vertical")
+        # Keep the whole chunk (its Roundcube lines are fed next) plus a margin before it.
+        first = new["time"].min()
+        if isinstance(first, dt.datetime):
+            recent = recent.filter(pl.col("time") >= first - 4 * WEBMAIL_IMAP_WINDOW)
+        self._imap_fail = recent
         return rows
 
     def _auth_with_carried_deny(self, events: DovecotEvents) -> pl.DataFrame:
