@@ -54,7 +54,7 @@ DELIVERIES: Final[dict[str, pl.DataType]] = {
 # at the end and cannot span a hostile Message-ID, so the leftmost match is the real one.
 _NO_COLON_SPACE = r"(?:[^:]|:[^ ])*"
 _ACTIONS: Final = (
-    ("store", r": (?:\w+ action: )?stored mail into mailbox '[^']*'$"),
+    ("store", r": (?:[a-z]+ action: )?stored mail into mailbox '[^']*'$"),
     ("store", r": saved mail to " + _NO_COLON_SPACE + "$"),
     ("redirect", r": (?:redirect action: )?forwarded to <[^>]*>$"),
     ("vacation", r": (?:vacation action: )?sent vacation response to <[^>]*>$"),
@@ -92,7 +92,7 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
     p = pl.col("_p")
     d = d.with_columns(mid=cut(b, 0, p), _t=cut(b, p + 2))
     tail, a = pl.col("_t"), pl.col("action")
-    verb = pl.when(tail.str.contains(r"^\w+ action: ")).then(before(tail, " action: "))
+    verb = pl.when(tail.str.contains(r"^[a-z]+ action: ")).then(before(tail, " action: "))
     in_quotes = after(tail, " '").str.strip_suffix("'")
     in_angles = after(tail, "<").str.strip_suffix(">")
     arg = (

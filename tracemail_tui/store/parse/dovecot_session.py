@@ -146,7 +146,7 @@ def _ids(df: pl.DataFrame) -> pl.DataFrame:
             pl.col("session")),
     )
     v = pl.col("idv")
-    stop = r", [a-z][\w-]*="
+    stop = r", [a-z][a-z0-9_-]*="
     first = pl.when(v.str.starts_with("name=")).then(cut(v, 5)).otherwise(after(v, ", name="))
     name = upto(first, stop, regex=True)
     vfirst = pl.when(v.str.starts_with("version=")).then(cut(v, 8)).otherwise(
@@ -180,7 +180,7 @@ def parse_auth(df: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
     """``passwd-file(user,ip[,<session>]): verdict`` lines (and the deny-passdb hit)."""
     a = df.filter(pl.col("kind") == "auth")
     g = pl.col("text").str.extract_groups(
-        r"^(?<driver>[a-z][\w-]*)\((?<auser>.*),(?<ip>[0-9A-Fa-f:.]*)"
+        r"^(?<driver>[a-z][a-z0-9_-]*)\((?<auser>.*),(?<ip>[0-9A-Fa-f:.]*)"
         r"(?:,<(?<asess>[^>]*)>)?\): (?<verdict>.*)$"
     )
     a = a.with_columns(_g=g).unnest("_g").with_columns(
