@@ -247,3 +247,21 @@ def test_webmail_failure_takes_the_imap_verdict() -> None:
     # the second one is too late to be caused by that IMAP failure: Roundcube's own word
     assert web["error"].to_list() == ["unknown-user", "auth-failed"]
     assert web["remote_ip"].to_list() == ["198.51.100.230"] * 2
+
+
+def test_proxied_session() -> None:
+    lines = [
+        "Nov 27 07:00:00 px1 dovecot: imap-login: proxy(fay@example.com): started proxying to "
+        "10.0.0.2:143: user=<fay@example.com>, method=PLAIN, rip=198.51.100.3, lip=192.0.2.1, "
+        "TLS, session=<Px1>",
+        "Nov 27 07:05:00 px1 dovecot: imap-login: proxy(fay@example.com): disconnecting "
+        "198.51.100.3 (Disconnected by client: EOF(0s idle, in=321, out=6543)): "
+        "user=<fay@example.com>, method=PLAIN, rip=198.51.100.3, lip=192.0.2.1, TLS, "
+        "session=<Px1>",
+    ]
+    ev = dovecot.parse(lines_frame(lines, host="px1"))
+    assert ev.unparsed == 0
+    r = by_session(correlate(ev), "Px1")
+    assert (r["status"], r["user"], r["bytes_in"], r["bytes_out"], r["tls"]) == (
+        "success", "fay@example.com", 321, 6543, True)
+    assert r["logout_time"].minute == 5

@@ -218,11 +218,20 @@ def attach_deny(auth: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
 
 def logouts(df: pl.DataFrame) -> pl.DataFrame:
     """Session ends with their counters (IMAP in/out/deleted/expunged/trashed, POP3
-    top/retr/del/size, ManageSieve and old IMAP ``bytes=in/out``)."""
-    lo = df.filter(pl.col("kind") == "logout").with_columns(proto=pl.col("proc"))
+    top/retr/del/size, ManageSieve and old IMAP ``bytes=in/out``), and the ends of proxied
+    sessions (``imap-login: proxy(u): disconnecting IP (... in=N, out=M)): ...``)."""
     t = pl.col("text")
+    lo = df.filter(pl.col("kind") == "logout").with_columns(proto=pl.col("proc"))
+    px = df.filter((pl.col("kind") == "proxy")
+                   & t.str.contains("): disconnecting ", literal=True)).with_columns(
+        proto=pl.col("proc").str.strip_suffix("-login"),
+        user=before(cut(t, 6), "): ").str.to_lowercase(),
+        session=c_.field(t, "session=<", ">"),
+    )
+    if px.height:
+        lo = pl.concat([lo, px.select(lo.columns)], how="vertical")
     imap = t.str.extract_groups(
-        r"\bin=(?<i_in>\d+) out=(?<i_out>\d+)"
+        r"\bin=(?<i_in>\d+),? out=(?<i_out>\d+)"
         r"(?: deleted=(?<i_del>\d+) expunged=(?<i_exp>\d+) trashed=(?<i_tr>\d+))?"
     )
     pop = t.str.extract_groups(
