@@ -29,8 +29,10 @@ from tracemail_tui.store.stats import Stats
 try:  # Dovecot / Roundcube side (branch `access`); the engine works without it.
     from tracemail_tui.store.correlate.access import AccessCorrelator
     from tracemail_tui.store.parse import dovecot as dovecot_parser
+    from tracemail_tui.store.parse.dovecot_mail import combine_deliveries
 except ImportError:  # pragma: no cover - depends on which branches are merged
     dovecot_parser = None  # type: ignore[assignment]
+    combine_deliveries = None  # type: ignore[assignment]
     AccessCorrelator = None  # type: ignore[assignment,misc]
 try:
     from tracemail_tui.store.parse import roundcube as roundcube_parser
@@ -100,22 +102,26 @@ class Engine:
         new_dv = pl.DataFrame(schema=mail_corr.DOVECOT_COLUMNS)
         if dovecot_parser is not None:
             handled.append("dovecot")
-            dv = dovecot_parser.parse(lines.filter(pl.col("program") == "dovecot"))
-            st.add_counts(st.unparsed, {"dovecot": int(getattr(dv, "unparsed", 0) or 0)})
-            new_dv = dv.deliveries.select(
-                [pl.col(c).cast(t) if c in dv.deliveries.columns else pl.lit(None, t).alias(c)
-                 for c, t in mail_corr.DOVECOT_COLUMNS.items()]
-            )
-            mailbox.append(schema.conform("mailbox", dv.mailbox))
-            if self._access is not None:
-                accesses.append(schema.conform("accesses", self._access.feed(dv)))
+            dv_lines = lines.filter(pl.col("program") == "dovecot")
+            if dv_lines.height:
+                dv = dovecot_parser.parse(dv_lines)
+                st.add_counts(st.unparsed, {"dovecot": dv.unparsed})
+                new_dv = dv.deliveries.select(
+                    [pl.col(c).cast(t) if c in dv.deliveries.columns
+                     else pl.lit(None, t).alias(c)
+                     for c, t in mail_corr.DOVECOT_COLUMNS.items()]
+                )
+                mailbox.append(schema.conform("mailbox", dv.mailbox))
+                if self._access is not None:
+                    accesses.append(schema.conform("accesses", self._access.feed(dv)))
         if roundcube_parser is not None and self._access is not None:
-            handled.append("roundcube")
-            rc_lines = lines.filter(pl.col("program") == "roundcube")
+            is_rc = roundcube_parser.is_roundcube(pl.col("program"))
+            handled.extend(p for p in lines.filter(is_rc).get_column("program").unique())
+            rc_lines = lines.filter(is_rc)
             if rc_lines.height:
-                rc = roundcube_parser.parse(rc_lines)
-                st.add_counts(st.unparsed, {"roundcube": int(getattr(rc, "unparsed", 0) or 0)})
-                accesses.append(schema.conform("accesses", self._access.feed(rc)))
+                web = roundcube_parser.parse(rc_lines)
+                st.add_counts(st.ignored, {"roundcube": web.unparsed})
+                accesses.append(schema.conform("accesses", self._access.feed(webmail=web)))
         other = lines.filter(
             pl.col("program").is_not_null()
             & ~pl.col("program").str.starts_with("postfix")
@@ -145,17 +151,13 @@ class Engine:
         deliveries: pl.DataFrame,
         findings: pl.DataFrame,
     ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, list[str]]]:
-        noq = pl.format("NOQUEUE-{}-{}", pl.col("time").dt.strftime("%H%M%S"),
-                        pl.col("pid").fill_null("0"))
-        ev = events.filter(~pl.col("kind").is_in(["sasl_fail", "disconnect"])).with_columns(
-            key=pl.coalesce("qid", pl.when(pl.col("kind") == "reject").then(noq))
-        ).filter(pl.col("key").is_not_null())
-        self._pf = pl.concat([self._pf, ev])
+        ev = events.filter(~pl.col("kind").is_in(["sasl_fail", "disconnect"])).filter(
+            pl.col("qid").is_not_null() | (pl.col("kind") == "reject")
+        )
+        touched = [self._assign_keys(ev)]
         self._verdicts = pl.concat([self._verdicts, verdicts])
         self._dv = pl.concat([self._dv, deliveries])
         self._findings = pl.concat([self._findings, findings])
-
-        touched = [ev.select(_KEYS)]
         pf = self._pf
         if verdicts.height:
             qids = verdicts.get_column("qid").drop_nulls().unique()
@@ -164,11 +166,12 @@ class Engine:
             qids = findings.get_column("qid").drop_nulls().unique()
             touched.append(pf.filter(pl.col("qid").is_in(qids.implode())).select(_KEYS))
         if deliveries.height:
-            sess = deliveries.select("host", "session").drop_nulls()
-            touched.append(pf.join(sess, on=["host", "session"], how="semi").select(_KEYS))
-            mids = deliveries.select("host", "message_id").drop_nulls()
-            touched.append(pf.filter(pl.col("kind") == "message_id")
-                           .join(mids, on=["host", "message_id"], how="semi").select(_KEYS))
+            # Not by host: the LMTP server is often another machine than the MX.
+            sess = deliveries.get_column("session").drop_nulls().unique().implode()
+            touched.append(pf.filter(pl.col("session").is_in(sess)).select(_KEYS))
+            mids = deliveries.get_column("message_id").drop_nulls().unique().implode()
+            touched.append(pf.filter((pl.col("kind") == "message_id")
+                                     & pl.col("message_id").is_in(mids)).select(_KEYS))
         keys = pl.concat(touched).unique()
         if keys.height == 0:
             return schema.empty("received"), schema.empty("sent"), {}
@@ -176,15 +179,45 @@ class Engine:
         sub_qids = sub.get_column("qid").drop_nulls().unique().implode()
         v = self._verdicts.filter(pl.col("qid").is_in(sub_qids))
         f = self._findings.filter(pl.col("qid").is_in(sub_qids))
-        sess = sub.select("host", "session").drop_nulls().unique()
-        mids = sub.select("host", "message_id").drop_nulls().unique()
-        d = pl.concat([
-            self._dv.join(sess, on=["host", "session"], how="semi"),
-            self._dv.join(mids, on=["host", "message_id"], how="semi"),
-        ]).unique(maintain_order=True)
+        sess = sub.get_column("session").drop_nulls().unique().implode()
+        mids = sub.get_column("message_id").drop_nulls().unique().implode()
+        d = self._dv.filter(pl.col("session").is_in(sess) | pl.col("message_id").is_in(mids))
+        if combine_deliveries is not None and d.height:
+            # One delivery's lines may have come in several chunks: merge the partial rows.
+            d = combine_deliveries(d).select(list(mail_corr.DOVECOT_COLUMNS))
         received, sent = mail_corr.correlate(sub, v, d, f)
         retracted = self._retract(keys, received, sent)
         return received.drop("_key"), sent.drop("_key"), retracted
+
+    def _assign_keys(self, ev: pl.DataFrame) -> pl.DataFrame:
+        """Add `ev` to the state and (re)compute message keys; return the touched keys.
+
+        Short queue ids are reused (inode-based), so a key is one *instance* of a queue
+        id: ``QID@YYYYMMDDHHMMSS`` of its first event, a new instance starting after a
+        ``removed``. NOQUEUE rejects get ``NOQUEUE-<pid>@<their second>``.
+        """
+        stamp = pl.col("time").dt.strftime("%Y%m%d%H%M%S")
+        noq = ev.filter(pl.col("qid").is_null()).with_columns(
+            key=pl.concat_str(pl.lit("NOQUEUE-"), pl.col("pid").fill_null("0"), pl.lit("@"),
+                              stamp.fill_null("0"))
+        )
+        withq = ev.filter(pl.col("qid").is_not_null())
+        qk = withq.select("host", "qid").unique()
+        hit = self._pf.join(qk, on=["host", "qid"], how="semi", nulls_equal=True)
+        rest = self._pf.join(qk, on=["host", "qid"], how="anti", nulls_equal=True)
+        old_keys = hit.select(_KEYS).unique()
+        removed = (pl.col("kind") == "removed").cast(pl.Int32)
+        allq = pl.concat([hit, withq.with_columns(key=pl.lit(None, pl.String))]).with_columns(
+            _r=removed
+        ).sort("host", "qid", "time", "_r", nulls_last=True)
+        allq = allq.with_columns(_seg=(pl.col("_r").cum_sum() - pl.col("_r")).over("host", "qid"))
+        allq = allq.with_columns(
+            key=pl.concat_str(pl.col("qid"), pl.lit("@"),
+                              pl.col("time").min().over("host", "qid", "_seg")
+                              .dt.strftime("%Y%m%d%H%M%S").fill_null("0"))
+        ).drop("_r", "_seg")
+        self._pf = pl.concat([rest, allq, noq], how="vertical_relaxed")
+        return pl.concat([old_keys, allq.select(_KEYS), noq.select(_KEYS)]).unique()
 
     def _retract(
         self, keys: pl.DataFrame, received: pl.DataFrame, sent: pl.DataFrame
@@ -222,11 +255,17 @@ class Engine:
         if drop.height:
             self._pf = self._pf.join(drop, on=_KEYS, how="anti")
             self._emitted = self._emitted.join(drop, on=_KEYS, how="anti")
+        # What joined an open key stays as long as the key: a key can be touched again
+        # later (a retry, a verdict) and must be recomputed with everything it had.
         open_qids = self._pf.get_column("qid").drop_nulls().unique().implode()
+        open_sess = self._pf.get_column("session").drop_nulls().unique().implode()
+        open_mids = self._pf.get_column("message_id").drop_nulls().unique().implode()
         recent = pl.col("time") >= done_before
         self._verdicts = self._verdicts.filter(recent | pl.col("qid").is_in(open_qids))
         self._findings = self._findings.filter(recent | pl.col("qid").is_in(open_qids))
-        self._dv = self._dv.filter(recent)
+        self._dv = self._dv.filter(
+            recent | pl.col("session").is_in(open_sess) | pl.col("message_id").is_in(open_mids)
+        )
 
     @property
     def open_keys(self) -> int:
@@ -237,13 +276,41 @@ class Engine:
 # ---------------------------------------------------------------------- batch run
 @dataclass
 class Result:
-    """Views of a one-shot run (last version of every id) and the run's stats."""
+    """Views of a one-shot run (last version of every id) and the run's stats.
+
+    Views are reachable as ``result["received"]``, ``result.received`` or
+    ``result.get("received")``. `paths`/`host`/`year`/`hosts` remember how the logs were
+    read, so `evidence(result, view, row)` can fetch a row's raw lines again.
+    """
 
     views: dict[str, pl.DataFrame]
     stats: Stats
+    paths: list[Path] = field(default_factory=list)
+    host: str | None = None
+    year: int | None = None
+    hosts: Mapping[str, str] | None = None
 
     def __getitem__(self, view: str) -> pl.DataFrame:
         return self.views[view]
+
+    def get(self, view: str, default: pl.DataFrame | None = None) -> pl.DataFrame | None:
+        return self.views.get(view, default)
+
+    @property
+    def accesses(self) -> pl.DataFrame:
+        return self.views["accesses"]
+
+    @property
+    def received(self) -> pl.DataFrame:
+        return self.views["received"]
+
+    @property
+    def sent(self) -> pl.DataFrame:
+        return self.views["sent"]
+
+    @property
+    def mailbox(self) -> pl.DataFrame:
+        return self.views["mailbox"]
 
 
 def merged_chunks(
@@ -339,11 +406,13 @@ def run(
     engine: Engine | None = None,
 ) -> Result:
     """Read `paths` (files/dirs), correlate everything, keep the last version per id."""
-    srcs = sources.sources(paths, host=host, hosts=hosts, year=year)
+    paths_list = list(paths)
+    srcs = sources.sources(paths_list, host=host, hosts=hosts, year=year)
     eng = engine or Engine()
     eng.stats.files = [str(s.path) for s in srcs]
     views = collect(eng.feed(chunk) for chunk in merged_chunks(srcs, chunk_bytes))
-    return Result(views=views, stats=eng.stats)
+    return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
+                  host=host, year=year, hosts=hosts)
 
 
 def run_lines(frames: Iterable[pl.DataFrame], engine: Engine | None = None) -> Result:
@@ -351,6 +420,23 @@ def run_lines(frames: Iterable[pl.DataFrame], engine: Engine | None = None) -> R
     eng = engine or Engine()
     views = collect(eng.feed(f) for f in frames)
     return Result(views=views, stats=eng.stats)
+
+
+def evidence(
+    source: Result | pl.DataFrame | Iterable[str | Path],
+    view: str,
+    row: Mapping[str, Any],
+) -> pl.DataFrame:
+    """Raw lines (``time, server, program, raw``) behind one row of `view`.
+
+    `source` is a `Result` of `run` (its files are read again), a lines frame, or paths.
+    """
+    from tracemail_tui.store import evidence as ev
+
+    if isinstance(source, Result):
+        return ev.evidence(source.paths, view, row, host=source.host, year=source.year,
+                           hosts=source.hosts)
+    return ev.evidence(source, view, row)
 
 
 def as_dicts(df: pl.DataFrame) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ DOVECOT_COLUMNS: Final[dict[str, pl.DataType]] = {
     "time": schema.TS, "host": pl.String(), "session": pl.String(), "user": pl.String(),
     "message_id": pl.String(), "folder": pl.String(), "forwarded_to": pl.String(),
     "auto_reply": pl.Boolean(), "discarded": pl.Boolean(), "filter_rule": pl.String(),
-    "subject": pl.String(), "size": pl.Int64(),
+    "subject": pl.String(), "size": pl.Int64(), "error": pl.String(),
 }
 
 
@@ -76,7 +76,8 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
         action_rcpt=_first("recipient", "action"),
         subject_rcpt=_first("recipient", "subject"),
         hold_time=pl.col("time").filter(
-            (pl.col("kind") == "hold") | ((pl.col("kind") == "action") & pl.col("status").is_in(holds))
+            (pl.col("kind") == "hold")
+            | ((pl.col("kind") == "action") & pl.col("status").is_in(holds))
         ).max(),
         release_time=pl.col("time").filter(pl.col("kind") == "release").max(),
         removed=(pl.col("kind") == "removed").any(),
@@ -132,20 +133,24 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _join_dovecot(rows: pl.DataFrame, dv: pl.DataFrame) -> pl.DataFrame:
-    """Dovecot delivery per row: by LMTP session id, else by message-id + user."""
+    """Dovecot delivery per row: by LMTP session id, else by message-id + user.
+
+    Not keyed by host: Postfix on an MX hands mail over LMTP to Dovecot on a mailbox
+    server, and the session id (random, 22 characters) is what both sides log.
+    """
     dv = dv.select([pl.col(c).cast(t) for c, t in DOVECOT_COLUMNS.items()])
     dv = dv.rename({c: f"dv_{c}" for c in dv.columns if c not in ("host",)})
+    dv = dv.drop("host")
     by_session = dv.filter(pl.col("dv_session").is_not_null()).unique(
-        ["host", "dv_session"], keep="last", maintain_order=True
+        ["dv_session"], keep="last", maintain_order=True
     )
-    rows = rows.join(by_session, left_on=["host", "session"], right_on=["host", "dv_session"],
-                     how="left")
+    rows = rows.join(by_session, left_on="session", right_on="dv_session", how="left")
     user_key = pl.col("rcpt").str.replace(r"\+[^@]*@", "@")
     rows = rows.with_columns(_user=user_key)
-    fb = dv.unique(["host", "dv_message_id", "dv_user"], keep="last", maintain_order=True)
-    fb = fb.rename({c: f"fb_{c}" for c in fb.columns if c not in ("host",)})
+    fb = dv.unique(["dv_message_id", "dv_user"], keep="last", maintain_order=True)
+    fb = fb.rename({c: f"fb_{c}" for c in fb.columns})
     rows = rows.join(
-        fb, left_on=["host", "message_id", "_user"], right_on=["host", "fb_dv_message_id", "fb_dv_user"],
+        fb, left_on=["message_id", "_user"], right_on=["fb_dv_message_id", "fb_dv_user"],
         how="left",
     )
     use_fb = pl.col("dv_time").is_null() & pl.col("fb_dv_time").is_not_null() & pl.col("is_local")
@@ -156,7 +161,9 @@ def _join_dovecot(rows: pl.DataFrame, dv: pl.DataFrame) -> pl.DataFrame:
     ).drop([c for c in rows.columns if c.startswith("fb_")] + ["_user"])
 
 
-def _join_verdicts(rows: pl.DataFrame, verdicts: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
+def _join_verdicts(
+    rows: pl.DataFrame, verdicts: pl.DataFrame, findings: pl.DataFrame
+) -> pl.DataFrame:
     """Rspamd verdict by (queue id, message-id), else (host, queue id); clamav-milter by qid."""
     v = verdicts.select(
         "host", "qid", "message_id", sp_action="action", sp_score="score", sp_virus="virus",
@@ -227,7 +234,8 @@ def _outcome(rows: pl.DataFrame) -> pl.DataFrame:
             r"(?i)(?:virus found: \"([^\"]+)\"|infected(?: by|:) ?(\S+))", 1),
     )
     return rows.with_columns(
-        is_rejected=pl.col("r_status").is_not_null() | (rejected_msg & pl.col("d_status").is_null()),
+        is_rejected=pl.col("r_status").is_not_null()
+        | (rejected_msg & pl.col("d_status").is_null()),
         is_held=held,
         virus=virus,
         sender=pl.coalesce("m_sender", "r_sender").str.to_lowercase(),
@@ -248,16 +256,18 @@ def _outcome(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _ids(rows: pl.DataFrame) -> pl.DataFrame:
-    """Stable ids: prefix-host-YYYYMMDD-key-n, n ranking recipients by first sight."""
+    """Stable ids: ``<host>-<YYYYMMDDHHMMSS>-<queue id or NOQUEUE-pid>-<n>``.
+
+    The stamp is the key's first event (queue ids get reused, so the second is part of
+    the identity); `n` ranks the key's recipients by first sight, then address.
+    """
     rows = rows.sort("host", "key", "seen", "rcpt", nulls_last=True)
     n = pl.int_range(1, pl.len() + 1).over("host", "key")
+    parts = pl.col("key").str.split_exact("@", 1)
+    base, stamp = parts.struct.field("field_0"), parts.struct.field("field_1")
     return rows.with_columns(
         _idtail=pl.concat_str(
-            pl.col("host").fill_null("unknown"),
-            pl.col("time").dt.strftime("%Y%m%d"),
-            pl.col("key"),
-            n.cast(pl.String),
-            separator="-",
+            pl.col("host").fill_null("unknown"), stamp, base, n.cast(pl.String), separator="-",
         )
     )
 
@@ -270,7 +280,8 @@ def _received_view(r: pl.DataFrame) -> pl.DataFrame:
     st = pl.col("d_status")
     flagged = pl.col("sp_action").is_in(SPAM_ACTIONS).fill_null(False) & pl.col(
         "dv_folder").str.contains(SPAM_FOLDER).fill_null(False)
-    discarded = pl.col("dv_discarded").fill_null(False) | pl.col("action").eq("discard").fill_null(False)
+    discarded = pl.col("dv_discarded").fill_null(False) | pl.col("action").eq(
+        "discard").fill_null(False)
     status = (
         pl.when(pl.col("is_rejected")).then(pl.lit("rejected"))
         .when(pl.col("is_held")).then(pl.lit("quarantined"))

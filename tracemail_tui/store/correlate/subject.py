@@ -55,7 +55,8 @@ def merge_subjects(df: pl.DataFrame, postfix: str, dovecot: str) -> pl.DataFrame
     p, d = pl.col(postfix), pl.col(dovecot)
     dv_complete = d.is_not_null() & ~d.str.ends_with(_DOVECOT_CUT)
     use_dv = dv_complete | p.is_null()
-    plain = p.is_not_null() & ~p.str.contains("=?", literal=True) & ~p.str.contains("? ", literal=True)
+    plain = (p.is_not_null() & ~p.str.contains("=?", literal=True)
+             & ~p.str.contains("? ", literal=True))
     df = df.with_columns(
         subject_source=pl.when(use_dv & d.is_not_null()).then(pl.lit("dovecot"))
         .when(p.is_not_null()).then(pl.lit("postfix")),
