@@ -95,10 +95,12 @@ def test_failures(rows: pl.DataFrame, scenario: str, session: str, user: str, er
     assert r["logout_time"] is None and r["bytes_in"] is None
 
 
-def test_a04_time_is_the_refusal(rows: pl.DataFrame) -> None:
-    # the auth verdict (05:40:40) comes before the login process reports the failure
-    # (05:40:41); the row's time is that report, as for every login-side outcome
-    assert by_session(rows, "w5rYfzthu7R/AAAf")["time"].second == 41
+def test_failed_attempt_time_is_the_auth_verdict(rows: pl.DataFrame) -> None:
+    # A04: the auth verdict (05:40:40) comes before the login process reports the failure
+    # (05:40:41, after anvil's penalty delay): the attempt was made at 05:40:40
+    assert by_session(rows, "w5rYfzthu7R/AAAf")["time"].second == 40
+    # A07: the deny-passdb hit (05:40:53) names nobody; joined to its failure (05:40:54)
+    assert by_session(rows, "H7ThgDth6cN/AAAe")["time"].second == 53
 
 
 def test_a09_plaintext_is_not_tls(rows: pl.DataFrame) -> None:

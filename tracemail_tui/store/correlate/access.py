@@ -13,8 +13,9 @@ touched and keeps the events of unfinished sessions (an IMAP login whose logout 
 been seen yet can stay open for days) for the next chunk. Feeding all chunks and keeping
 the last row of each ``id`` gives the same result as one big chunk.
 
-The time of a failed attempt is that of the login process's failure line (what the
-client was told), else of the auth verdict. Which failure word wins when a session has
+The time of a failed attempt is when it was made: the auth process's verdict when
+logged (the login process reports the failure later, after anvil's penalty delay), else
+the login process's failure line. Which failure word wins when a session has
 several (A09 logs ``Plaintext authentication disabled`` and then ``auth failed``):
 plaintext-disallowed, then many-connections, then a login-side reason that is not plain
 ``auth failed`` (user-disabled ...), then the auth process's verdict (unknown-user,
@@ -120,7 +121,7 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
     return g.with_columns(
         id=pl.concat_str([pl.lit("a-"), pl.col("host"), pl.lit("-"), pl.col("session")]),
         time=pl.when(pl.col("has_login")).then(pl.col("t_login"))
-        .otherwise(pl.coalesce("t_fail", "t_auth", "t_first")),
+        .otherwise(pl.coalesce(pl.min_horizontal("t_fail", "t_auth"), "t_first")),
         logout_time=pl.when(ok).then(pl.col("logout_time")),
         status=pl.when(ok).then(pl.lit("success")).otherwise(pl.lit("failed")),
         error=pl.when(ok).then(None).otherwise(error),
