@@ -180,7 +180,8 @@ def test_delivery_variants() -> None:
     assert (d["S5"]["discarded"], d["S5"]["filter_rule"], d["S5"]["folder"]) == (
         True, "discard", None)
     assert (d["S6"]["filter_rule"], d["S6"]["error"]) == ("reject", "reject")
-    assert (d["S7"]["folder"], d["S7"]["error"]) == (None, "INBOX")
+    assert (d["S7"]["folder"], d["S7"]["error"]) == (
+        None, "save failed to INBOX: Quota exceeded (mailbox for user is full)")
     assert (d["S8"]["message_id"], d["S8"]["folder"]) == (None, "INBOX")
 
 

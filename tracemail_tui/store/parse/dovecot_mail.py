@@ -25,7 +25,7 @@ from typing import Final
 
 import polars as pl
 
-from tracemail_tui.store.parse.cut import after, before, cut, nbytes, upto
+from tracemail_tui.store.parse.cut import after, before, cut, nbytes
 from tracemail_tui.store.schema import MAILBOX
 
 DELIVERY_PROCS: Final = ("lmtp", "lda", "dovecot-lda", "deliver")
@@ -101,9 +101,7 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
         .when(a == "store").then(in_quotes)
         .when(a.is_in(("redirect", "vacation"))).then(in_angles)
         .when(a == "reject").then(after(tail, "> (").str.strip_suffix(")"))
-        .when((a == "failed") & tail.str.starts_with("save failed to "))
-        .then(upto(cut(tail, len("save failed to ")), ": "))
-        .when(a == "failed").then(before(after(tail, " '"), "'"))
+        .when(a == "failed").then(tail)  # "save failed to INBOX: Quota exceeded (...)"
     )
     return d.select(
         "time", "host", "proc", "user", "session", "action", "raw",
