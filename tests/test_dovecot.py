@@ -261,3 +261,14 @@ def test_non_ascii_users_and_folders() -> None:
     assert m["subject"] == "Grüße, subject=x"
     lg = ev.logins.row(0, named=True)
     assert (lg["user"], lg["rip"], lg["session"]) == ("jürgen@bäckerei.de", "192.0.2.9", "U1")
+
+
+def test_ignored_counts_quiet_lines_and_bare_connections() -> None:
+    lines = [
+        _sys("06:05:00", "imap-login: Disconnected (no auth attempts in 0 secs): user=<>, "
+             "rip=198.51.100.7, lip=192.0.2.2, session=<Q1>"),
+        _sys("06:05:01", "lmtp(41): Connect from local"),
+        _sys("06:05:02", "master: Warning: Killed with signal 15 (by pid=1 uid=0 code=kill)"),
+    ]
+    ev = parse(lines)
+    assert (ev.ignored, ev.unparsed, ev.connections.height) == (3, 0, 1)
