@@ -67,9 +67,13 @@ def _events(mailbox: MailboxSource, message_id: str, account: str) -> list[dict[
     """The account's events for this message plus its folder renames/deletions, oldest
     first; the filter runs inside the scan, so a large store yields only these rows."""
     lf = mailbox.scan("mailbox") if hasattr(mailbox, "scan") else mailbox.lazy()
-    wanted = (pl.col("message_id").str.to_lowercase() == message_id.lower()) | pl.col(
-        "event").is_in(("mailbox_rename", "mailbox_delete"))
-    rows = lf.filter(_account_match(account) & wanted).collect().with_row_index("_i")
+    folders = pl.col("event").is_in(("mailbox_rename", "mailbox_delete"))
+    # Cheap exact match first; lower-casing every Message-ID only when that finds nothing.
+    rows = lf.filter((pl.col("message_id") == message_id) | folders).collect()
+    if not rows.filter(pl.col("message_id").is_not_null()).height:
+        mid = pl.col("message_id").str.to_lowercase() == message_id.lower()
+        rows = lf.filter(mid | folders).collect()
+    rows = rows.filter(_account_match(account)).with_row_index("_i")
     return rows.sort("time", "_i").drop("_i").to_dicts()
 
 
