@@ -267,3 +267,12 @@ def test_proxied_session() -> None:
     assert (r["status"], r["user"], r["bytes_in"], r["bytes_out"], r["tls"]) == (
         "success", "fay@example.com", 321, 6543, True)
     assert r["logout_time"].minute == 5
+
+
+def test_login_without_session_id_is_still_a_row() -> None:
+    line = ("Nov 27 06:02:00 mx03 dovecot: imap-login: Login: user=<kim@example.com>, "
+            "method=PLAIN, rip=198.51.100.9, lip=192.0.2.2, mpid=77, TLS")
+    rows = correlate(dovecot.parse(lines_frame([line, line.replace("kim", "lee")])))
+    assert rows["id"].to_list() == ["a-mx03-20261127060200-0", "a-mx03-20261127060200-1"]
+    assert rows["status"].to_list() == ["success"] * 2
+    assert rows["user"].to_list() == ["kim@example.com", "lee@example.com"]

@@ -266,25 +266,34 @@ class AccessCorrelator:
         return pending.join(keep, on=["host", "session"], how="semi")
 
     def _sessionless(self, events: DovecotEvents) -> pl.DataFrame:
-        """Login-side failures without a session id (old Dovecot): one row each, with the
-        id ``a-<host>-<YYYYMMDDHHMMSS>-<n>`` (n counts within the second, across chunks)."""
-        f = events.failures.filter(pl.col("session").is_null() | (pl.col("session") == ""))
+        """Logins and login-side failures without a session id (old Dovecot, or a
+        ``login_log_format_elements`` without ``session``): one row each, nothing to join,
+        with the id ``a-<host>-<YYYYMMDDHHMMSS>-<n>`` (n counts within the second and host,
+        across chunks)."""
+        none = pl.col("session").is_null() | (pl.col("session") == "")
+        cols = ["time", "host", "proto", "user", "method", "rip", "lip", "tls"]
+        f = pl.concat([
+            events.logins.filter(none).select(*cols, status=pl.lit("success"),
+                                              error=pl.lit(None, pl.String)),
+            events.failures.filter(none).select(*cols, status=pl.lit("failed"), error="error"),
+        ], how="vertical_relaxed")
         if f.height == 0:
             return empty("accesses")
         f = f.sort("time", maintain_order=True).with_columns(
             _s=pl.col("time").dt.strftime("%Y%m%d%H%M%S"))
-        f = f.with_columns(_n=pl.int_range(pl.len()).over("host", "_s"))
-        base = [self._nosession_seq.get((h, s), 0) for h, s in f.select("host", "_s").iter_rows()]
-        f = f.with_columns(_n=pl.col("_n") + pl.Series(base, dtype=pl.Int64))
-        for h, s, n in f.group_by("host", "_s").agg(pl.col("_n").max()).iter_rows():
-            self._nosession_seq[(h, s)] = int(n) + 1
+        seq = pl.DataFrame(
+            [(h, s, n) for (h, s), n in self._nosession_seq.items()],
+            schema={"host": pl.String, "_s": pl.String, "_base": pl.Int64}, orient="row")
+        f = f.join(seq, on=["host", "_s"], how="left", maintain_order="left").with_columns(
+            _n=pl.int_range(pl.len()).over("host", "_s") + pl.col("_base").fill_null(0))
         newest = f["_s"].max()
-        self._nosession_seq = {k: v for k, v in self._nosession_seq.items() if k[1] >= newest}
+        nxt = f.group_by("host", "_s").agg(pl.col("_n").max() + 1).filter(pl.col("_s") >= newest)
+        self._nosession_seq = {(h, s): int(n) for h, s, n in nxt.iter_rows()}
         user = pl.col("user")
         return conform("accesses", f.with_columns(
             id=pl.concat_str([pl.lit("a-"), pl.col("host"), pl.lit("-"), pl.col("_s"), pl.lit("-"),
                               pl.col("_n").cast(pl.String)]),
-            status=pl.lit("failed"), domain=user.str.extract(r"@([^@]*)$"),
+            domain=user.str.extract(r"@([^@]*)$"),
             protocol=pl.col("proto").replace(PROTOCOL), server=pl.col("host"),
             local_ip=pl.col("lip"), remote_ip=pl.col("rip"),
         ))
