@@ -276,3 +276,17 @@ def test_login_without_session_id_is_still_a_row() -> None:
     assert rows["id"].to_list() == ["a-mx03-20261127060200-0", "a-mx03-20261127060200-1"]
     assert rows["status"].to_list() == ["success"] * 2
     assert rows["user"].to_list() == ["kim@example.com", "lee@example.com"]
+
+
+def test_dovecot_22_logout_without_session_joins_the_open_login() -> None:
+    login = ("Nov 27 06:10:00 old1 dovecot: imap-login: Login: user=<Max@example.com>, "
+             "method=PLAIN, rip=198.51.100.9, lip=192.0.2.2, mpid=7001, TLS, session=<Old22>")
+    logout = ("Nov 27 06:20:00 old1 dovecot: imap(max@example.com): Disconnected: Logged out "
+              "in=55 out=6666")
+    corr = AccessCorrelator()
+    first = corr.feed(dovecot.parse(lines_frame([login])))
+    assert first.row(0, named=True)["logout_time"] is None
+    r = corr.feed(dovecot.parse(lines_frame([logout]))).row(0, named=True)
+    assert (r["id"], r["status"], r["bytes_in"], r["bytes_out"]) == ("a-old1-Old22", "success",
+                                                                     55, 6666)
+    assert r["logout_time"].minute == 20 and corr.open_sessions == 0

@@ -217,6 +217,7 @@ class AccessCorrelator:
 
     def _dovecot(self, events: DovecotEvents) -> pl.DataFrame:
         new = session_events(events, self._auth_with_carried_deny(events))
+        new = pl.concat([new, self._attach_orphan_logouts(events, new)], how="vertical")
         if new.height == 0:
             return empty("accesses")
         keys = ["host", "session"]
@@ -236,6 +237,28 @@ class AccessCorrelator:
             recent = recent.filter(pl.col("time") >= first - 4 * WEBMAIL_IMAP_WINDOW)
         self._imap_fail = recent
         return rows
+
+    def _attach_orphan_logouts(self, events: DovecotEvents, new: pl.DataFrame) -> pl.DataFrame:
+        """Dovecot 2.2 mail processes log ``imap(user): Logged out in=..`` without the
+        session id: give such a logout to the latest open login of the same host, user
+        and protocol before it."""
+        lo = events.logouts.filter(pl.col("session").is_null() & pl.col("user").is_not_null())
+        if lo.height == 0:
+            return pl.DataFrame(schema=_EV)
+        k = pl.col("kind")
+        cand = pl.concat([self._pending, new], how="vertical").group_by("host", "session").agg(
+            t_login=pl.col("time").filter(k == "login").min(),
+            user=pl.col("user").filter(k == "login").first(),
+            proto=pl.col("proto").filter(k == "login").first(),
+            closed=(k == "logout").any(),
+        ).filter(pl.col("t_login").is_not_null() & ~pl.col("closed")).drop("closed")
+        if cand.height == 0:
+            return pl.DataFrame(schema=_EV)
+        got = lo.drop("session").sort("time").join_asof(
+            cand.sort("t_login"), left_on="time", right_on="t_login",
+            by=["host", "user", "proto"], strategy="backward", check_sortedness=False,
+        ).filter(pl.col("session").is_not_null())
+        return _frame(got, "logout")
 
     def _auth_with_carried_deny(self, events: DovecotEvents) -> pl.DataFrame:
         """The chunk's auth verdicts, with deny-passdb hits of earlier chunks matched too."""
