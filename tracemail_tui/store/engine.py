@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover
     roundcube_parser = None  # type: ignore[assignment]
 
 VIEWS_OUT = ("accesses", "received", "sent", "mailbox")
+_MIN_BUFFER_ROWS = 5000
 _KEYS = ["host", "key"]
 
 
@@ -79,6 +80,7 @@ class Engine:
         self._auth = SmtpAuthCorrelator()
         self._access = AccessCorrelator() if AccessCorrelator is not None else None
         self._now: dt.datetime | None = None
+        self._pruned_at: dt.datetime | None = None
 
     # ------------------------------------------------------------------ feeding
     def feed(self, lines: pl.DataFrame) -> Delta:
@@ -239,9 +241,17 @@ class Engine:
         return out
 
     def _prune(self) -> None:
-        """Drop the events of keys that are done (and old unjoined verdicts/deliveries)."""
+        """Drop the events of keys that are done (and old unjoined verdicts/deliveries).
+
+        Runs when the log clock moved on by a fifth of `grace` since the last pass:
+        pruning is a group-by over the whole state, and keys only become droppable
+        `grace` after their last event anyway.
+        """
         if self._now is None:
             return
+        if self._pruned_at is not None and self._now - self._pruned_at < self.grace / 5:
+            return
+        self._pruned_at = self._now
         done_before = self._now - self.grace
         stale_before = self._now - self.open_ttl
         state = self._pf.group_by(_KEYS).agg(
@@ -333,12 +343,15 @@ def merged_chunks(
     live = [True] * len(iters)
     while any(live) or any(b is not None and b.height for b in bufs):
         for i, it in enumerate(iters):
-            if live[i] and (bufs[i] is None or bufs[i].height == 0):  # type: ignore[union-attr]
+            # Top up nearly empty buffers too: a stream left with a few lines past the
+            # horizon would otherwise cap the next batch at those few lines.
+            b = bufs[i]
+            if live[i] and (b is None or b.height < _MIN_BUFFER_ROWS):
                 nxt = next(it, None)
                 if nxt is None:
                     live[i] = False
                 else:
-                    bufs[i] = nxt
+                    bufs[i] = nxt if b is None or b.height == 0 else pl.concat([b, nxt])
         horizon: dt.datetime | None = None
         for i, b in enumerate(bufs):
             if live[i] and b is not None and b.height:
@@ -367,33 +380,39 @@ def _stream(group: list[sources.Source], chunk_bytes: int) -> Iterator[pl.DataFr
 
 
 def collect(deltas: Iterable[Delta]) -> dict[str, pl.DataFrame]:
-    """Fold deltas into views: last version of every id, retracted ids removed."""
-    parts: dict[str, list[pl.DataFrame]] = {v: [] for v in VIEWS_OUT}
-    gone: dict[str, list[pl.DataFrame]] = {v: [] for v in VIEWS_OUT}
-    for seq, delta in enumerate(deltas):
-        for view, df in delta.rows.items():
-            if df.height:
-                parts[view].append(df.with_columns(_seq=pl.lit(seq)))
-        for view, ids in delta.retracted.items():
-            if ids:
-                gone[view].append(pl.DataFrame({"id": ids, "_seq": [seq] * len(ids)},
-                                               schema={"id": pl.String, "_seq": pl.Int32}))
+    """Fold deltas into views: last version of every id, retracted ids removed.
+
+    The fold keeps only current rows (an upsert per delta), so a long run holds one
+    version of each row, not every version it ever emitted.
+    """
+    acc: dict[str, list[pl.DataFrame]] = {v: [] for v in VIEWS_OUT}
+    for delta in deltas:
+        for view in VIEWS_OUT:
+            df = delta.rows.get(view)
+            gone = delta.retracted.get(view) or []
+            has_rows = df is not None and df.height > 0
+            if view == "mailbox":
+                if has_rows:
+                    acc[view].append(df)  # type: ignore[arg-type]
+                continue
+            if not has_rows and not gone:
+                continue
+            drop = pl.Series(gone, dtype=pl.String)
+            if has_rows:
+                df = df.unique("id", keep="last", maintain_order=True)  # type: ignore[union-attr]
+                drop = pl.concat([drop, df.get_column("id")])
+            old = acc[view]
+            kept = [o.filter(~pl.col("id").is_in(drop.implode())) for o in old]
+            acc[view] = [k for k in kept if k.height] + ([df] if has_rows else [])  # type: ignore[list-item]
+            if len(acc[view]) > 8:  # keep the list short: fewer frames to filter next time
+                acc[view] = [pl.concat(acc[view], how="vertical_relaxed")]
     views: dict[str, pl.DataFrame] = {}
     for view in VIEWS_OUT:
-        if not parts[view]:
+        if not acc[view]:
             views[view] = schema.empty(view)
             continue
-        df = pl.concat(parts[view], how="vertical_relaxed")
-        if view == "mailbox":
-            views[view] = df.drop("_seq")
-            continue
-        df = df.unique("id", keep="last", maintain_order=True)
-        if gone[view]:
-            g = pl.concat(gone[view]).group_by("id").agg(pl.col("_seq").max().alias("_gone"))
-            df = df.join(g, on="id", how="left").filter(
-                pl.col("_gone").is_null() | (pl.col("_gone") < pl.col("_seq"))
-            ).drop("_gone")
-        views[view] = df.drop("_seq").sort("time", "id", nulls_last=True)
+        df = pl.concat(acc[view], how="vertical_relaxed")
+        views[view] = df if view == "mailbox" else df.sort("time", "id", nulls_last=True)
     return views
 
 
