@@ -1,0 +1,479 @@
+"""Day-partitioned Parquet store: the persistent `Source` of the query API.
+
+Layout under the data dir (0700; files 0600)::
+
+    manifest.json                      the commit point (see manifest.py)
+    <table>/<YYYY-MM-DD>/<seq>-<k>.parquet
+    state/engine-<seq>.bin             correlators' open keys at the last commit
+
+One partition per (table, day); the day is the date of the row's `time` (arrival or
+login time, which never changes for an `id`), rows without a time go to the day they
+were stored. The three views are upserted by `id`: a day's view partition is one file,
+rewritten with the new versions on each commit. `mailbox` and `lines` only grow: each
+commit adds a segment, and segments of similar size are merged four at a time (tiered,
+so a line is rewritten O(log n) times, not at every commit).
+
+Live latency: `add()` puts rows in a *hot* in-memory layer that `scan()` serves at once
+(rows in memory win over rows on disk with the same id); `commit()` flushes it to
+Parquet every `flush_interval` seconds or `flush_rows` rows, together with the tailer
+checkpoints covering exactly those rows. A crash loses only uncommitted hot rows, and
+the old checkpoints make the tailer read those lines again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import itertools
+import math
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tracemail_tui.store import manifest as mf
+from tracemail_tui.store import schema
+from tracemail_tui.store.forget import account_match
+
+ID_TABLES = ("accesses", "received", "sent")
+APPEND_TABLES = ("mailbox", "lines")
+TABLES = ID_TABLES + APPEND_TABLES
+MERGE_FAN_IN = 4  # segments of one size tier merged together
+ROW_GROUP = 65_536  # small row groups let time/domain statistics skip most of a day
+_NAMES = itertools.count()  # unique file-name suffixes within a commit
+
+
+class StoreBusy(RuntimeError):
+    """Another process holds the store for writing."""
+
+
+def default_root() -> Path:
+    """The platform's per-user data dir (``~/.local/share/tracemail`` on Linux)."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("tracemail"))
+
+
+class ParquetStore:
+    """Views and support tables in day partitions, with a hot in-memory layer."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        retention_days: int = 30,
+        readonly: bool = False,
+        flush_interval: float = 30.0,
+        flush_rows: int = 250_000,
+        today: Any = dt.date.today,
+    ) -> None:
+        if retention_days < 1:
+            raise ValueError("retention must be at least 1 day")
+        self.root = Path(root)
+        self.retention_days = retention_days
+        self.readonly = readonly
+        self.flush_interval, self.flush_rows = flush_interval, flush_rows
+        self._today = today
+        self._lock = threading.RLock()
+        self._gen = 0
+        self._lockfd: int | None = None
+        self._hot: dict[str, list[pl.DataFrame]] = {t: [] for t in TABLES}
+        self._flushing: dict[str, pl.DataFrame] = {}
+        self._mem_cache: dict[str, tuple[int, pl.DataFrame]] = {}
+        self._hot_rows = 0
+        self._hot_since: float | None = None
+        self._trash: set[str] = set()
+        self._mstat: tuple[int, int] | None = None
+        if readonly:
+            if not (self.root / "manifest.json").is_file():
+                raise ValueError(f"no tracemail store at {self.root}")
+        else:
+            mf.make_dir(self.root)
+            os.chmod(self.root, mf.DIR_MODE)  # also when it existed: logs are personal data
+            self._take_lock()
+        self._manifest = self._load_manifest()
+        if not readonly:
+            self._remove_orphans()
+            self._retention()
+
+    # -- Source protocol ----------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        """Bumps on every add and commit (and, read-only, when another process commits)."""
+        if self.readonly:
+            st = self._manifest_stat()
+            if st != self._mstat:
+                with self._lock:
+                    self._manifest = self._load_manifest()
+                    self._gen += 1
+        return self._gen
+
+    def scan(self, view: str) -> pl.LazyFrame:
+        """All rows of `view`: committed partitions plus the hot layer (which wins by id).
+
+        Files carry time statistics per row group, so a date filter applied to this
+        frame skips other days without reading them.
+        """
+        if view not in schema.SCHEMAS:
+            raise ValueError(f"unknown view {view!r}")
+        with self._lock:
+            files = [str(self.root / f) for f in self._manifest.files(view)]
+            mem = self._mem(view)
+        sch = schema.SCHEMAS[view]
+        parts: list[pl.LazyFrame] = []
+        if files:
+            cold = pl.scan_parquet(
+                files, schema=sch, missing_columns="insert", extra_columns="ignore"
+            )
+            if view in ID_TABLES and mem.height:
+                cold = cold.join(mem.select("id").lazy(), on="id", how="anti")
+            parts.append(cold)
+        parts.append(mem.lazy())
+        return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+
+    # -- writing ------------------------------------------------------------------------
+
+    def add(self, frames: dict[str, pl.DataFrame]) -> None:
+        """Rows from the engine (new or changed versions); queryable at once."""
+        self._writable()
+        with self._lock:
+            for table, df in frames.items():
+                if df.height:
+                    self._hot[table].append(schema.conform(table, df))
+                    self._hot_rows += df.height
+            if self._hot_since is None and self._hot_rows:
+                self._hot_since = time.monotonic()
+            self._gen += 1
+
+    def commit_due(self) -> bool:
+        """True when the hot layer is old or big enough to be flushed."""
+        since = self._hot_since
+        return since is not None and (
+            self._hot_rows >= self.flush_rows or time.monotonic() - since >= self.flush_interval
+        )
+
+    def commit(
+        self,
+        *,
+        checkpoints: list[dict[str, Any]] | None = None,
+        engine_state: bytes | None = None,
+        sources: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Flush the hot layer to Parquet, then record `checkpoints` in the manifest.
+
+        `checkpoints` must describe exactly the input that produced the rows added so
+        far: they are committed after (and atomically with) those rows.
+        """
+        self._writable()
+        with self._lock:
+            flushing = {t: self._mem(t, hot_only=True) for t in TABLES}
+            self._flushing = {t: df for t, df in flushing.items() if df.height}
+            self._hot = {t: [] for t in TABLES}
+            self._mem_cache.clear()
+            self._hot_rows, self._hot_since = 0, None
+        new = self._manifest.copy()
+        new.seq += 1
+        written: list[str] = []
+        superseded: set[str] = set()
+        try:
+            cutoff = self._cutoff().isoformat()
+            for table, df in self._flushing.items():
+                days = self._with_day(df).filter(pl.col("_day") >= cutoff)
+                for (day,), part in days.partition_by("_day", as_dict=True).items():
+                    self._write_day(new, table, str(day), part.drop("_day"), written, superseded)
+            if engine_state is not None:
+                name = f"state/engine-{new.seq:08d}.bin"
+                mf.make_dir(self.root / "state")
+                mf.write_bytes_atomic(self.root / name, engine_state)
+                written.append(name)
+                if new.engine_state:
+                    superseded.add(new.engine_state)
+                new.engine_state = name
+            if checkpoints is not None:
+                new.checkpoints = checkpoints
+            if sources:
+                new.sources.update(sources)
+            self._drop_old_days(new, superseded)
+            self._write_manifest(new)
+        except BaseException:
+            for name in written:
+                (self.root / name).unlink(missing_ok=True)
+            with self._lock:  # give the rows back to the hot layer: nothing is lost
+                for t, df in self._flushing.items():
+                    self._hot[t].insert(0, df)
+                    self._hot_rows += df.height
+                self._flushing = {}
+                self._mem_cache.clear()
+                self._hot_since = self._hot_since or time.monotonic()
+            raise
+        with self._lock:
+            self._manifest = new
+            self._flushing = {}
+            self._mem_cache.clear()
+            self._gen += 1
+        # Files replaced by the previous commit go now: a scan started before this
+        # commit may still have been reading them.
+        self._delete(self._trash)
+        self._trash = superseded
+
+    def prune(self, before: dt.date) -> list[str]:
+        """Remove every partition (and hot row) dated before `before`; the days removed."""
+        self._writable()
+        new = self._manifest.copy()
+        gone = sorted({d for days in new.parts.values() for d in days if d < before.isoformat()})
+        superseded: set[str] = set()
+        for days in new.parts.values():
+            for d in gone:
+                superseded |= {p.name for p in days.pop(d, [])}
+        with self._lock:
+            for t in TABLES:
+                self._hot[t] = [
+                    df.filter(pl.col("time").is_null() | (pl.col("time").dt.date() >= before))
+                    for df in self._hot[t]
+                ]
+            self._mem_cache.clear()
+        new.seq += 1
+        self._write_manifest(new)
+        self._installed(new, superseded)
+        return gone
+
+    def forget(self, account: str) -> dict[str, int]:
+        """Erase every row about `account` from every table (GDPR); rows removed per table."""
+        self._writable()
+        removed = dict.fromkeys(TABLES, 0)
+        new = self._manifest.copy()
+        new.seq += 1
+        superseded: set[str] = set()
+        written: list[str] = []
+        with self._lock:
+            for t in TABLES:
+                keep = ~account_match(t, account)
+                kept = [df.filter(keep) for df in self._hot[t]]
+                removed[t] += sum(df.height for df in self._hot[t]) - sum(df.height for df in kept)
+                self._hot[t] = kept
+            self._mem_cache.clear()
+        for t in TABLES:
+            for day, parts in new.parts.get(t, {}).items():
+                for i, part in enumerate(parts):
+                    df = pl.read_parquet(self.root / part.name)
+                    kept = df.filter(~account_match(t, account))
+                    if kept.height == df.height:
+                        continue
+                    removed[t] += df.height - kept.height
+                    parts[i] = self._write_file(new, t, day, kept, written, f"f{i}")
+                    superseded.add(part.name)
+        try:
+            self._write_manifest(new)
+        except BaseException:
+            self._delete(set(written))
+            raise
+        self._installed(new, superseded)
+        self._delete(self._trash)
+        self._trash = set()
+        return removed
+
+    # -- reading state --------------------------------------------------------------------
+
+    @property
+    def manifest(self) -> mf.Manifest:
+        return self._manifest
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Tailer checkpoints of the last commit."""
+        return list(self._manifest.checkpoints)
+
+    def engine_state(self) -> bytes | None:
+        """The correlators' saved state of the last commit, if any."""
+        name = self._manifest.engine_state
+        return (self.root / name).read_bytes() if name else None
+
+    def info(self) -> dict[str, Any]:
+        """Size, days, rows per table, last line time per source file."""
+        m = self._manifest
+        rows = {t: sum(p.rows for ps in m.parts.get(t, {}).values() for p in ps) for t in TABLES}
+        with self._lock:
+            hot = {t: self._mem(t).height for t in TABLES}
+        size = sum(p.bytes for days in m.parts.values() for ps in days.values() for p in ps)
+        return {
+            "root": str(self.root),
+            "bytes": size,
+            "days": m.days(),
+            "rows": rows,
+            "hot_rows": hot,
+            "sources": m.sources,
+            "commits": m.seq,
+            "retention_days": self.retention_days,
+        }
+
+    def close(self) -> None:
+        """Release the write lock (uncommitted hot rows are dropped: commit first)."""
+        self._delete(self._trash)
+        self._trash = set()
+        if self._lockfd is not None:
+            os.close(self._lockfd)
+            self._lockfd = None
+
+    def __enter__(self) -> ParquetStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise ValueError(f"store {self.root} is open read-only")
+
+    def _take_lock(self) -> None:
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, mf.FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StoreBusy(f"store {self.root} is in use by another tracemail process") from None
+        self._lockfd = fd
+
+    def _manifest_stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.root / "manifest.json")
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_ino
+
+    def _load_manifest(self) -> mf.Manifest:
+        path = self.root / "manifest.json"
+        self._mstat = self._manifest_stat()
+        if not path.is_file():
+            return mf.Manifest()
+        return mf.Manifest.from_json(path.read_text("utf-8"))
+
+    def _write_manifest(self, new: mf.Manifest) -> None:
+        mf.write_bytes_atomic(self.root / "manifest.json", new.to_json().encode())
+        self._mstat = self._manifest_stat()
+
+    def _installed(self, new: mf.Manifest, superseded: set[str]) -> None:
+        with self._lock:
+            self._manifest = new
+            self._gen += 1
+        self._delete(superseded)
+
+    def _delete(self, names: set[str]) -> None:
+        for name in names:
+            (self.root / name).unlink(missing_ok=True)
+            parent = (self.root / name).parent
+            if parent != self.root and not any(parent.iterdir()):
+                parent.rmdir()
+
+    def _remove_orphans(self) -> None:
+        """Files no manifest lists: written by a commit that crashed before its manifest."""
+        keep = self._manifest.all_files()
+        for sub in [*TABLES, "state"]:
+            base = self.root / sub
+            if not base.is_dir():
+                continue
+            for path in sorted(base.rglob("*"), reverse=True):
+                rel = path.relative_to(self.root).as_posix()
+                if path.is_file() and rel not in keep:
+                    path.unlink()
+                elif path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+
+    def _cutoff(self) -> dt.date:
+        return self._today() - dt.timedelta(days=self.retention_days)
+
+    def _retention(self) -> None:
+        """Drop partitions older than the retention window (on open; commits do it too)."""
+        new = self._manifest.copy()
+        superseded: set[str] = set()
+        self._drop_old_days(new, superseded)
+        if not superseded and new.last_prune == self._manifest.last_prune:
+            return
+        new.seq += 1
+        self._write_manifest(new)
+        self._installed(new, superseded)
+
+    def _drop_old_days(self, new: mf.Manifest, superseded: set[str]) -> None:
+        cutoff = self._cutoff().isoformat()
+        for days in new.parts.values():
+            for d in [d for d in days if d < cutoff]:
+                superseded |= {p.name for p in days.pop(d)}
+        new.last_prune = self._today().isoformat()
+
+    def _mem(self, table: str, *, hot_only: bool = False) -> pl.DataFrame:
+        """Hot rows of `table` (plus those being flushed), one version per id."""
+        key = f"{table}:{hot_only}"
+        hit = self._mem_cache.get(key)
+        if hit and hit[0] == self._gen:
+            return hit[1]
+        chunks = list(self._hot[table])
+        if not hot_only and table in self._flushing:
+            chunks.insert(0, self._flushing[table])
+        if not chunks:
+            df = schema.empty(table)
+        else:
+            df = pl.concat(chunks, how="vertical") if len(chunks) > 1 else chunks[0]
+            if table in ID_TABLES:
+                df = df.unique(subset="id", keep="last", maintain_order=True)
+        if hot_only and len(self._hot[table]) > 1:
+            self._hot[table] = [df]  # consolidate: later scans concat less
+        self._mem_cache[key] = (self._gen, df)
+        return df
+
+    def _with_day(self, df: pl.DataFrame) -> pl.DataFrame:
+        today = self._today().isoformat()
+        return df.with_columns(_day=pl.col("time").dt.date().cast(pl.String).fill_null(today))
+
+    def _write_file(
+        self, new: mf.Manifest, table: str, day: str, df: pl.DataFrame, written: list[str], k: str
+    ) -> mf.Part:
+        mf.make_dir(self.root / table / day)
+        name = f"{table}/{day}/{new.seq:08d}-{k}.parquet"
+        df = df.sort("time", nulls_last=True, maintain_order=True)
+        mf.write_atomic(
+            self.root / name,
+            lambda p: df.write_parquet(p, compression="zstd", row_group_size=ROW_GROUP),
+        )
+        written.append(name)
+        return mf.Part(name=name, rows=df.height, bytes=(self.root / name).stat().st_size)
+
+    def _write_day(
+        self,
+        new: mf.Manifest,
+        table: str,
+        day: str,
+        df: pl.DataFrame,
+        written: list[str],
+        superseded: set[str],
+    ) -> None:
+        parts = new.parts.setdefault(table, {}).setdefault(day, [])
+        if table in ID_TABLES:
+            if parts:  # upsert: the day's file without the ids we have newer versions of
+                old = pl.read_parquet([self.root / p.name for p in parts])
+                old = schema.conform(table, old).join(df.select("id"), on="id", how="anti")
+                df = pl.concat([old, df], how="vertical")
+            superseded |= {p.name for p in parts}
+            parts[:] = [self._write_file(new, table, day, df, written, "0")]
+            return
+        parts.append(self._write_file(new, table, day, df, written, "0"))
+        # Tiered merge: four segments of the same size class become one.
+        while True:
+            tiers: dict[int, list[mf.Part]] = {}
+            for p in parts:
+                tiers.setdefault(int(math.log(max(p.rows, 1), MERGE_FAN_IN)), []).append(p)
+            full = next((ps for ps in tiers.values() if len(ps) >= MERGE_FAN_IN), None)
+            if full is None:
+                return
+            merged = pl.read_parquet([self.root / p.name for p in full])
+            merged = schema.conform(table, merged)
+            for p in full:
+                parts.remove(p)
+                superseded.add(p.name)
+                if p.name in written:  # written by this very commit: never installed
+                    written.remove(p.name)
+                    (self.root / p.name).unlink()
+            parts.append(self._write_file(new, table, day, merged, written, f"m{next(_NAMES)}"))
