@@ -140,11 +140,11 @@ class ParquetStore:
     def add(self, frames: dict[str, pl.DataFrame]) -> None:
         """Rows from the engine (new or changed versions); queryable at once."""
         self._writable()
-        with self._lock:
-            for table, df in frames.items():
-                if df.height:
-                    self._hot[table].append(schema.conform(table, df))
-                    self._hot_rows += df.height
+        ready = {t: schema.conform(t, df) for t, df in frames.items() if df.height}
+        with self._lock:  # all tables or none: a batch is never half in the store
+            for table, df in ready.items():
+                self._hot[table].append(df)
+                self._hot_rows += df.height
             if self._hot_since is None and self._hot_rows:
                 self._hot_since = time.monotonic()
             self._gen += 1

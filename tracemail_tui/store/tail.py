@@ -236,13 +236,15 @@ class Tailer:
         debounce_ms: int = 100,
         step_ms: int = 20,
         timeout_ms: int = 1000,
+        on_poll: Callable[[], None] | None = None,
     ) -> Iterator[Batch]:
         """Poll, then keep polling on every file-system change until `stop` is set.
 
         watchfiles' default debounce (1.6 s) would dominate live latency, hence 100 ms.
         `timeout_ms` also polls when nothing was reported (file systems where inotify
         is blind, a directory that came back) and re-arms the watch when the set of
-        watched directories changes.
+        watched directories changes. `on_poll` runs after every poll, busy or idle
+        (the ingest commits from there).
         """
         from watchfiles import watch  # imported lazily: batch CLI runs never need it
 
@@ -262,6 +264,8 @@ class Tailer:
                     raise_interrupt=False,
                 ):
                     yield from self.poll()
+                    if on_poll is not None:
+                        on_poll()
                     if stop.is_set() or watch_targets(self.roots) != targets:
                         break
             except (OSError, RuntimeError) as exc:  # directory vanished under the watcher
