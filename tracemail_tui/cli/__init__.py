@@ -10,6 +10,7 @@ import sys
 
 # Command modules register themselves on import (order = order in --help).
 from tracemail_tui.cli import search as _search  # noqa: F401
+from tracemail_tui.cli import store_cmds as _store_cmds  # noqa: F401
 from tracemail_tui.cli.common import app
 
 

@@ -268,6 +268,8 @@ class Tailer:
                         on_poll()
                     if stop.is_set() or watch_targets(self.roots) != targets:
                         break
+                else:
+                    return  # the watch ended by itself: stop event or Ctrl-C
             except (OSError, RuntimeError) as exc:  # directory vanished under the watcher
                 self._warn(f"watch {', '.join(targets)}: {exc}; retrying", once=False)
                 stop.wait(timeout_ms / 1000)

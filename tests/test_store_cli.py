@@ -1,0 +1,53 @@
+"""`tracemail ingest` / `store info|prune|forget` end to end on the real fixture logs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tracemail_tui.cli import app
+from tracemail_tui.cli.store_cmds import open_store
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+def test_ingest_info_forget_prune(tmp_path: Path) -> None:
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    logs.mkdir()
+    for name in ("mail.log", "dovecot.log"):
+        shutil.copy(REAL / name, logs / name)
+    run = CliRunner().invoke
+    res = run(app, ["ingest", str(logs), "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    assert "ingested 278 lines" in res.output
+    # Again: nothing new, nothing read twice.
+    res = run(app, ["ingest", str(logs), "--store", str(store)])
+    assert "ingested 0 lines" in res.output
+    info = json.loads(run(app, ["store", "info", "--store", str(store), "--format", "json"]).output)
+    assert info["rows"]["lines"] == 278 and info["days"] == ["2026-11-27"]
+    res = run(app, ["store", "forget", "alice@example.com", "--store", str(store)])
+    mentions = [
+        ln
+        for name in ("mail.log", "dovecot.log")
+        for ln in (REAL / name).read_text().lower().splitlines()
+        if "alice@example.com" in ln or "alice+news@example.com" in ln
+    ]
+    assert res.exit_code == 0 and f"lines {len(mentions)}" in res.output
+    raw = open_store(store).scan("lines").collect()["raw"]
+    assert not raw.str.contains("alice@example.com").any()
+    res = run(app, ["store", "prune", "--before", "2026-11-28", "--store", str(store)])
+    assert "removed 1 days: 2026-11-27" in res.output
+    assert open_store(store).scan("lines").collect().height == 0
+
+
+def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
+    run = CliRunner().invoke
+    res = run(app, ["store", "info", "--store", str(tmp_path / "none")])
+    assert res.exit_code == 2 and "no tracemail store" in res.output
+    res = run(app, ["ingest", str(tmp_path / "missing"), "--store", str(tmp_path / "s")])
+    assert res.exit_code == 2 and "no such file" in res.output
+    res = run(app, ["store", "prune", "--before", "yesterday", "--store", str(tmp_path)])
+    assert res.exit_code == 2 and "bad date" in res.output
