@@ -1,0 +1,241 @@
+"""Plain-language explanations of outcomes, shared by the PDF report and the TUI detail modal.
+
+Use `explain(view, row, locate)` for the paragraphs and `outcome(view, row)` for the
+icon + word; the tables below hold the raw texts (some have ``{folder}``/``{in_folder}``
+placeholders that `explain` fills in).
+
+Texts are written for the person on the phone with a user, not for the postmaster: what
+happened, why it usually happens, and what to do next. Everything here is plain `str`
+(no markup), so any front end can show it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+OUTCOME_ICONS: Final[dict[str, str]] = {
+    "success": "✔",
+    "failed": "✖",
+    "accepted": "✔",
+    "quarantined": "⚠",
+    "rejected": "✖",
+    "delivered": "✔",
+    "queued": "◷",
+}
+"""Icon per status: the outcome is always shown as icon + word, never by colour alone."""
+
+OUTCOME_TONES: Final[dict[str, str]] = {
+    "success": "good", "accepted": "good", "delivered": "good",
+    "quarantined": "warning", "queued": "warning",
+    "failed": "bad", "rejected": "bad",
+}
+"""Tone per status, for front ends that add colour on top of icon + word."""
+
+VIEW_TITLES: Final = {"accesses": "access", "received": "received message", "sent": "sent message"}
+
+STATUS_TEXT: Final[dict[str, dict[str, str]]] = {
+    "accesses": {
+        "success": "The login succeeded: the account was opened from this address.",
+        "failed": "The login was refused; nothing in the mailbox was touched.",
+    },
+    "received": {
+        "accepted": "Our server accepted the message for this recipient.",
+        "quarantined": (
+            "The message was accepted but not put in the inbox: it is held on the server "
+            "(hold queue) or it was filed into the spam folder because the antispam "
+            "check flagged it."
+        ),
+        "rejected": (
+            "Our server refused the message during the SMTP conversation, so it was never "
+            "stored. The sending server was told why and normally informs the sender."
+        ),
+    },
+    "sent": {
+        "delivered": "The message left our server and the next server confirmed it took it.",
+        "rejected": (
+            "The message was not delivered: it was refused by our server or bounced by the "
+            "receiving server. The sender gets (or got) a non-delivery notice."
+        ),
+        "queued": (
+            "The message is still in our queue: the receiving server asked us to try again "
+            "later, or delivery is not finished yet. The server keeps retrying for several "
+            "days before giving up."
+        ),
+    },
+}
+
+ACCESS_ERRORS: Final[dict[str, str]] = {
+    "auth-failed": (
+        "Wrong password. Check that the user types the current password (caps lock, "
+        "keyboard layout) and that no old device keeps trying a changed one. Many failures "
+        "from one address in a short time suggest password guessing."
+    ),
+    "unknown-user": (
+        "No such account. Usually a typo in the user name or an account that was removed; "
+        "many different unknown names from one address point to a brute-force attempt."
+    ),
+    "user-disabled": (
+        "The account exists but is disabled (blocked, deny list or no-login). The password "
+        "was not the problem; re-enable the account if the block is no longer wanted."
+    ),
+    "ip-notallowed": (
+        "The account may only be used from certain networks, and this address is not one "
+        "of them. Connect from an allowed network (e.g. VPN) or extend the allowed list."
+    ),
+    "many-connections": (
+        "Too many simultaneous connections from the same user and address. Close other mail "
+        "programs or devices on that network, or reduce the client's parallel connections."
+    ),
+    "plaintext-disallowed": (
+        "The client tried to log in without encryption, which the server forbids. Set the "
+        "mail program to use SSL/TLS or STARTTLS."
+    ),
+}
+
+DELIVERY_TEXT: Final[dict[str, str]] = {
+    "delivered": "It was stored in the recipient's mailbox{in_folder}.",
+    "forwarded": "It was not stored: a forwarding rule sent it on to another address.",
+    "discarded": "A filter rule of the recipient discarded it on purpose.",
+    "deferred": "Delivery to the mailbox is delayed (e.g. mailbox full); the server retries.",
+    "bounced": "Delivery to the mailbox failed (e.g. mailbox full); it went back to the sender.",
+    "held": "It is held on the server and waits for an administrator to release or delete it.",
+}
+
+SPAM_ACTIONS: Final[dict[str, str]] = {
+    "no action": "The antispam check found nothing suspicious.",
+    "greylist": "The antispam check asked the sender to retry later (greylisting).",
+    "add header": "The antispam check marked it as probable spam; it normally lands in Junk.",
+    "rewrite subject": "The antispam check marked it as spam by changing the subject.",
+    "soft reject": "The antispam check refused it temporarily; the sender will retry.",
+    "quarantine": "The antispam check asked for it to be held in quarantine.",
+    "reject": "The antispam check refused it as spam.",
+    "discard": "The antispam check dropped it silently.",
+}
+
+LOCATE_TEXT: Final[dict[str, str]] = {
+    "in-folder": "The message is in the mailbox now, in the folder “{folder}”.",
+    "deleted": "The message was deleted from the mailbox.",
+    "downloaded-pop": "A POP3 program downloaded the message and removed it from the server.",
+    "unknown": "The logs do not show where the message is now.",
+}
+
+DSN_CODES: Final[dict[str, str]] = {
+    "2.0.0": "success",
+    "4.2.2": "the mailbox is full (temporary)",
+    "4.3.0": "a temporary problem on the receiving system",
+    "4.4.1": "no answer from the receiving server",
+    "4.4.2": "the connection was lost",
+    "4.7.1": "temporarily refused by policy (often greylisting or rate limits)",
+    "5.1.0": "the address was refused",
+    "5.1.1": "the recipient address does not exist (typo or removed account)",
+    "5.1.2": "the recipient's domain does not exist",
+    "5.2.1": "the recipient's mailbox is disabled",
+    "5.2.2": "the recipient's mailbox is full",
+    "5.3.4": "the message is too big for the receiving system",
+    "5.4.1": "the receiving server does not accept mail for this address",
+    "5.7.1": (
+        "refused by policy: spam or virus found, relaying not allowed, or the sender is not "
+        "allowed to use this address"
+    ),
+}
+_DSN_SUBJECTS: Final = {
+    "1": "the address",
+    "2": "the mailbox",
+    "3": "the receiving mail system",
+    "4": "the network or routing",
+    "5": "the mail protocol",
+    "6": "the message content",
+    "7": "security or policy",
+}
+
+
+def outcome(view: str, row: Mapping[str, Any]) -> str:
+    """The outcome as icon + word, e.g. ``✖ rejected`` or ``✖ failed (auth-failed)``."""
+    status = row.get("status") or "unknown"
+    text = f"{OUTCOME_ICONS.get(status, '?')} {status}"
+    if view == "accesses" and row.get("error"):
+        text += f" ({row['error']})"
+    return text
+
+
+def explain_dsn(dsn: str | None) -> str | None:
+    """What a delivery status code (``5.1.1``) means, in one sentence."""
+    if not dsn:
+        return None
+    parts = dsn.strip().split(".")
+    if len(parts) != 3 or parts[0] not in {"2", "4", "5"}:
+        return f"Status code {dsn} is not a standard delivery status code."
+    kind = {
+        "2": "Success",
+        "4": "Temporary failure: the server will retry by itself",
+        "5": "Permanent failure: retrying will not help until the cause is fixed",
+    }[parts[0]]
+    detail = DSN_CODES.get(dsn) or (
+        f"a problem with {_DSN_SUBJECTS[parts[1]]}" if parts[1] in _DSN_SUBJECTS else None
+    )
+    return f"Status code {dsn}: {kind}" + (f" — {detail}." if detail and parts[0] != "2" else ".")
+
+
+def _spam(row: Mapping[str, Any]) -> str | None:
+    action = row.get("spam_action")
+    if not action:
+        return None
+    text = SPAM_ACTIONS.get(action, f"The antispam verdict was “{action}”.")
+    score = row.get("spam_score")
+    if isinstance(score, float) and not math.isnan(score):
+        text += f" Score {score:g} (higher is more spam-like; negative looks legitimate)."
+    return text
+
+
+def _advice(view: str, row: Mapping[str, Any]) -> str | None:
+    status, dsn = row.get("status"), row.get("dsn") or ""
+    if view == "received" and status == "rejected":
+        if row.get("virus"):
+            return "What to do: nothing on our side; ask the sender to send a clean file."
+        if dsn == "5.1.1":
+            return "What to do: check the recipient address with the sender (spelling, domain)."
+        return "What to do: the sender should read the bounce text; contact us if it looks wrong."
+    if view == "received" and status == "quarantined":
+        return (
+            "What to do: look in the Junk/Spam folder; for mail held on the server, ask an "
+            "administrator to release it if it is legitimate."
+        )
+    if view == "sent" and status == "rejected":
+        if row.get("blocked"):
+            return "What to do: the message looked like spam or malware; check the content."
+        return "What to do: read the reason, fix the address or content, and send again."
+    if view == "sent" and status == "queued":
+        return "What to do: wait; if it is still queued after a day, check the reason shown."
+    return None
+
+
+def explain(
+    view: str, row: Mapping[str, Any], locate: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Short plain-language paragraphs explaining the outcome of one result."""
+    status = row.get("status")
+    out = [STATUS_TEXT.get(view, {}).get(status or "", f"Status: {status or 'unknown'}.")]
+    if view == "accesses" and row.get("error"):
+        error = row["error"]
+        out.append(ACCESS_ERRORS.get(error, f"The server gave the reason “{error}”."))
+    if view == "received" and row.get("delivery"):
+        text = DELIVERY_TEXT.get(row["delivery"], f"Delivery: {row['delivery']}.")
+        folder = row.get("folder")
+        out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
+    if row.get("virus"):
+        out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
+    dsn_text = explain_dsn(row.get("dsn"))
+    if dsn_text and not str(row.get("dsn")).startswith("2"):  # success needs no gloss
+        out.append(dsn_text)
+    spam = _spam(row)
+    if spam:
+        out.append(spam)
+    if locate and locate.get("state"):
+        text = LOCATE_TEXT.get(locate["state"], f"Now: {locate['state']}.")
+        out.append(text.format(folder=locate.get("folder") or "?"))
+    advice = _advice(view, row)
+    if advice:
+        out.append(advice)
+    return out
