@@ -187,8 +187,9 @@ class Ingestor:
         )
         self.stats.commits += 1
 
-    def run(self, batches: Iterable[Batch], *, on_batch: Callable[[Batch], None] | None = None,
-            ) -> None:
+    def run(
+        self, batches: Iterable[Batch], *, on_batch: Callable[[Batch], None] | None = None
+    ) -> None:
         """Handle `batches`, committing whenever the store says it is due, and at the end."""
         try:
             for batch in batches:
@@ -204,10 +205,16 @@ class Ingestor:
         """Read everything there is now (rotated files oldest first) and commit."""
         self.run(self.tailer.poll(), on_batch=on_batch)
 
-    def follow(self, stop: threading.Event | None = None, **watch: Any) -> None:
+    def follow(
+        self,
+        stop: threading.Event | None = None,
+        *,
+        on_batch: Callable[[Batch], None] | None = None,
+        **watch: Any,
+    ) -> None:
         """Backfill, then keep tailing until `stop` is set (commits on the way and at the end)."""
         stop = stop or threading.Event()
-        self.run(self._follow(stop, **watch))
+        self.run(self._follow(stop, **watch), on_batch=on_batch)
 
     def _follow(self, stop: threading.Event, **watch: Any) -> Iterator[Batch]:
         # The tailer also wakes up when idle (its watch timeout): commit then if due, so
