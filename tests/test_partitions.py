@@ -235,3 +235,17 @@ def test_engine_state_round_trip(tmp_path: Path) -> None:
     s.commit(checkpoints=[])
     assert s.engine_state() == b"two"
     assert len(list((tmp_path / "state").iterdir())) == 1
+
+
+def test_retracted_ids_disappear_from_memory_and_disk(tmp_path: Path) -> None:
+    s = open_store(tmp_path)
+    s.add({"received": received([("r-1", "2026-11-26T05:00:00", "accepted", "a@x.test"),
+                                 ("r-2", "2026-11-27T05:00:00", "accepted", "b@x.test")])})
+    s.commit(checkpoints=[])
+    s.add({"received": received([("r-3", "2026-11-27T06:00:00", "accepted", "c@x.test")])},
+          retract={"received": ["r-1"]})
+    assert rows(s, "received")["id"].to_list() == ["r-2", "r-3"]
+    s.commit(checkpoints=[])
+    assert "2026-11-26" not in s.manifest.parts["received"]  # the day held only r-1
+    s.close()
+    assert rows(open_store(tmp_path), "received")["id"].to_list() == ["r-2", "r-3"]

@@ -27,6 +27,7 @@ import polars as pl
 
 from tracemail_tui.store import schema
 from tracemail_tui.store.logfiles import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, discover
+from tracemail_tui.store.merge import Piece, TimeMerger, line_ends
 from tracemail_tui.store.parse.header import split_lines
 from tracemail_tui.store.partitions import ParquetStore
 from tracemail_tui.store.tail import Batch, Checkpoint, Tailer
@@ -40,8 +41,9 @@ CHECKPOINT_TTL_S = 40 * 86400  # forget offsets of files not seen for longer tha
 class Engine(Protocol):
     """The correlators, fed chunk by chunk (see docs/ARCHITECTURE.md)."""
 
-    def feed(self, lines: pl.DataFrame) -> dict[str, pl.DataFrame]:
-        """Rows (per table) of every key this chunk of the lines frame touched."""
+    def feed(self, lines: pl.DataFrame) -> Any:
+        """Rows of every key this chunk touched: a dict per table, or an object with
+        `rows` (dict per table) and `retracted` (ids per view that no longer exist)."""
         ...
 
 
@@ -143,12 +145,40 @@ class Ingestor:
             on_warning=self._warn,
         )
         self.host_for = HostGuesser(hosts)
+        self._merger = TimeMerger()
         self._sources: dict[str, dict[str, Any]] = {}
 
     # -- the pipeline ---------------------------------------------------------------------
 
-    def handle(self, batch: Batch) -> dict[str, pl.DataFrame]:
-        """One batch through header split and engine into the store's hot layer."""
+    def handle(self, batch: Batch) -> list[Batch]:
+        """One batch: header split, then through the time merger into engine and store.
+
+        Returns the batches whose lines are now all in the store (queryable).
+        """
+        self._merger.push(batch, self._split(batch))
+        pieces = self._merger.release()
+        if not pieces:
+            return []
+        frame = pl.concat([p.frame for p in pieces], how="vertical")
+        if len(pieces) > 1:
+            frame = frame.sort("time", nulls_last=False, maintain_order=True)
+        lines = frame.drop("_end")
+        rows, retract = self._run_engine(lines)
+        rows["lines"] = lines_table(lines)
+        self.store.add(rows, retract)
+        done = []
+        for piece in pieces:
+            cp = piece.checkpoint()
+            self._handled[cp.key] = cp
+            self._account(piece, rows)
+            if cp.offset == piece.batch.end:
+                done.append(piece.batch)
+        for t, df in rows.items():
+            self.stats.rows[t] += df.height
+        return done
+
+    def _split(self, batch: Batch) -> pl.DataFrame:
+        """The lines frame of a batch, host filled in, with each line's end offset."""
         mtime = None
         try:
             mtime = dt.datetime.fromtimestamp(os.stat(batch.path).st_mtime)
@@ -160,16 +190,16 @@ class Ingestor:
             .then(pl.col("host").fill_null(self.host_for(batch.path)))
             .otherwise(pl.col("host"))
         )
-        rows = self._run_engine(frame)
-        rows["lines"] = lines_table(frame)
-        self.store.add(rows)
-        self._handled[batch.checkpoint.key] = batch.checkpoint
-        self._account(batch, frame, rows)
-        return rows
+        return frame.with_columns(_end=line_ends(batch, frame))
 
-    def _run_engine(self, frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
-        """The only call into the correlators."""
-        return dict(self.engine.feed(frame))
+    def _run_engine(
+        self, lines: pl.DataFrame
+    ) -> tuple[dict[str, pl.DataFrame], dict[str, list[str]]]:
+        """The only call into the correlators: rows per table, and retracted ids per view."""
+        out = self.engine.feed(lines)
+        if hasattr(out, "rows"):  # the engine's Delta
+            return dict(out.rows), dict(getattr(out, "retracted", {}) or {})
+        return dict(out), {}
 
     def commit(self) -> None:
         """Flush the store with checkpoints covering exactly what was handled."""
@@ -193,9 +223,10 @@ class Ingestor:
         """Handle `batches`, committing whenever the store says it is due, and at the end."""
         try:
             for batch in batches:
-                self.handle(batch)
+                done = self.handle(batch)
                 if on_batch is not None:
-                    on_batch(batch)
+                    for b in done:
+                        on_batch(b)
                 if self.store.commit_due():
                     self.commit()
         finally:
@@ -240,21 +271,20 @@ class Ingestor:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _account(self, batch: Batch, frame: pl.DataFrame, rows: dict[str, pl.DataFrame]) -> None:
-        s = self.stats
-        s.batches += 1
+    def _account(self, piece: Piece, rows: dict[str, pl.DataFrame]) -> None:
+        s, frame, batch = self.stats, piece.frame, piece.batch
         s.lines += frame.height
-        s.bytes += len(batch.data)
-        bad = frame.select(pl.col("time").is_null() | pl.col("program").is_null()).to_series()
-        s.unparsed += int(bad.sum())
-        for t, df in rows.items():
-            s.rows[t] += df.height
+        if piece.checkpoint().offset == batch.end:
+            s.batches += 1
+            s.bytes += len(batch.data)
+        bad = frame.select((pl.col("time").is_null() | pl.col("program").is_null()).sum()).item()
+        s.unparsed += int(bad)
         src = self._sources.setdefault(batch.path, {"lines": 0, "last_time": None})
         src["lines"] += frame.height
         last = frame["time"].max()
-        if last is not None:
-            src["last_time"] = max(src["last_time"] or "", last.isoformat())  # type: ignore[union-attr]
-        src["offset"] = batch.end
+        if isinstance(last, dt.datetime):
+            src["last_time"] = max(src["last_time"] or "", last.isoformat())
+        src["offset"] = int(frame["_end"][-1])
 
     def _restore_engine(self, factory: Callable[[], Engine]) -> Engine:
         fresh = factory()

@@ -37,10 +37,9 @@ import polars as pl
 from tracemail_tui.store import manifest as mf
 from tracemail_tui.store import schema
 from tracemail_tui.store.forget import account_match
+from tracemail_tui.store.hot import ID_TABLES, TABLES, HotLayer, merged
 
-ID_TABLES = ("accesses", "received", "sent")
-APPEND_TABLES = ("mailbox", "lines")
-TABLES = ID_TABLES + APPEND_TABLES
+__all__ = ["TABLES", "ParquetStore", "StoreBusy", "default_root"]
 MERGE_FAN_IN = 4  # segments of one size tier merged together
 ROW_GROUP = 65_536  # small row groups let time/domain statistics skip most of a day
 _NAMES = itertools.count()  # unique file-name suffixes within a commit
@@ -80,11 +79,9 @@ class ParquetStore:
         self._lock = threading.RLock()
         self._gen = 0
         self._lockfd: int | None = None
-        self._hot: dict[str, list[pl.DataFrame]] = {t: [] for t in TABLES}
-        self._flushing: dict[str, pl.DataFrame] = {}
-        self._mem_cache: dict[str, tuple[int, pl.DataFrame]] = {}
-        self._hot_rows = 0
-        self._hot_since: float | None = None
+        self._hot = HotLayer()
+        self._flushing: HotLayer | None = None  # being committed, still served by scan
+        self._mem_cache: dict[str, tuple[int, pl.DataFrame, set[str]]] = {}
         self._trash: set[str] = set()
         self._mstat: tuple[int, int] | None = None
         if readonly:
@@ -122,38 +119,43 @@ class ParquetStore:
             raise ValueError(f"unknown view {view!r}")
         with self._lock:
             files = [str(self.root / f) for f in self._manifest.files(view)]
-            mem = self._mem(view)
+            mem, tomb = self._mem(view)
         sch = schema.SCHEMAS[view]
         parts: list[pl.LazyFrame] = []
         if files:
             cold = pl.scan_parquet(
                 files, schema=sch, missing_columns="insert", extra_columns="ignore"
             )
-            if view in ID_TABLES and mem.height:
-                cold = cold.join(mem.select("id").lazy(), on="id", how="anti")
+            if view in ID_TABLES and (mem.height or tomb):
+                hidden = pl.concat(
+                    [mem.select("id"), pl.DataFrame({"id": list(tomb)}, schema={"id": pl.String})]
+                )
+                cold = cold.join(hidden.lazy(), on="id", how="anti")
             parts.append(cold)
         parts.append(mem.lazy())
         return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
 
     # -- writing ------------------------------------------------------------------------
 
-    def add(self, frames: dict[str, pl.DataFrame]) -> None:
-        """Rows from the engine (new or changed versions); queryable at once."""
+    def add(
+        self, frames: dict[str, pl.DataFrame], retract: dict[str, list[str]] | None = None
+    ) -> None:
+        """Rows from the engine (new or changed versions), and ids it retracted.
+
+        Queryable at once; written to disk by the next `commit`.
+        """
         self._writable()
         ready = {t: schema.conform(t, df) for t, df in frames.items() if df.height}
         with self._lock:  # all tables or none: a batch is never half in the store
-            for table, df in ready.items():
-                self._hot[table].append(df)
-                self._hot_rows += df.height
-            if self._hot_since is None and self._hot_rows:
-                self._hot_since = time.monotonic()
+            self._hot.add(ready, {v: ids for v, ids in (retract or {}).items() if ids})
+            self._mem_cache.clear()
             self._gen += 1
 
     def commit_due(self) -> bool:
         """True when the hot layer is old or big enough to be flushed."""
-        since = self._hot_since
+        since = self._hot.since
         return since is not None and (
-            self._hot_rows >= self.flush_rows or time.monotonic() - since >= self.flush_interval
+            self._hot.rows >= self.flush_rows or time.monotonic() - since >= self.flush_interval
         )
 
     def commit(
@@ -170,21 +172,27 @@ class ParquetStore:
         """
         self._writable()
         with self._lock:
-            flushing = {t: self._mem(t, hot_only=True) for t in TABLES}
-            self._flushing = {t: df for t, df in flushing.items() if df.height}
-            self._hot = {t: [] for t in TABLES}
+            flushing = self._flushing = self._hot
+            self._hot = HotLayer()
             self._mem_cache.clear()
-            self._hot_rows, self._hot_since = 0, None
         new = self._manifest.copy()
         new.seq += 1
         written: list[str] = []
         superseded: set[str] = set()
         try:
             cutoff = self._cutoff().isoformat()
-            for table, df in self._flushing.items():
-                days = self._with_day(df).filter(pl.col("_day") >= cutoff)
-                for (day,), part in days.partition_by("_day", as_dict=True).items():
-                    self._write_day(new, table, str(day), part.drop("_day"), written, superseded)
+            for table in TABLES:
+                df = flushing.frame(table)
+                tomb = flushing.tomb.get(table, set())
+                by_day: dict[str, pl.DataFrame] = {}
+                if df.height:
+                    days = self._with_day(df).filter(pl.col("_day") >= cutoff)
+                    for (day,), part in days.partition_by("_day", as_dict=True).items():
+                        by_day[str(day)] = part.drop("_day")
+                for day in self._days_holding(new, table, tomb):
+                    by_day.setdefault(day, schema.empty(table))
+                for day, part in sorted(by_day.items()):
+                    self._write_day(new, table, day, part, tomb, written, superseded)
             if engine_state is not None:
                 name = f"state/engine-{new.seq:08d}.bin"
                 mf.make_dir(self.root / "state")
@@ -203,16 +211,13 @@ class ParquetStore:
             for name in written:
                 (self.root / name).unlink(missing_ok=True)
             with self._lock:  # give the rows back to the hot layer: nothing is lost
-                for t, df in self._flushing.items():
-                    self._hot[t].insert(0, df)
-                    self._hot_rows += df.height
-                self._flushing = {}
+                self._hot.absorb_older(flushing)
+                self._flushing = None
                 self._mem_cache.clear()
-                self._hot_since = self._hot_since or time.monotonic()
             raise
         with self._lock:
             self._manifest = new
-            self._flushing = {}
+            self._flushing = None
             self._mem_cache.clear()
             self._gen += 1
         # Files replaced by the previous commit go now: a scan started before this
@@ -231,10 +236,7 @@ class ParquetStore:
                 superseded |= {p.name for p in days.pop(d, [])}
         with self._lock:
             for t in TABLES:
-                self._hot[t] = [
-                    df.filter(pl.col("time").is_null() | (pl.col("time").dt.date() >= before))
-                    for df in self._hot[t]
-                ]
+                self._hot.filter(t, pl.col("time").is_null() | (pl.col("time").dt.date() >= before))
             self._mem_cache.clear()
         new.seq += 1
         self._write_manifest(new)
@@ -251,10 +253,7 @@ class ParquetStore:
         written: list[str] = []
         with self._lock:
             for t in TABLES:
-                keep = ~account_match(t, account)
-                kept = [df.filter(keep) for df in self._hot[t]]
-                removed[t] += sum(df.height for df in self._hot[t]) - sum(df.height for df in kept)
-                self._hot[t] = kept
+                removed[t] += self._hot.filter(t, ~account_match(t, account))
             self._mem_cache.clear()
         for t in TABLES:
             for day, parts in new.parts.get(t, {}).items():
@@ -296,7 +295,7 @@ class ParquetStore:
         m = self._manifest
         rows = {t: sum(p.rows for ps in m.parts.get(t, {}).values() for p in ps) for t in TABLES}
         with self._lock:
-            hot = {t: self._mem(t).height for t in TABLES}
+            hot = {t: self._mem(t)[0].height for t in TABLES}
         size = sum(p.bytes for days in m.parts.values() for ps in days.values() for p in ps)
         return {
             "root": str(self.root),
@@ -404,25 +403,28 @@ class ParquetStore:
                 superseded |= {p.name for p in days.pop(d)}
         new.last_prune = self._today().isoformat()
 
-    def _mem(self, table: str, *, hot_only: bool = False) -> pl.DataFrame:
-        """Hot rows of `table` (plus those being flushed), one version per id."""
-        key = f"{table}:{hot_only}"
-        hit = self._mem_cache.get(key)
+    def _mem(self, table: str) -> tuple[pl.DataFrame, set[str]]:
+        """Rows of `table` in memory (hot + being committed) and ids retracted there."""
+        hit = self._mem_cache.get(table)
         if hit and hit[0] == self._gen:
-            return hit[1]
-        chunks = list(self._hot[table])
-        if not hot_only and table in self._flushing:
-            chunks.insert(0, self._flushing[table])
-        if not chunks:
-            df = schema.empty(table)
-        else:
-            df = pl.concat(chunks, how="vertical") if len(chunks) > 1 else chunks[0]
-            if table in ID_TABLES:
-                df = df.unique(subset="id", keep="last", maintain_order=True)
-        if hot_only and len(self._hot[table]) > 1:
-            self._hot[table] = [df]  # consolidate: later scans concat less
-        self._mem_cache[key] = (self._gen, df)
-        return df
+            return hit[1], hit[2]
+        df, tomb = merged(self._flushing, self._hot, table)
+        self._mem_cache[table] = (self._gen, df, tomb)
+        return df, tomb
+
+    def _days_holding(self, new: mf.Manifest, table: str, ids: set[str]) -> list[str]:
+        """Days whose committed partition of `table` holds one of `ids` (retractions)."""
+        if not ids or table not in ID_TABLES or not new.parts.get(table):
+            return []
+        files = [str(self.root / f) for f in new.files(table)]
+        hit = (
+            pl.scan_parquet(files, include_file_paths="_f")
+            .filter(pl.col("id").is_in(pl.Series(list(ids), dtype=pl.String).implode()))
+            .select("_f")
+            .unique()
+            .collect()
+        )
+        return sorted({Path(f).parent.name for f in hit["_f"]})
 
     def _with_day(self, df: pl.DataFrame) -> pl.DataFrame:
         today = self._today().isoformat()
@@ -447,17 +449,23 @@ class ParquetStore:
         table: str,
         day: str,
         df: pl.DataFrame,
+        tomb: set[str],
         written: list[str],
         superseded: set[str],
     ) -> None:
         parts = new.parts.setdefault(table, {}).setdefault(day, [])
         if table in ID_TABLES:
-            if parts:  # upsert: the day's file without the ids we have newer versions of
-                old = pl.read_parquet([self.root / p.name for p in parts])
-                old = schema.conform(table, old).join(df.select("id"), on="id", how="anti")
-                df = pl.concat([old, df], how="vertical")
+            if parts:  # upsert: the day's file without the ids replaced or retracted
+                old = schema.conform(table, pl.read_parquet([self.root / p.name for p in parts]))
+                dead = pl.concat(
+                    [df.select("id"), pl.DataFrame({"id": list(tomb)}, schema={"id": pl.String})]
+                )
+                df = pl.concat([old.join(dead, on="id", how="anti"), df], how="vertical")
             superseded |= {p.name for p in parts}
-            parts[:] = [self._write_file(new, table, day, df, written, "0")]
+            if df.height:
+                parts[:] = [self._write_file(new, table, day, df, written, "0")]
+            else:
+                del new.parts[table][day]
             return
         parts.append(self._write_file(new, table, day, df, written, "0"))
         # Tiered merge: four segments of the same size class become one.

@@ -89,6 +89,8 @@ class Batch:
     data: bytes
     lines: list[str]
     checkpoint: Checkpoint
+    final: bool = False  # the last batch of its family in this poll
+    active: frozenset[str] = frozenset()  # families with more batches to come in this poll
 
     def line_offsets(self) -> list[int]:
         """Byte offset in the file where each line starts."""
@@ -149,6 +151,21 @@ def _head_of(first: bytes) -> tuple[str, int] | None:
     return hashlib.blake2b(first[:n], digest_size=8).hexdigest(), n
 
 
+def _round_robin(gens: list[Iterator[Batch]]) -> Iterator[Batch]:
+    """One batch from each generator in turn, each telling which families still have more."""
+    pending = [[g, next(g, None)] for g in gens]
+    pending = [p for p in pending if p[1] is not None]
+    while pending:
+        for entry in pending:
+            g, b = entry
+            if b is None:
+                continue
+            entry[1] = next(g, None)  # look ahead: is this the family's last batch?
+            active = frozenset(e[1].family for e in pending if e[1] is not None)
+            yield replace(b, final=entry[1] is None, active=active)
+        pending = [p for p in pending if p[1] is not None]
+
+
 def _gzip_isize(path: str) -> int | None:
     """Uncompressed size mod 2**32 from the gzip trailer (cheap "fully read?" test)."""
     try:
@@ -194,7 +211,13 @@ class Tailer:
         self._cps = {k: c for k, c in self._cps.items() if c.seen >= cutoff}
 
     def poll(self) -> Iterator[Batch]:
-        """One step: everything complete that is new now, rotated files first."""
+        """One step: every complete line that is new now.
+
+        Inside a family files are drained oldest first (a file renamed away or deleted
+        before the others). Families are interleaved one batch at a time, so a consumer
+        can merge them by time without holding a whole file; `Batch.final` marks the
+        last batch of a family in this poll.
+        """
         files = discover(self.roots, self.include, self.exclude)
         stats: list[tuple[LogFile, os.stat_result]] = []
         for lf in files:
@@ -203,11 +226,11 @@ class Tailer:
             except OSError:
                 continue  # vanished between listing and stat
         seen = {(st.st_dev, st.st_ino) for _, st in stats}
+        families: dict[str, list[tuple[tuple[int, int], _Open, bool]]] = {}
         # Renamed out of sight or deleted: drain through the open descriptor, then close.
         for key, state in list(self._open.items()):
             if key not in seen:
-                yield from self._drain(state)
-                self._close(key)
+                families.setdefault(state.lf.family, []).append((key, state, True))
         now = time.time()
         for lf, st in stats:
             key = (st.st_dev, st.st_ino)
@@ -223,11 +246,18 @@ class Tailer:
                     state.cp.path = lf.path
             if state.cp is not None:
                 state.cp.seen = now
+            families.setdefault(lf.family, []).append((key, state, False))
+        self.stats.files = len(stats)
+        yield from _round_robin([self._drain_family(m) for m in families.values()])
+
+    def _drain_family(
+        self, members: list[tuple[tuple[int, int], _Open, bool]]
+    ) -> Iterator[Batch]:
+        for key, state, orphan in members:
             if not state.done:
                 yield from self._drain(state)
-            if state.done:
+            if orphan or state.done:
                 self._close(key)
-        self.stats.files = len(stats)
 
     def follow(
         self,
