@@ -137,11 +137,17 @@ def test_real_logs_lines_and_hosts(tmp_path: Path) -> None:
     assert info["sources"][str(logs / "mail.log")]["last_time"].startswith("20")
 
 
-def test_host_guesser_prefers_configuration(tmp_path: Path) -> None:
-    (tmp_path / "dovecot.log").write_text("Nov 27 05:39:56 imap-login: Info: Login: x\n")
-    guess = HostGuesser({str(tmp_path / "dovecot.log"): "imap1"})
-    assert guess(str(tmp_path / "dovecot.log")) == "imap1"
-    assert guess(str(tmp_path / "other.log")) != ""  # falls back to this machine's name
+def test_host_guesser(tmp_path: Path) -> None:
+    (tmp_path / "mx01").mkdir()
+    (tmp_path / "mx01" / "dovecot.log").write_text("Nov 27 05:39:56 imap-login: Info: Login: x\n")
+    (tmp_path / "mx01" / "mail.log").write_text("Nov 27 05:39:56 mail7 postfix/qmgr[1]: x\n")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "rspamd.log").write_text("2026-11-27 05:40:04 #1(main) x\n")
+    guess = HostGuesser({str(tmp_path / "logs"): "imap1"})
+    assert guess(str(tmp_path / "logs" / "rspamd.log")) == "imap1"  # configured directory
+    assert guess(str(tmp_path / "mx01" / "dovecot.log")) == "mail7"  # the syslog sibling
+    (tmp_path / "web1").mkdir()
+    assert HostGuesser()(str(tmp_path / "web1" / "userlogins")) == "web1"  # directory name
 
 
 class Recorder:

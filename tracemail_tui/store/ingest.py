@@ -16,11 +16,12 @@ import datetime as dt
 import logging
 import os
 import pickle
-import socket
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
@@ -79,38 +80,48 @@ def lines_table(frame: pl.DataFrame) -> pl.DataFrame:
 class HostGuesser:
     """Host for host-less log files (Dovecot's log_path, Rspamd, clamd, Roundcube).
 
-    Configured hosts win; otherwise the single syslog host named by the sibling files
-    of the same directory (Dovecot's file next to Postfix's ``mail.log``); otherwise
-    this machine's short host name. Correlation across files needs one host name.
+    The same rule as the one-shot reader (`store.sources`), so live and batch runs give
+    the same ids: a configured host for the file or a directory above it; else the single
+    syslog host named by the sibling files (Dovecot's file next to Postfix's
+    ``mail.log``); else the directory name when it looks like a host; else none.
     """
 
-    def __init__(self, configured: dict[str, str] | None = None) -> None:
+    def __init__(self, configured: Mapping[str, str] | None = None) -> None:
         self.configured = {os.path.abspath(k): v for k, v in (configured or {}).items()}
         self._by_dir: dict[str, str | None] = {}
 
-    def __call__(self, path: str) -> str:
-        if path in self.configured:
-            return self.configured[path]
+    def __call__(self, path: str) -> str | None:
+        for key, host in self.configured.items():
+            if path == key or path.startswith(key.rstrip(os.sep) + os.sep):
+                return host
         folder = os.path.dirname(path)
         if folder not in self._by_dir:
-            self._by_dir[folder] = self._sniff(folder)
-        return self._by_dir[folder] or socket.gethostname().split(".")[0]
+            siblings = [
+                Path(lf.path) for lf in discover((folder,)) if Path(lf.path).parent == Path(folder)
+            ]
+            self._by_dir[folder] = _infer_host(Path(path), siblings)
+        return self._by_dir[folder]
 
-    @staticmethod
-    def _sniff(folder: str) -> str | None:
-        hosts: collections.Counter[str] = collections.Counter()
-        for lf in discover((folder,)):
-            if lf.gz or os.path.dirname(lf.path) != folder:
-                continue
+
+def _infer_host(path: Path, siblings: list[Path]) -> str | None:
+    try:
+        from tracemail_tui.store.sources import infer_host
+    except ImportError:  # until the engine's reader is merged: the same rule, simplified
+        hosts: set[str] = set()
+        for sib in siblings:
             try:
-                with open(lf.path, "rb") as f:
+                with open(sib, "rb") as f:
                     data = f.read(64 << 10)
             except OSError:
                 continue
             raw = data[: data.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()
             got = split_lines(pl.Series(raw, dtype=pl.String), host=None)["host"]
-            hosts.update(h for h in got.drop_nulls().to_list() if h)
-        return hosts.most_common(1)[0][0] if len(hosts) else None
+            hosts |= {h for h in got.drop_nulls().to_list() if h}
+        if len(hosts) == 1:
+            return hosts.pop()
+        name = path.parent.name.lower()
+        return name if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name) else None
+    return infer_host(path, siblings)
 
 
 class Ingestor:
@@ -122,7 +133,7 @@ class Ingestor:
         paths: Iterable[str | os.PathLike[str]],
         *,
         engine_factory: Callable[[], Engine] = default_engine,
-        hosts: dict[str, str] | None = None,
+        hosts: Mapping[str, str] | None = None,
         include: tuple[str, ...] = DEFAULT_INCLUDE,
         exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
         batch_bytes: int = 4 << 20,
@@ -162,7 +173,9 @@ class Ingestor:
         frame = pl.concat([p.frame for p in pieces], how="vertical")
         if len(pieces) > 1:
             frame = frame.sort("time", nulls_last=False, maintain_order=True)
-        lines = frame.drop("_end")
+        # Empty lines carry nothing (the one-shot reader drops them too); they stay in the
+        # pieces above so the checkpoints still move past them.
+        lines = frame.drop("_end").filter(pl.col("raw").str.len_bytes() > 0)
         rows, retract = self._run_engine(lines)
         rows["lines"] = lines_table(lines)
         self.store.add(rows, retract)
@@ -184,12 +197,8 @@ class Ingestor:
             mtime = dt.datetime.fromtimestamp(os.stat(batch.path).st_mtime)
         except OSError:
             pass  # rotated away since: the year is inferred from now
-        frame = split_lines(pl.Series(batch.lines, dtype=pl.String), host=None, mtime=mtime)
-        frame = frame.with_columns(
-            host=pl.when(pl.col("program").is_not_null())
-            .then(pl.col("host").fill_null(self.host_for(batch.path)))
-            .otherwise(pl.col("host"))
-        )
+        raw = pl.Series("raw", batch.lines, dtype=pl.String)
+        frame = split_lines(raw, host=self.host_for(batch.path), mtime=mtime)
         return frame.with_columns(_end=line_ends(batch, frame))
 
     def _run_engine(
