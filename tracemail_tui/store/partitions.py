@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import itertools
-import math
 import os
 import threading
 import time
@@ -38,11 +36,9 @@ from tracemail_tui.store import manifest as mf
 from tracemail_tui.store import schema
 from tracemail_tui.store.forget import account_match
 from tracemail_tui.store.hot import ID_TABLES, TABLES, HotLayer, merged
+from tracemail_tui.store.partwrite import DayWriter
 
 __all__ = ["TABLES", "ParquetStore", "StoreBusy", "default_root"]
-MERGE_FAN_IN = 4  # segments of one size tier merged together
-ROW_GROUP = 65_536  # small row groups let time/domain statistics skip most of a day
-_NAMES = itertools.count()  # unique file-name suffixes within a commit
 
 
 class StoreBusy(RuntimeError):
@@ -177,8 +173,7 @@ class ParquetStore:
             self._mem_cache.clear()
         new = self._manifest.copy()
         new.seq += 1
-        written: list[str] = []
-        superseded: set[str] = set()
+        w = DayWriter(self.root, new)
         try:
             cutoff = self._cutoff().isoformat()
             for table in TABLES:
@@ -189,26 +184,26 @@ class ParquetStore:
                     days = self._with_day(df).filter(pl.col("_day") >= cutoff)
                     for (day,), part in days.partition_by("_day", as_dict=True).items():
                         by_day[str(day)] = part.drop("_day")
-                for day in self._days_holding(new, table, tomb):
+                for day in w.days_holding(table, tomb):
                     by_day.setdefault(day, schema.empty(table))
                 for day, part in sorted(by_day.items()):
-                    self._write_day(new, table, day, part, tomb, written, superseded)
+                    w.write_day(table, day, part, tomb)
             if engine_state is not None:
                 name = f"state/engine-{new.seq:08d}.bin"
                 mf.make_dir(self.root / "state")
                 mf.write_bytes_atomic(self.root / name, engine_state)
-                written.append(name)
+                w.written.append(name)
                 if new.engine_state:
-                    superseded.add(new.engine_state)
+                    w.superseded.add(new.engine_state)
                 new.engine_state = name
             if checkpoints is not None:
                 new.checkpoints = checkpoints
             if sources:
                 new.sources.update(sources)
-            self._drop_old_days(new, superseded)
+            self._drop_old_days(new, w.superseded)
             self._write_manifest(new)
         except BaseException:
-            for name in written:
+            for name in w.written:
                 (self.root / name).unlink(missing_ok=True)
             with self._lock:  # give the rows back to the hot layer: nothing is lost
                 self._hot.absorb_older(flushing)
@@ -223,7 +218,7 @@ class ParquetStore:
         # Files replaced by the previous commit go now: a scan started before this
         # commit may still have been reading them.
         self._delete(self._trash)
-        self._trash = superseded
+        self._trash = w.superseded
 
     def prune(self, before: dt.date) -> list[str]:
         """Remove every partition (and hot row) dated before `before`; the days removed."""
@@ -249,8 +244,7 @@ class ParquetStore:
         removed = dict.fromkeys(TABLES, 0)
         new = self._manifest.copy()
         new.seq += 1
-        superseded: set[str] = set()
-        written: list[str] = []
+        w = DayWriter(self.root, new)
         with self._lock:
             for t in TABLES:
                 removed[t] += self._hot.filter(t, ~account_match(t, account))
@@ -263,14 +257,14 @@ class ParquetStore:
                     if kept.height == df.height:
                         continue
                     removed[t] += df.height - kept.height
-                    parts[i] = self._write_file(new, t, day, kept, written, f"f{i}")
-                    superseded.add(part.name)
+                    parts[i] = w.write_file(t, day, kept, f"f{i}")
+                    w.superseded.add(part.name)
         try:
             self._write_manifest(new)
         except BaseException:
-            self._delete(set(written))
+            self._delete(set(w.written))
             raise
-        self._installed(new, superseded)
+        self._installed(new, w.superseded)
         self._delete(self._trash)
         self._trash = set()
         return removed
@@ -412,76 +406,6 @@ class ParquetStore:
         self._mem_cache[table] = (self._gen, df, tomb)
         return df, tomb
 
-    def _days_holding(self, new: mf.Manifest, table: str, ids: set[str]) -> list[str]:
-        """Days whose committed partition of `table` holds one of `ids` (retractions)."""
-        if not ids or table not in ID_TABLES or not new.parts.get(table):
-            return []
-        files = [str(self.root / f) for f in new.files(table)]
-        hit = (
-            pl.scan_parquet(files, include_file_paths="_f")
-            .filter(pl.col("id").is_in(pl.Series(list(ids), dtype=pl.String).implode()))
-            .select("_f")
-            .unique()
-            .collect()
-        )
-        return sorted({Path(f).parent.name for f in hit["_f"]})
-
     def _with_day(self, df: pl.DataFrame) -> pl.DataFrame:
         today = self._today().isoformat()
         return df.with_columns(_day=pl.col("time").dt.date().cast(pl.String).fill_null(today))
-
-    def _write_file(
-        self, new: mf.Manifest, table: str, day: str, df: pl.DataFrame, written: list[str], k: str
-    ) -> mf.Part:
-        mf.make_dir(self.root / table / day)
-        name = f"{table}/{day}/{new.seq:08d}-{k}.parquet"
-        df = df.sort("time", nulls_last=True, maintain_order=True)
-        mf.write_atomic(
-            self.root / name,
-            lambda p: df.write_parquet(p, compression="zstd", row_group_size=ROW_GROUP),
-        )
-        written.append(name)
-        return mf.Part(name=name, rows=df.height, bytes=(self.root / name).stat().st_size)
-
-    def _write_day(
-        self,
-        new: mf.Manifest,
-        table: str,
-        day: str,
-        df: pl.DataFrame,
-        tomb: set[str],
-        written: list[str],
-        superseded: set[str],
-    ) -> None:
-        parts = new.parts.setdefault(table, {}).setdefault(day, [])
-        if table in ID_TABLES:
-            if parts:  # upsert: the day's file without the ids replaced or retracted
-                old = schema.conform(table, pl.read_parquet([self.root / p.name for p in parts]))
-                dead = pl.concat(
-                    [df.select("id"), pl.DataFrame({"id": list(tomb)}, schema={"id": pl.String})]
-                )
-                df = pl.concat([old.join(dead, on="id", how="anti"), df], how="vertical")
-            superseded |= {p.name for p in parts}
-            if df.height:
-                parts[:] = [self._write_file(new, table, day, df, written, "0")]
-            else:
-                del new.parts[table][day]
-            return
-        parts.append(self._write_file(new, table, day, df, written, "0"))
-        # Tiered merge: four segments of the same size class become one.
-        while True:
-            tiers: dict[int, list[mf.Part]] = {}
-            for p in parts:
-                tiers.setdefault(int(math.log(max(p.rows, 1), MERGE_FAN_IN)), []).append(p)
-            full = next((ps for ps in tiers.values() if len(ps) >= MERGE_FAN_IN), None)
-            if full is None:
-                return
-            merged = pl.read_parquet([self.root / p.name for p in full])
-            merged = schema.conform(table, merged)
-            for p in full:
-                parts.remove(p)
-                superseded.add(p.name)
-                if p.name in written:  # written by this very commit: never installed
-                    written.remove(p.name)
-                    (self.root / p.name).unlink()
-            parts.append(self._write_file(new, table, day, merged, written, f"m{next(_NAMES)}"))
