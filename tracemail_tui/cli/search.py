@@ -1,11 +1,165 @@
-"""`tracemail search`, `locate` and `stats`: the engine, headless, on log files."""
+"""`tracemail search` and `tracemail stats`: the engine, headless, on log files."""
 
 from __future__ import annotations
 
-from tracemail_tui.cli.common import app
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+
+from tracemail_tui import config as config_mod
+from tracemail_tui.cli import output
+from tracemail_tui.cli.common import app, fail
+from tracemail_tui.store import engine, query, schema
+
+FORMATS = ("table", "csv", "json", "jsonl")
+
+PathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Log files or directories (default: TRACEMAIL_LOGS / config logs).",
+                   show_default=False),
+]
+HostOpt = Annotated[
+    str | None, typer.Option("--host", help="Host name for lines that carry none.")
+]
+YearOpt = Annotated[
+    int | None, typer.Option("--year", help="Year of year-less syslog stamps.")
+]
+
+
+def resolve_paths(paths: list[Path] | None, cfg: config_mod.Config) -> list[Path]:
+    """PATH arguments, else the configured logs, else a one-line error (exit 2)."""
+    if paths:
+        return list(paths)
+    if cfg.logs:
+        return list(cfg.logs)
+    fail("no log paths: pass PATH..., or set TRACEMAIL_LOGS (colon-separated) "
+         "or `logs = [...]` in the config file")
+
+
+def load_config() -> config_mod.Config:
+    try:
+        return config_mod.load()
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def run_engine(
+    paths: list[Path] | None, host: str | None, year: int | None, cfg: config_mod.Config
+) -> engine.Result:
+    """Run the engine on the paths; unreadable input ends with exit 2."""
+    if year is not None and not 1970 <= year <= 9999:
+        fail(f"--year out of range: {year}")
+    try:
+        return engine.run(resolve_paths(paths, cfg), host=host, hosts=cfg.hosts, year=year)
+    except OSError as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else repr(exc))
+
+
+def _parse_time(value: str | None, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"{option}: not a date/time (YYYY-MM-DD[THH:MM[:SS]]): {value!r}")
+
+
+@contextmanager
+def _open_out(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        fh = open(path, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    with fh:
+        yield fh
 
 
 @app.command()
-def stats() -> None:
-    """Lines read, per program, unparsed per program, time span and hosts (not yet built)."""
-    print("not yet implemented")
+def search(
+    view: Annotated[str, typer.Argument(help="accesses, received or sent")],
+    paths: PathsArg = None,
+    domain: Annotated[str | None, typer.Option(help="Only this domain.")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this account (address).")] = None,
+    date: Annotated[str | None, typer.Option(help="Only this day, YYYY-MM-DD.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (ISO).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time (ISO).")] = None,
+    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json or jsonl")] = "table",
+    out: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
+    host: HostOpt = None,
+    year: YearOpt = None,
+) -> None:
+    """Search one view (accesses, received, sent) of the logs."""
+    if view not in schema.VIEWS:
+        fail(f"unknown view {view!r}: choose one of {', '.join(schema.VIEWS)}")
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if status is not None and status not in schema.STATUSES[view]:
+        fail(f"unknown status {status!r} for {view}: {', '.join(schema.STATUSES[view])}")
+    day = None
+    if date is not None:
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            fail(f"--date: not YYYY-MM-DD: {date!r}")
+    filters = query.Filters(
+        domain=domain, account=account, date=day, since=_parse_time(since, "--since"),
+        until=_parse_time(until, "--until"), status=status,
+    )
+    cfg = load_config()
+    if cfg.scope:
+        filters = filters.with_(scope=cfg.scope)
+    result = run_engine(paths, host, year, cfg)
+    store = query.MemoryStore(result.views)
+    df = query.query(store, view, filters).collect()
+    with _open_out(out) as fh:
+        if fmt == "table":
+            output.write_table(df, fh, view)
+        elif fmt == "json":
+            output.write_json(df, fh)
+        elif fmt == "jsonl":
+            output.write_jsonl(df, fh)
+        else:
+            output.write_csv(df, fh, view)
+
+
+@app.command()
+def stats(
+    paths: PathsArg = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    host: HostOpt = None,
+    year: YearOpt = None,
+) -> None:
+    """Lines read, lines per program, ignored and unparsed per program, time span, hosts."""
+    if fmt not in ("text", "json"):
+        fail(f"unknown format {fmt!r}: choose text or json")
+    cfg = load_config()
+    result = run_engine(paths, host, year, cfg)
+    data = result.stats.to_dict()
+    data["rows"] = {v: result.views[v].height for v in schema.VIEWS}
+    if fmt == "json":
+        json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    w = sys.stdout.write
+    w(f"lines read: {data['lines']}\n")
+    w(f"time span:  {data['first_time'] or '-'} .. {data['last_time'] or '-'}\n")
+    w(f"hosts:      {', '.join(output.escape(h) for h in data['hosts']) or '-'}\n")
+    w(f"files:      {len(data['files'])}\n")
+    w("rows:       " + ", ".join(f"{v} {n}" for v, n in data["rows"].items()) + "\n")
+    progs = data["programs"]
+    width = max([7, *(len(output.escape(p)) for p in progs)])
+    w(f"{'program'.ljust(width)}  {'lines':>9}  {'ignored':>9}  {'unparsed':>9}\n")
+    for prog, n in progs.items():
+        ign = data["ignored"].get(prog, 0)
+        unp = data["unparsed"].get(prog, 0)
+        w(f"{output.escape(prog).ljust(width)}  {n:>9}  {ign:>9}  {unp:>9}\n")

@@ -111,6 +111,8 @@ MAILBOX: Final[dict[str, pl.DataType]] = {
     "message_id": pl.String(),
     "size": pl.Int64(),
     "subject": pl.String(),
+    # extras
+    "from_folder": pl.String(),  # copy: source mailbox; mailbox_rename: old name
 }
 
 # Raw log lines kept as evidence (detail view, timeline, PDF).

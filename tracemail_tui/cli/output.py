@@ -1,0 +1,106 @@
+"""Writing result frames: aligned plain-text table, JSON, JSON Lines, CSV.
+
+Log content is hostile: the table escapes control characters (ANSI/OSC escapes, BEL,
+bidi overrides) so a terminal shows them as text, and never interprets markup. JSON
+keeps values exact (ISO times, nulls as null); CSV goes through the export module when
+it exists (formula neutralisation lives there).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import IO, Final
+
+import polars as pl
+
+# C0/C1 controls, DEL, and Unicode bidi/format controls that reorder or hide text.
+_UNSAFE: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\n\t]"
+)
+
+TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "accesses": ("time", "status", "error", "user", "protocol", "remote_ip", "client",
+                 "logout_time", "server"),
+    "received": ("time", "status", "delivery", "sender", "recipient", "folder", "subject",
+                 "reason", "queue_id", "server"),
+    "sent": ("time", "status", "sender", "recipient", "account", "relay_host", "dsn",
+             "subject", "reason", "queue_id", "server"),
+}
+MAX_CELL: Final = 60
+
+
+def escape(text: str) -> str:
+    """Make a value safe for a terminal: control characters become visible escapes."""
+
+    def one(m: re.Match[str]) -> str:
+        c = m.group(0)
+        return {"\n": "\\n", "\t": "\\t"}.get(c) or (
+            f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+        )
+
+    return _UNSAFE.sub(one, text)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ")  # type: ignore[no-any-return,attr-defined]
+    text = escape(str(value))
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def write_table(df: pl.DataFrame, out: IO[str], view: str) -> None:
+    """Aligned columns, one row per line, a header line first."""
+    cols = [c for c in TABLE_COLUMNS.get(view, tuple(df.columns)) if c in df.columns]
+    rows = [[_cell(v) for v in row] for row in df.select(cols).iter_rows()]
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(cols)]
+    out.write("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip() + "\n")
+    for r in rows:
+        out.write("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() + "\n")
+
+
+def _jsonable(df: pl.DataFrame) -> list[dict[str, object]]:
+    return df.with_columns(
+        pl.col(pl.Datetime).dt.to_string("%Y-%m-%dT%H:%M:%S%.f").str.replace(r"\.$", "")
+    ).to_dicts()
+
+
+def write_json(df: pl.DataFrame, out: IO[str]) -> None:
+    """One JSON array of objects with the view's fields."""
+    json.dump(_jsonable(df), out, ensure_ascii=False, indent=1)
+    out.write("\n")
+
+
+def write_jsonl(df: pl.DataFrame, out: IO[str]) -> None:
+    """One JSON object per line."""
+    for row in _jsonable(df):
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_csv(df: pl.DataFrame, out: IO[str], view: str) -> None:
+    """CSV through `export.csv_export.write_csv` when available, else a minimal safe writer.
+
+    The fallback is this one function so the lead can swap it: it quotes every cell and
+    prefixes cells that a spreadsheet would run as a formula with a quote.
+    """
+    try:
+        from tracemail_tui.export.csv_export import write_csv as export_csv  # type: ignore
+    except ImportError:
+        export_csv = None
+    if export_csv is not None:
+        export_csv(df, out, view=view)
+        return
+    buf = io.StringIO()
+    w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    w.writerow(df.columns)
+    for row in _jsonable(df):
+        cells = []
+        for v in row.values():
+            s = "" if v is None else str(v)
+            cells.append("'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s)
+        w.writerow(cells)
+    out.write(buf.getvalue())

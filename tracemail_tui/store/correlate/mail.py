@@ -1,0 +1,363 @@
+"""Postfix events (+ Rspamd verdicts, Dovecot deliveries, ClamAV) -> received and sent rows.
+
+`correlate` is a pure function of all the events of a set of keys: the engine calls it
+for the keys a chunk touched, with every event it kept for them, so a batch run and a
+live feed compute the same rows. A *key* is ``(host, key)`` where ``key`` is the queue
+id, or ``NOQUEUE-HHMMSS-pid`` for rejects that never got one.
+
+Rows are one per message and recipient. Which view a row lands in:
+
+* received: the message came in unauthenticated through smtpd (or was refused there),
+  or the recipient was delivered locally (lmtp/local/virtual/pipe): internal mail and
+  bounce notices to our users are receipts too;
+* sent: submitted by an authenticated user or injected locally (pickup: sieve
+  redirects, vacation replies, scripts), plus remote deliveries of mail of unknown
+  origin (e.g. a bounce notice to a remote sender).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from tracemail_tui.store import schema
+from tracemail_tui.store.correlate.subject import merge_subjects
+
+LOCAL_AGENTS: Final = ("lmtp", "local", "virtual", "pipe")
+SPAM_ACTIONS: Final = ("add header", "rewrite subject")
+SPAM_FOLDER: Final = r"(?i)^(?:junk|spam)(?:$|[./])|(?:^|[./])(?:junk|spam)$"
+SUBMISSION: Final = r"/(?:submission|submissions|smtps)/"
+
+DOVECOT_COLUMNS: Final[dict[str, pl.DataType]] = {
+    "time": schema.TS, "host": pl.String(), "session": pl.String(), "user": pl.String(),
+    "message_id": pl.String(), "folder": pl.String(), "forwarded_to": pl.String(),
+    "auto_reply": pl.Boolean(), "discarded": pl.Boolean(), "filter_rule": pl.String(),
+    "subject": pl.String(), "size": pl.Int64(), "error": pl.String(),
+}
+
+
+def _first(col: str, kind: str | tuple[str, ...]) -> pl.Expr:
+    kinds = (kind,) if isinstance(kind, str) else kind
+    return pl.col(col).filter(pl.col("kind").is_in(kinds) & pl.col(col).is_not_null()).first()
+
+
+def _last(col: str, kind: str | tuple[str, ...]) -> pl.Expr:
+    kinds = (kind,) if isinstance(kind, str) else kind
+    return pl.col(col).filter(pl.col("kind").is_in(kinds) & pl.col(col).is_not_null()).last()
+
+
+def messages(ev: pl.DataFrame) -> pl.DataFrame:
+    """One row per key with what the whole message shares."""
+    ev = ev.sort("time", maintain_order=True)
+    holds = ("hold",)
+    return ev.group_by("host", "key").agg(
+        qid=pl.col("qid").drop_nulls().first(),
+        first_time=pl.col("time").min(),
+        last_time=pl.col("time").max(),
+        client_host=pl.coalesce(_first("client_host", "client"), _first("client_host", "reject")),
+        client_ip=pl.coalesce(_first("client_ip", "client"), _first("client_ip", "reject")),
+        sasl_user=_first("sasl_user", "client"),
+        smtpd=pl.coalesce(_first("program", "client"), _first("program", "reject")),
+        pickup=(pl.col("kind") == "pickup").any(),
+        has_client=(pl.col("kind") == "client").any(),
+        m_sender=pl.coalesce(
+            _first("sender", "qmgr"), _first("sender", "pickup"),
+            _first("sender", ("subject", "action", "reject")),
+        ),
+        size=_last("size", "qmgr"),
+        nrcpt=_last("nrcpt", "qmgr"),
+        message_id=_last("message_id", "message_id"),
+        subject_raw=_first("subject_raw", "subject"),
+        helo=_first("helo", ("subject", "action", "reject")),
+        action=_last("status", "action"),
+        action_text=_last("text", "action"),
+        action_dsn=_last("dsn", "action"),
+        action_rcpt=_first("recipient", "action"),
+        subject_rcpt=_first("recipient", "subject"),
+        hold_time=pl.col("time").filter(
+            (pl.col("kind") == "hold")
+            | ((pl.col("kind") == "action") & pl.col("status").is_in(holds))
+        ).max(),
+        release_time=pl.col("time").filter(pl.col("kind") == "release").max(),
+        removed=(pl.col("kind") == "removed").any(),
+        ndr_of=_first("link_qid", "ndr_of"),
+    )
+
+
+def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
+    """One row per (key, recipient): the last delivery attempt, or a reject, or a fallback."""
+    dl = ev.filter(pl.col("kind") == "delivery").sort("time", maintain_order=True)
+    dl = dl.with_columns(
+        rcpt=pl.col("recipient").str.to_lowercase(),
+        agent=pl.col("program").str.extract(r"([^/]+)$", 1),
+    )
+    last = dl.group_by("host", "key", "rcpt").agg(
+        seen=pl.col("time").min(),
+        d_time=pl.col("time").last(),
+        recipient=pl.col("recipient").last(),
+        orig_to=pl.col("orig_to").drop_nulls().last(),
+        relay=pl.col("relay").last(),
+        delay=pl.col("delay").last(),
+        dsn=pl.col("dsn").last(),
+        d_status=pl.col("status").last(),
+        d_text=pl.col("text").last(),
+        session=pl.col("session").last(),
+        agent=pl.col("agent").last(),
+    )
+    rj = ev.filter(pl.col("kind") == "reject").with_columns(
+        rcpt=pl.col("recipient").str.to_lowercase()
+    )
+    rj = rj.group_by("host", "key", "rcpt").agg(
+        seen=pl.col("time").min(),
+        recipient=pl.col("recipient").first(),
+        r_sender=pl.col("sender").first(),
+        r_status=pl.col("status").first(),
+        r_text=pl.col("text").first(),
+        r_dsn=pl.col("dsn").first(),
+    )
+    rows = pl.concat([last, rj], how="diagonal_relaxed")
+    # Messages with neither: one row for the first recipient Postfix named.
+    known = rows.select("host", "key").unique()
+    fb = msgs.join(known, on=["host", "key"], how="anti").select(
+        "host", "key",
+        recipient=pl.coalesce("action_rcpt", "subject_rcpt"),
+        seen=pl.col("first_time"),
+    ).with_columns(rcpt=pl.col("recipient").str.to_lowercase())
+    rows = pl.concat([rows, fb], how="diagonal_relaxed")
+    # A recipient both rejected and delivered (retries) keeps its delivery.
+    rows = rows.group_by("host", "key", "rcpt", maintain_order=True).agg(
+        pl.all().drop_nulls().first()
+    )
+    return rows
+
+
+def _join_dovecot(rows: pl.DataFrame, dv: pl.DataFrame) -> pl.DataFrame:
+    """Dovecot delivery per row: by LMTP session id, else by message-id + user."""
+    dv = dv.select([pl.col(c).cast(t) for c, t in DOVECOT_COLUMNS.items()])
+    dv = dv.rename({c: f"dv_{c}" for c in dv.columns if c not in ("host",)})
+    by_session = dv.filter(pl.col("dv_session").is_not_null()).unique(
+        ["host", "dv_session"], keep="last", maintain_order=True
+    )
+    rows = rows.join(by_session, left_on=["host", "session"], right_on=["host", "dv_session"],
+                     how="left")
+    user_key = pl.col("rcpt").str.replace(r"\+[^@]*@", "@")
+    rows = rows.with_columns(_user=user_key)
+    fb = dv.unique(["host", "dv_message_id", "dv_user"], keep="last", maintain_order=True)
+    fb = fb.rename({c: f"fb_{c}" for c in fb.columns if c not in ("host",)})
+    rows = rows.join(
+        fb, left_on=["host", "message_id", "_user"],
+        right_on=["host", "fb_dv_message_id", "fb_dv_user"],
+        how="left",
+    )
+    use_fb = pl.col("dv_time").is_null() & pl.col("fb_dv_time").is_not_null() & pl.col("is_local")
+    cols = [c for c in DOVECOT_COLUMNS if c not in ("host", "session", "message_id", "user")]
+    return rows.with_columns(
+        [pl.when(use_fb).then(pl.col(f"fb_dv_{c}")).otherwise(pl.col(f"dv_{c}")).alias(f"dv_{c}")
+         for c in cols]
+    ).drop([c for c in rows.columns if c.startswith("fb_")] + ["_user"])
+
+
+def _join_verdicts(
+    rows: pl.DataFrame, verdicts: pl.DataFrame, findings: pl.DataFrame
+) -> pl.DataFrame:
+    """Rspamd verdict by (queue id, message-id), else (host, queue id); clamav-milter by qid."""
+    v = verdicts.select(
+        "host", "qid", "message_id", sp_action="action", sp_score="score", sp_virus="virus",
+        sp_forced="forced_text", sp_user="user",
+    )
+    by_mid = v.filter(pl.col("message_id").is_not_null()).unique(
+        ["qid", "message_id"], keep="last", maintain_order=True).drop("host")
+    rows = rows.join(by_mid, on=["qid", "message_id"], how="left")
+    by_host = v.unique(["host", "qid"], keep="last", maintain_order=True).drop("message_id")
+    by_host = by_host.rename({c: f"h_{c}" for c in by_host.columns if c.startswith("sp_")})
+    rows = rows.join(by_host, on=["host", "qid"], how="left")
+    miss = pl.col("sp_action").is_null()
+    rows = rows.with_columns(
+        [pl.when(miss).then(pl.col(f"h_{c}")).otherwise(pl.col(c)).alias(c)
+         for c in ("sp_action", "sp_score", "sp_virus", "sp_forced", "sp_user")]
+    ).drop([c for c in rows.columns if c.startswith("h_sp_")])
+    cm = findings.filter(pl.col("qid").is_not_null()).unique(["host", "qid"], keep="last")
+    return rows.join(cm.select("host", "qid", cm_virus="virus"), on=["host", "qid"], how="left")
+
+
+def correlate(
+    ev: pl.DataFrame,
+    verdicts: pl.DataFrame,
+    deliveries: pl.DataFrame,
+    findings: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """All events of some keys -> (received, sent) rows conforming to the schema.
+
+    Both frames carry one extra column, ``_key`` (the key each row came from).
+    """
+    if ev.height == 0:
+        return (schema.empty("received").with_columns(_key=pl.lit(None, pl.String)),
+                schema.empty("sent").with_columns(_key=pl.lit(None, pl.String)))
+    msgs = messages(ev)
+    rows = recipients(ev, msgs).join(msgs, on=["host", "key"], how="left")
+    rows = rows.with_columns(
+        is_local=pl.col("agent").is_in(LOCAL_AGENTS).fill_null(False),
+        submitted=pl.col("sasl_user").is_not_null()
+        | pl.col("pickup")
+        | (pl.col("smtpd").str.contains(SUBMISSION).fill_null(False) & ~pl.col("has_client")),
+    ).with_columns(
+        inbound=~pl.col("submitted") & (pl.col("has_client") | pl.col("smtpd").is_not_null()),
+    )
+    rows = _join_dovecot(rows, deliveries)
+    rows = _join_verdicts(rows, verdicts, findings)
+    rows = merge_subjects(rows, "subject_raw", "dv_subject")
+    rows = _outcome(rows)
+    rows = _ids(rows)
+    received = rows.filter(pl.col("inbound") | pl.col("is_local") | (
+        ~pl.col("submitted") & ~pl.col("inbound") & pl.col("agent").is_null()))
+    sent = rows.filter(pl.col("submitted") | (~pl.col("inbound") & ~pl.col("is_local")
+                                              & pl.col("agent").is_not_null()))
+    return _received_view(received), _sent_view(sent)
+
+
+def _outcome(rows: pl.DataFrame) -> pl.DataFrame:
+    """Shared outcome facts of a row: reject, hold, delivery state, texts, virus."""
+    action = pl.col("action")
+    rejected_msg = action.is_in(["reject"]).fill_null(False)
+    held = (
+        pl.col("hold_time").is_not_null()
+        & (pl.col("release_time").is_null() | (pl.col("release_time") < pl.col("hold_time")))
+        & pl.col("d_status").is_null()
+    )
+    virus = pl.coalesce(
+        pl.col("sp_virus"), pl.col("cm_virus"),
+        pl.coalesce(pl.col("r_text"), pl.col("action_text")).str.extract(
+            r"(?i)(?:virus found: \"([^\"]+)\"|infected(?: by|:) ?(\S+))", 1),
+    )
+    return rows.with_columns(
+        is_rejected=pl.col("r_status").is_not_null()
+        | (rejected_msg & pl.col("d_status").is_null()),
+        is_held=held,
+        virus=virus,
+        sender=pl.coalesce("m_sender", "r_sender").str.to_lowercase(),
+        recipient=pl.col("recipient").str.to_lowercase(),
+        reject_text=pl.coalesce(
+            pl.col("r_text").str.replace(r"^\d{3} (?:\d\.\d+\.\d+ )?(?:<[^>]*>: )?", ""),
+            pl.when(rejected_msg).then(pl.col("action_text")),
+        ),
+        reject_dsn=pl.coalesce(
+            "r_dsn", pl.when(rejected_msg).then(pl.col("action_dsn")), "dsn"
+        ),
+        blocked=(rejected_msg | action.is_in(["discard"]).fill_null(False))
+        | pl.col("sp_action").is_in(["reject", "discard"]).fill_null(False),
+        time=pl.coalesce("first_time", "seen"),
+    ).with_columns(
+        sender=pl.when(pl.col("sender") == "").then(None).otherwise(pl.col("sender")),
+    )
+
+
+def _ids(rows: pl.DataFrame) -> pl.DataFrame:
+    """Stable ids: prefix-host-YYYYMMDD-key-n, n ranking recipients by first sight."""
+    rows = rows.sort("host", "key", "seen", "rcpt", nulls_last=True)
+    n = pl.int_range(1, pl.len() + 1).over("host", "key")
+    return rows.with_columns(
+        _idtail=pl.concat_str(
+            pl.col("host").fill_null("unknown"),
+            pl.col("time").dt.strftime("%Y%m%d"),
+            pl.col("key"),
+            n.cast(pl.String),
+            separator="-",
+        )
+    )
+
+
+def _domain(col: str) -> pl.Expr:
+    return pl.col(col).str.extract(r"@([^@]+)$", 1)
+
+
+def _received_view(r: pl.DataFrame) -> pl.DataFrame:
+    st = pl.col("d_status")
+    flagged = pl.col("sp_action").is_in(SPAM_ACTIONS).fill_null(False) & pl.col(
+        "dv_folder").str.contains(SPAM_FOLDER).fill_null(False)
+    discarded = pl.col("dv_discarded").fill_null(False) | pl.col("action").eq(
+        "discard").fill_null(False)
+    status = (
+        pl.when(pl.col("is_rejected")).then(pl.lit("rejected"))
+        .when(pl.col("is_held")).then(pl.lit("quarantined"))
+        .when(discarded & pl.col("virus").is_not_null()).then(pl.lit("rejected"))
+        .when(flagged & (st == "sent")).then(pl.lit("quarantined"))
+        .otherwise(pl.lit("accepted"))
+    )
+    delivery = (
+        pl.when(pl.col("is_rejected")).then(None)
+        .when(pl.col("is_held")).then(pl.lit("held"))
+        .when(discarded).then(pl.lit("discarded"))
+        .when(st == "sent").then(
+            pl.when(pl.col("dv_forwarded_to").is_not_null() & pl.col("dv_folder").is_null())
+            .then(pl.lit("forwarded")).otherwise(pl.lit("delivered")))
+        .when(st == "deferred").then(pl.lit("deferred"))
+        .when(st.is_in(["bounced", "expired"])).then(pl.lit("bounced"))
+    )
+    reason = (
+        pl.when(pl.col("is_rejected")).then(pl.col("reject_text"))
+        .when(pl.col("is_held")).then(pl.coalesce(
+            pl.when(pl.col("sp_action") == "quarantine").then(pl.col("sp_forced")),
+            pl.col("action_text")))
+        .when(flagged & (st == "sent")).then(pl.concat_str(
+            pl.lit("spam: "), pl.col("sp_action"),
+            pl.when(pl.col("sp_score").is_not_null())
+            .then(pl.format(" (score {})", pl.col("sp_score"))).otherwise(pl.lit(""))))
+        .when(discarded).then(pl.col("action_text"))
+        .when(st.is_in(["deferred", "bounced", "expired"])).then(pl.col("d_text"))
+    )
+    out = r.with_columns(
+        id=pl.concat_str(pl.lit("r-"), pl.col("_idtail")),
+        status=status,
+        delivery=delivery,
+        reason=reason,
+        domain=_domain("recipient"),
+        server=pl.col("host"),
+        queue_id=pl.col("qid"),
+        folder=pl.col("dv_folder"),
+        forwarded_to=pl.col("dv_forwarded_to"),
+        auto_reply=pl.col("dv_auto_reply"),
+        filter_rule=pl.col("dv_filter_rule"),
+        spam_action=pl.col("sp_action"),
+        spam_score=pl.col("sp_score"),
+        dsn=pl.coalesce(pl.when(pl.col("is_rejected")).then(pl.col("reject_dsn")), pl.col("dsn")),
+        size=pl.coalesce("size", "dv_size"),
+        orig_recipient=pl.col("orig_to").str.to_lowercase(),
+    )
+    return schema.conform("received", out).with_columns(_key=out.get_column("key"))
+
+
+def _sent_view(s: pl.DataFrame) -> pl.DataFrame:
+    st = pl.col("d_status")
+    rejected = pl.col("is_rejected") | st.is_in(["bounced", "expired"]).fill_null(False)
+    status = (
+        pl.when(rejected).then(pl.lit("rejected"))
+        .when(st == "sent").then(pl.lit("delivered"))
+        .otherwise(pl.lit("queued"))
+    )
+    reason = (
+        pl.when(pl.col("is_rejected")).then(pl.col("reject_text"))
+        .when(st.is_in(["bounced", "expired", "deferred"])).then(pl.col("d_text"))
+        .when(pl.col("is_held")).then(pl.coalesce("sp_forced", "action_text"))
+    )
+    relay = pl.col("relay")
+    out = s.with_columns(
+        id=pl.concat_str(pl.lit("s-"), pl.col("_idtail")),
+        status=status,
+        reason=reason,
+        domain=_domain("sender"),
+        account=pl.coalesce(
+            pl.col("sasl_user"), pl.col("sp_user"),
+            pl.col("reject_text").str.extract(r"not owned by user (\S+)", 1),
+        ).str.to_lowercase(),
+        server=pl.col("host"),
+        queue_id=pl.col("qid"),
+        relay_host=relay.str.extract(r"^([^\[,]+)", 1).replace("none", None),
+        relay_ip=relay.str.extract(r"\[([0-9a-fA-F.:]+)\]", 1),
+        relay_port=relay.str.extract(r"\]:(\d+)$", 1).cast(pl.Int64, strict=False),
+        dsn=pl.coalesce(pl.when(pl.col("is_rejected")).then(pl.col("reject_dsn")), pl.col("dsn")),
+        spam_action=pl.col("sp_action"),
+        spam_score=pl.col("sp_score"),
+        size=pl.coalesce("size", "dv_size"),
+    )
+    return schema.conform("sent", out).with_columns(_key=out.get_column("key"))

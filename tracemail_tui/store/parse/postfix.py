@@ -1,0 +1,279 @@
+"""Postfix lines -> one events frame (one row per understood line).
+
+Lines are first split by service (the part of ``program`` after the last ``/``, so
+``postfix/submission/smtpd`` and multi-instance ``postfix-out/smtp`` work), then each
+kind is recognised with an anchored prefix test and its fields taken with small
+anchored ``str.extract`` calls. Nothing here loops over lines in Python.
+
+Every event carries ``host`` and, when the line has one, the queue id ``qid``: a queue
+id is never guessed from another line. Known diagnostics (connect/disconnect, TLS,
+warnings, ...) are counted as *ignored*; anything else is *unparsed*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import polars as pl
+
+from tracemail_tui.store.schema import TS
+
+# Short ids are upper-case hex; long ids (enable_long_queue_ids) are base-52 with a "z".
+_B52: Final = "[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]"  # digits and consonants, no "z"
+QID: Final = rf"(?:[0-9A-F]{{6,12}}|{_B52}{{8,16}}z{_B52}{{2,12}})"
+_QID_PREFIX: Final = rf"^({QID}): "
+
+EVENTS: Final[dict[str, pl.DataType]] = {
+    "time": TS,
+    "host": pl.String(),
+    "program": pl.String(),
+    "pid": pl.String(),
+    "qid": pl.String(),
+    "kind": pl.String(),
+    "client_host": pl.String(),
+    "client_ip": pl.String(),
+    "sasl_method": pl.String(),
+    "sasl_user": pl.String(),
+    "sender": pl.String(),
+    "recipient": pl.String(),
+    "orig_to": pl.String(),
+    "size": pl.Int64(),
+    "nrcpt": pl.Int64(),
+    "message_id": pl.String(),
+    "subject_raw": pl.String(),
+    "helo": pl.String(),
+    "relay": pl.String(),
+    "delay": pl.Float64(),
+    "dsn": pl.String(),
+    "status": pl.String(),  # delivery status, or the action of a reject/hold/discard
+    "text": pl.String(),  # reply / reason text
+    "stage": pl.String(),  # RCPT, END-OF-MESSAGE, header, ...
+    "session": pl.String(),  # Dovecot LMTP session id from the 250 reply
+    "link_qid": pl.String(),  # bounce: the notice's queue id; delivery: "queued as" id
+}
+
+# Event kinds (the `kind` column).
+KINDS: Final = (
+    "client", "pickup", "subject", "message_id", "action", "qmgr", "removed", "expired",
+    "delivery", "ndr", "ndr_of", "reject", "sasl_fail", "disconnect", "hold", "release",
+    "deleted",
+)
+
+# Known lines that carry nothing the views need (counted as ignored, not unparsed).
+_IGNORED: Final = (
+    r"^(?:connect|disconnect) from |^(?:Anonymous|Trusted|Untrusted|Verified) TLS connection |"
+    r"^lost connection |^timeout after |^too many errors |^(?:warning|error|fatal|panic): |"
+    r"^improper command pipelining |^daemon started|^starting the Postfix|^stopping the Postfix|"
+    r"^refreshing the Postfix|^reload |^terminating on signal|^statistics: |^SSL_accept error|"
+    r"^(?:CONNECT|PASS NEW|PASS OLD|DNSBL rank|HANGUP|DISCONNECT|WHITELISTED|PREGREET|BARE NEWLINE|"
+    r"COMMAND PIPELINING|NON-SMTP COMMAND|COMMAND TIME LIMIT|WHITELIST VETO|BLACKLISTED|"
+    r"ALLOWLISTED|"
+    r"DENYLISTED|ALLOWLIST VETO|cache) |^(?:Placed on hold|Released from hold|Deleted|Requeued): |"
+    rf"^{QID}: (?:host |conversation with |lost connection |enabling PIX |skipped, |"
+    rf"resent-message-id=|replace: |prepend: |(?:warning|info): (?:header|body) |"
+    rf"sender delivery status notification|postmaster (?:non-)?delivery|uid=\d+ )|"
+    r"^connect to |^mapping DSN |^setting up TLS|^Host offered STARTTLS|^NOQUEUE: (?:lost|filter)"
+)
+
+_ADDR_TAIL: Final = {  # the Postfix-written tail; greedy prefix so the last one wins
+    "sender": r".*\bfrom=<([^>]*)>",
+    "recipient": r".*\bto=<([^>]*)>",
+    "helo": r".*\bhelo=<([^>]*)>",
+}
+
+
+@dataclass
+class PostfixEvents:
+    """Parsed Postfix events plus per-program counts of lines not turned into events."""
+
+    events: pl.DataFrame
+    ignored: pl.DataFrame  # program, n
+    unparsed: pl.DataFrame  # program, n
+
+
+def _client(expr: pl.Expr, key: str) -> dict[str, pl.Expr]:
+    """``name[ip]`` after `key` (e.g. "client=") -> client_host, client_ip."""
+    return {
+        "client_host": expr.str.extract(rf"{key}([^\[\s,;]*)\[", 1),
+        "client_ip": expr.str.extract(rf"{key}[^\[\s,;]*\[([^\]]*)\]", 1),
+    }
+
+
+def _tail(msg: pl.Expr, *fields: str) -> dict[str, pl.Expr]:
+    return {f: msg.str.extract(_ADDR_TAIL[f], 1) for f in fields}
+
+
+def parse(lines: pl.DataFrame) -> PostfixEvents:
+    """Parse the Postfix lines of a lines frame (other programs are left alone)."""
+    pf = lines.filter(pl.col("program").str.starts_with("postfix")).with_row_index("_i").select(
+        "_i", "time", "host", "program", "pid", "msg",
+        service=pl.col("program").str.extract(r"([^/]+)$", 1),
+        qid=pl.col("msg").str.extract(_QID_PREFIX, 1),
+    )
+    msg = pl.col("msg")
+    # Text after "QID: " (or the whole message when there is none).
+    pf = pf.with_columns(
+        body=pl.when(pl.col("qid").is_not_null())
+        .then(msg.str.slice(pl.col("qid").str.len_chars() + 2))
+        .otherwise(msg)
+    )
+    body = pl.col("body")
+    svc = pl.col("service")
+    has_q = pl.col("qid").is_not_null()
+    parts: list[pl.DataFrame] = []
+
+    def take(cond: pl.Expr, kind: str, **cols: pl.Expr) -> None:
+        sub = pf.filter(cond)
+        if sub.height:
+            parts.append(sub.select("_i", "time", "host", "program", "pid", "qid",
+                                    kind=pl.lit(kind), **cols))
+
+    # --- deliveries (any delivery agent, also qmgr status lines): "QID: to=<..>, ..."
+    take(
+        has_q & body.str.starts_with("to=<"),
+        "delivery",
+        recipient=body.str.extract(r"^to=<([^>]*)>", 1),
+        orig_to=body.str.extract(r", orig_to=<([^>]*)>", 1),
+        relay=body.str.extract(r", relay=([^,]*)", 1),
+        delay=body.str.extract(r", delay=([\d.]+)", 1).cast(pl.Float64, strict=False),
+        dsn=body.str.extract(r", dsn=([\d.]+)", 1),
+        status=body.str.extract(r", status=(\w+)", 1),
+        text=body.str.extract(r", status=\w+ \((.*)\)$", 1),
+        session=body.str.extract(r"<[^>]*> ([A-Za-z0-9+/]{16,}(?::R\d+)?) Saved\)$", 1),
+        link_qid=body.str.extract(rf"queued as ({QID})\)$", 1),
+    )
+    # --- qmgr
+    take(
+        has_q & (svc == "qmgr") & body.str.starts_with("from=<") & body.str.contains(", size="),
+        "qmgr",
+        sender=body.str.extract(r"^from=<([^>]*)>", 1),
+        size=body.str.extract(r", size=(\d+)", 1).cast(pl.Int64, strict=False),
+        nrcpt=body.str.extract(r", nrcpt=(\d+)", 1).cast(pl.Int64, strict=False),
+    )
+    take(has_q & (body == "removed") & svc.is_in(["qmgr", "postsuper"]),
+         "removed", status=pl.lit("removed"))
+    take(
+        has_q & (svc == "qmgr") & body.str.contains(r"^from=<[^>]*>, status=expired"),
+        "expired",
+        sender=body.str.extract(r"^from=<([^>]*)>", 1),
+        status=pl.lit("expired"),
+        text=body.str.extract(r"status=expired, (.*)$", 1),
+    )
+    take(has_q & (svc == "postsuper") & body.str.starts_with("placed on hold"), "hold",
+         status=pl.lit("hold"), text=pl.lit("placed on hold by postsuper"))
+    take(has_q & (svc == "postsuper") & body.str.starts_with("released from hold"), "release")
+    take(has_q & (svc == "postsuper") & body.str.starts_with("requeued"), "release")
+    # --- smtpd
+    take(
+        has_q & body.str.starts_with("client="),
+        "client",
+        **_client(body, "client="),
+        sasl_method=body.str.extract(r", sasl_method=([^,]*)", 1),
+        sasl_user=body.str.extract(r", sasl_username=([^,]*)", 1),
+    )
+    reject = body.str.contains(
+        r"^(?:reject|discard|hold|redirect): "
+        r"(?:RCPT|MAIL|DATA|END-OF-MESSAGE|CONNECT|HELO|EHLO|ETRN|VRFY|BDAT|UNKNOWN) from "
+    )
+    noq = msg.str.starts_with("NOQUEUE: ")
+    rbody = pl.when(noq).then(msg.str.slice(9)).otherwise(body)
+    take(
+        (has_q | noq) & pl.when(noq).then(msg.str.slice(9).str.contains(
+            r"^(?:reject|discard|hold|redirect): \S+ from ")).otherwise(reject),
+        "reject",
+        status=rbody.str.extract(r"^(\w+):", 1),
+        stage=rbody.str.extract(r"^\w+: (\S+) from ", 1),
+        client_host=rbody.str.extract(r"^\w+: \S+ from ([^\[\s]*)\[", 1),
+        client_ip=rbody.str.extract(r"^\w+: \S+ from [^\[\s]*\[([^\]]*)\]", 1),
+        dsn=rbody.str.extract(r"\]:(?:\d+:)? \d{3} (\d\.\d+\.\d+) ", 1),
+        text=rbody.str.extract(r"\]:(?:\d+:)? (.*?); (?:from=<|client )", 1),
+        **_tail(rbody, "sender", "recipient", "helo"),
+    )
+    take(
+        ~has_q & body.str.contains(r"^warning: [^\[\s]*\[[^\]]*\]: SASL \S+ authentication failed"),
+        "sasl_fail",
+        **_client(body, "warning: "),
+        sasl_method=body.str.extract(r"SASL (\S+) authentication failed", 1),
+        sasl_user=body.str.extract(r", sasl_username=(.*)$", 1),
+        text=body.str.extract(r"authentication failed: (.*?)(?:, sasl_username=.*)?$", 1),
+    )
+    take(
+        ~has_q & (svc == "smtpd") & body.str.starts_with("disconnect from "),
+        "disconnect",
+        **_client(body, "disconnect from "),
+    )
+    # --- cleanup
+    take(has_q & body.str.starts_with("message-id="), "message_id",
+         message_id=body.str.slice(11).str.strip_chars())
+    subj = body.str.contains(r"^\w+: header Subject: ")
+    take(
+        has_q & subj,
+        "subject",
+        subject_raw=body.str.extract(
+            r"^\w+: header Subject: (.*) from (?:local|[^\[\s]*\[[^\]]*\](?::\d+)?); from=<", 1
+        ),
+        **_tail(body, "sender", "recipient", "helo"),
+    )
+    take(
+        has_q & body.str.contains(r"^(?:hold|discard|reject|redirect|filter): (?:header|body) "),
+        "action",
+        status=body.str.extract(r"^(\w+):", 1),
+        stage=body.str.extract(r"^\w+: (header|body) ", 1),
+        dsn=body.str.extract(r"helo=<[^>]*>: (\d\.\d+\.\d+) ", 1),
+        text=pl.coalesce(
+            body.str.extract(r"helo=<[^>]*>: (?:\d\.\d+\.\d+ )?(.+)$", 1),
+            body.str.extract(r"^\w+: ((?:header|body) .{0,80}?) from (?:local|[^\[\s]*\[)", 1),
+        ),
+        **_tail(body, "sender", "recipient", "helo"),
+    )
+    take(
+        has_q & body.str.contains(r"^milter-(?:reject|hold|discard): "),
+        "action",
+        status=body.str.extract(r"^milter-(\w+):", 1),
+        stage=body.str.extract(r"^milter-\w+: (\S+) ", 1),
+        **_client(body, r"^milter-\w+: \S+ from "),
+        dsn=body.str.extract(r"\]:(?:\d+:)? (?:\d{3} )?(\d\.\d+\.\d+) ", 1),
+        text=body.str.extract(r"\]:(?:\d+:)? (?:\d{3} )?(?:\d\.\d+\.\d+ )?(.*?); from=<", 1),
+        **_tail(body, "sender", "recipient", "helo"),
+    )
+    # --- pickup, bounce
+    take(
+        has_q & (svc == "pickup") & body.str.starts_with("uid="),
+        "pickup",
+        sender=body.str.extract(r"from=<([^>]*)>", 1),
+    )
+    ndr = body.str.contains(rf"^(?:sender|postmaster) non-delivery notification: {QID}$")
+    take(has_q & ndr, "ndr", link_qid=body.str.extract(rf"notification: ({QID})$", 1))
+    # The notice's own key learns where it came from (its origin is not smtpd/pickup).
+    sub = pf.filter(has_q & ndr)
+    if sub.height:
+        parts.append(sub.select(
+            "_i", "time", "host", "program", "pid",
+            qid=body.str.extract(rf"notification: ({QID})$", 1),
+            kind=pl.lit("ndr_of"),
+            link_qid=pl.col("qid"),
+        ))
+
+    events = (
+        pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(schema=EVENTS)
+    )
+    # Count what was not understood, per program.
+    seen = events.get_column("_i").unique().implode() if parts else None
+    rest = pf.filter(~pl.col("_i").is_in(seen)) if seen is not None else pf
+    events = _conform(events)
+    ign = rest.filter(msg.str.contains(_IGNORED))
+    unp = rest.filter(~msg.str.contains(_IGNORED))
+    return PostfixEvents(
+        events=events,
+        ignored=ign.group_by("program").len("n"),
+        unparsed=unp.group_by("program").len("n"),
+    )
+
+
+def _conform(df: pl.DataFrame) -> pl.DataFrame:
+    cols = [
+        (pl.col(c).cast(t) if c in df.columns else pl.lit(None, dtype=t)).alias(c)
+        for c, t in EVENTS.items()
+    ]
+    return df.select(cols)

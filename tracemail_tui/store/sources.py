@@ -1,0 +1,211 @@
+"""Finding and reading log files: directories, rotated files, ``.gz``, bounded chunks.
+
+A *source* is one file with what the header split needs to date and place its lines:
+the host for host-less formats and the reference time for year-less stamps. Files are
+read in chunks of a bounded number of bytes, cut at the last newline, so memory never
+depends on the size of a file. Which parser sees a line is decided later by its
+``program`` column, never by the file name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from tracemail_tui.store.parse.header import split_lines
+
+CHUNK_BYTES = 32 * 1024 * 1024
+"""Default chunk size: ~250k typical mail log lines, a few hundred MB of frames at most."""
+
+# mail.log, mail.log.1, mail.log.2.gz, mail.log-20261127, mail.log-20261127.gz
+_ROTATED = re.compile(r"^(?P<base>.+?)(?:\.(?P<n>\d+)|-(?P<date>\d{8}))?(?P<gz>\.gz)?$")
+# Directory names that are layout, not a machine (generated data uses <root>/<host>/...).
+_NOT_HOSTS = frozenset(
+    {"log", "logs", "var", "mail", "tmp", "data", "real", "fixtures", "tests", "dovecot",
+     "rspamd", "postfix", "clamav", "roundcube", "archive", "old", "backup", "shared"}
+)
+_HOSTLIKE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9-]+)*$")
+_SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    """One log file and how to interpret its lines."""
+
+    path: Path
+    host: str | None
+    mtime: dt.datetime
+    year: int | None = None
+
+    @property
+    def compressed(self) -> bool:
+        return self.path.suffix == ".gz"
+
+
+def _rotation_key(path: Path) -> tuple[str, int, str]:
+    """Sort key putting rotated files oldest first: higher ``.N`` and older dates first."""
+    m = _ROTATED.match(path.name)
+    assert m is not None  # the pattern matches every name
+    base = str(path.parent / m["base"])
+    if m["n"] is not None:
+        return (base, -int(m["n"]), "")
+    if m["date"] is not None:
+        return (base, -(10**9) + int(m["date"]), "")  # dated ones precede the live file
+    return (base, 1, "")
+
+
+def rotation_base(path: Path) -> str:
+    """The live file name a rotated file belongs to (``mail.log.2.gz`` -> ``mail.log``)."""
+    m = _ROTATED.match(path.name)
+    assert m is not None
+    return m["base"]
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named or found (recursively) under `paths`, rotated sets oldest first.
+
+    Raises FileNotFoundError / PermissionError (OSError) for a path that cannot be read,
+    which the CLI turns into a one-line error.
+    """
+    files: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files.extend(f for f in path.rglob("*") if f.is_file() and _is_log_name(f))
+        elif path.is_file():
+            files.append(path)
+        elif not path.exists():
+            raise FileNotFoundError(f"no such file or directory: {path}")
+        else:
+            raise OSError(f"not a regular file: {path}")
+    unique = sorted(set(files), key=lambda f: (str(f.parent), _rotation_key(f)))
+    for f in unique:
+        with open(f, "rb"):  # unreadable input is an error up front, not mid-run
+            pass
+    return unique
+
+
+def _is_log_name(path: Path) -> bool:
+    """Skip obvious non-logs found in a directory (ground truth, queue dumps, archives)."""
+    name = path.name
+    if name.startswith("."):
+        return False
+    return not name.endswith((".json", ".md", ".txt", ".py", ".toml", ".zst", ".xz", ".bz2"))
+
+
+def _sniff_lines(path: Path) -> pl.Series:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError):
+        return pl.Series("raw", [], pl.String)
+    cut = data.rfind(b"\n")
+    return _decode(data[: cut + 1] if cut >= 0 else data)
+
+
+def _syslog_hosts(path: Path) -> set[str]:
+    """Hosts named by syslog-form lines at the start of `path` (empty for host-less forms)."""
+    frame = split_lines(_sniff_lines(path), host=None)
+    hosts = frame.get_column("host").drop_nulls().unique().to_list()
+    return {h for h in hosts if h}
+
+
+def infer_host(path: Path, siblings: Iterable[Path]) -> str | None:
+    """Host for a host-less file: the single syslog host of its sibling files, else the
+    directory name when it looks like a host name, else None."""
+    seen: set[str] = set()
+    for sib in siblings:
+        seen |= _syslog_hosts(sib)
+    if len(seen) == 1:
+        return next(iter(seen))
+    name = path.parent.name.lower()
+    if name and name not in _NOT_HOSTS and _HOSTLIKE.match(name):
+        return name
+    return None
+
+
+def sources(
+    paths: Iterable[str | Path],
+    *,
+    host: str | None = None,
+    hosts: Mapping[str, str] | None = None,
+    year: int | None = None,
+) -> list[Source]:
+    """Resolve `paths` into sources with host and dating settings.
+
+    `host` forces the host of host-less lines in every file (the ``--host`` option);
+    `hosts` maps a file or directory path to its host (the config's ``[hosts]`` table).
+    """
+    files = expand(paths)
+    by_dir: dict[Path, list[Path]] = {}
+    for f in files:
+        by_dir.setdefault(f.parent, []).append(f)
+    out: list[Source] = []
+    inferred: dict[Path, str | None] = {}
+    for f in files:
+        h = host or _configured_host(f, hosts or {})
+        if h is None:
+            if f.parent not in inferred:
+                inferred[f.parent] = infer_host(f, by_dir[f.parent])
+            h = inferred[f.parent]
+        mtime = dt.datetime.fromtimestamp(f.stat().st_mtime)
+        out.append(Source(path=f, host=h, mtime=mtime, year=year))
+    return out
+
+
+def _configured_host(path: Path, hosts: Mapping[str, str]) -> str | None:
+    resolved = path.resolve()
+    for key, value in hosts.items():
+        k = Path(key).resolve()
+        if resolved == k or k in resolved.parents:
+            return value
+    return None
+
+
+def _decode(data: bytes) -> pl.Series:
+    """Bytes of whole lines -> a Series of lines; invalid UTF-8 is replaced, never fatal."""
+    if not data:
+        return pl.Series("raw", [], pl.String)
+    try:
+        s = pl.read_lines(data, name="raw").to_series()
+    except pl.exceptions.ComputeError:
+        fixed = data.decode("utf-8", errors="replace").encode("utf-8")
+        s = pl.read_lines(fixed, name="raw").to_series()
+    return s.filter(s.str.len_bytes() > 0)
+
+
+def read_raw_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pl.Series]:
+    """Yield the lines of `path` in chunks of about `chunk_bytes`, cut at a newline."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        rest = b""
+        while True:
+            try:
+                block = fh.read(chunk_bytes)
+            except (EOFError, gzip.BadGzipFile, OSError) as exc:  # truncated archive
+                raise OSError(f"cannot read {path}: {exc}") from exc
+            if not block:
+                break
+            data = rest + block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            rest = data[cut + 1 :]
+            yield _decode(data[: cut + 1])
+        if rest:
+            yield _decode(rest)
+
+
+def read_chunks(src: Source, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pl.DataFrame]:
+    """Yield lines frames (see header.split_lines) of `src`, chunk by chunk."""
+    for raw in read_raw_chunks(src.path, chunk_bytes):
+        if len(raw):
+            yield split_lines(raw, host=src.host, year=src.year, mtime=src.mtime)
