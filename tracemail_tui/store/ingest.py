@@ -16,7 +16,6 @@ import datetime as dt
 import logging
 import os
 import pickle
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,6 +30,7 @@ from tracemail_tui.store.logfiles import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, disco
 from tracemail_tui.store.merge import Piece, TimeMerger, line_ends
 from tracemail_tui.store.parse.header import split_lines
 from tracemail_tui.store.partitions import ParquetStore
+from tracemail_tui.store.sources import infer_host
 from tracemail_tui.store.tail import Batch, Checkpoint, Tailer
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Engine(Protocol):
 
 
 class LinesOnly:
-    """Engine stand-in while no correlator is wired: only raw lines are stored."""
+    """An engine that correlates nothing: only raw lines are stored (tests, benchmarks)."""
 
     def feed(self, lines: pl.DataFrame) -> dict[str, pl.DataFrame]:
         return {}
@@ -57,7 +57,9 @@ class LinesOnly:
 
 def default_engine() -> Engine:
     """The project's incremental engine (the single place where it is chosen)."""
-    return LinesOnly()
+    from tracemail_tui.store.engine import Engine as Correlators
+
+    return Correlators()
 
 
 @dataclass
@@ -99,29 +101,8 @@ class HostGuesser:
             siblings = [
                 Path(lf.path) for lf in discover((folder,)) if Path(lf.path).parent == Path(folder)
             ]
-            self._by_dir[folder] = _infer_host(Path(path), siblings)
+            self._by_dir[folder] = infer_host(Path(path), siblings)
         return self._by_dir[folder]
-
-
-def _infer_host(path: Path, siblings: list[Path]) -> str | None:
-    try:
-        from tracemail_tui.store.sources import infer_host
-    except ImportError:  # until the engine's reader is merged: the same rule, simplified
-        hosts: set[str] = set()
-        for sib in siblings:
-            try:
-                with open(sib, "rb") as f:
-                    data = f.read(64 << 10)
-            except OSError:
-                continue
-            raw = data[: data.rfind(b"\n") + 1].decode("utf-8", "replace").splitlines()
-            got = split_lines(pl.Series(raw, dtype=pl.String), host=None)["host"]
-            hosts |= {h for h in got.drop_nulls().to_list() if h}
-        if len(hosts) == 1:
-            return hosts.pop()
-        name = path.parent.name.lower()
-        return name if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name) else None
-    return infer_host(path, siblings)
 
 
 class Ingestor:
