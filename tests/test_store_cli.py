@@ -51,3 +51,21 @@ def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "no such file" in res.output
     res = run(app, ["store", "prune", "--before", "yesterday", "--store", str(tmp_path)])
     assert res.exit_code == 2 and "bad date" in res.output
+
+
+def test_search_store_equals_search_logs(tmp_path: Path) -> None:
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    logs.mkdir()
+    for name in ("mail.log", "dovecot.log", "rspamd.log", "clamav.log"):
+        shutil.copy(REAL / name, logs / name)
+    run = CliRunner().invoke
+    assert run(app, ["ingest", str(logs), "--store", str(store)]).exit_code == 0
+    for view in ("accesses", "received", "sent"):
+        from_logs = run(app, ["search", view, str(logs), "-f", "json", "--date", "2026-11-27"])
+        from_store = run(app, ["search", view, "--store", str(store), "-f", "json",
+                               "--date", "2026-11-27"])
+        assert from_store.exit_code == 0, from_store.output
+        assert json.loads(from_store.output) == json.loads(from_logs.output)
+        assert len(json.loads(from_store.output)) > 0
+    both = run(app, ["search", "sent", str(logs), "--store", str(store)])
+    assert both.exit_code == 2 and "not both" in both.output

@@ -109,10 +109,11 @@ def ingest(
 
 def _summary(ing: Ingestor, s: ParquetStore) -> None:
     st = ing.stats
-    rows = ", ".join(f"{t} {st.rows[t]}" for t in ("accesses", "received", "sent") if st.rows[t])
+    rows = s.info()["rows"]
+    views = ", ".join(f"{t} {rows[t]}" for t in ("accesses", "received", "sent"))
     print(
-        f"ingested {st.lines} lines ({st.unparsed} unparsed) from {ing.tailer.stats.files} files"
-        f"{'; rows: ' + rows if rows else ''}; store {s.root}",
+        f"ingested {st.lines} lines ({st.unparsed} unparsed) from {ing.tailer.stats.files} files;"
+        f" store {s.root}: {views}",
         file=sys.stderr,
     )
 
