@@ -90,7 +90,8 @@ def test_spanning_batches_files_restart_and_crash_equal_one_shot(tmp_path: Path)
 
     # Run 1: tiny batches, commits after every batch.
     s = ParquetStore(root, flush_interval=0, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200)
+    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200,
+                   feed_lines=1)
     ing.backfill()
     assert ing.stats.commits > 3 and ing.engine.open  # type: ignore[attr-defined]
     s.close()
@@ -98,7 +99,8 @@ def test_spanning_batches_files_restart_and_crash_equal_one_shot(tmp_path: Path)
     # Run 2 "crashes": lines handled (queryable) but never committed.
     write(logs, events[70:120])
     s = ParquetStore(root, flush_interval=1e9, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200)
+    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200,
+                   feed_lines=1)
     for batch in ing.tailer.poll():
         ing.handle(batch)
     assert s.scan("lines").collect().height == 120
@@ -107,7 +109,8 @@ def test_spanning_batches_files_restart_and_crash_equal_one_shot(tmp_path: Path)
     # Run 3 resumes from run 1's checkpoints and correlator state.
     write(logs, events[120:])
     s = ParquetStore(root, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200)
+    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200,
+                   feed_lines=1)
     ing.backfill()
     s.close()
 
@@ -173,7 +176,7 @@ def test_backfill_feeds_files_interleaved_by_time(tmp_path: Path) -> None:
         with open(logs / name, "a") as f:
             f.write(f"{stamp} mx01 postfix/smtpd[1]: line {i}\n")
     s = ParquetStore(tmp_path / "store", flush_interval=0, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=Recorder, batch_bytes=300)
+    ing = Ingestor(s, [logs], engine_factory=Recorder, batch_bytes=300, feed_lines=1)
     ing.backfill()
     times = ing.engine.times  # type: ignore[attr-defined]
     assert len(times) == 400 and times == sorted(times)
@@ -230,17 +233,17 @@ def test_live_ingest_equals_one_shot_search(tmp_path: Path, kind: str) -> None:
     logs.mkdir()
     append(parts[0])
     s = ParquetStore(root, flush_interval=0, today=today)
-    Ingestor(s, [logs], batch_bytes=16 << 10).backfill()
+    Ingestor(s, [logs], batch_bytes=16 << 10, feed_lines=150).backfill()
     s.close()
     append(parts[1])  # this run dies before committing
     s = ParquetStore(root, flush_interval=1e9, today=today)
-    ing = Ingestor(s, [logs], batch_bytes=16 << 10)
+    ing = Ingestor(s, [logs], batch_bytes=16 << 10, feed_lines=150)
     for batch in ing.tailer.poll():
         ing.handle(batch)
     s.close()
     append(parts[2])
     s = ParquetStore(root, flush_interval=0, today=today)
-    Ingestor(s, [logs], batch_bytes=16 << 10).backfill()
+    Ingestor(s, [logs], batch_bytes=16 << 10, feed_lines=150).backfill()
     s.close()
 
     got = ParquetStore(root, readonly=True)

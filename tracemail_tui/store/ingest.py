@@ -118,6 +118,7 @@ class Ingestor:
         include: tuple[str, ...] = DEFAULT_INCLUDE,
         exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
         batch_bytes: int = 4 << 20,
+        feed_lines: int = 100_000,
         on_warning: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
@@ -138,17 +139,29 @@ class Ingestor:
         )
         self.host_for = HostGuesser(hosts)
         self._merger = TimeMerger()
+        self._queue: list[Piece] = []
+        self.feed_lines = feed_lines
         self._sources: dict[str, dict[str, Any]] = {}
 
     # -- the pipeline ---------------------------------------------------------------------
 
     def handle(self, batch: Batch) -> list[Batch]:
-        """One batch: header split, then through the time merger into engine and store.
+        """One batch: header split, time merger, and (when due) engine and store.
 
-        Returns the batches whose lines are now all in the store (queryable).
+        The engine has a fixed cost per call, so released lines are queued and fed once
+        per poll (the last batch of a poll has no `active` family left) or every
+        `feed_lines` lines during a long backfill. Returns the batches whose lines are
+        now all in the store (queryable).
         """
         self._merger.push(batch, self._split(batch))
-        pieces = self._merger.release()
+        self._queue += self._merger.release()
+        queued = sum(p.frame.height for p in self._queue)
+        if batch.active and queued < self.feed_lines:
+            return []
+        return self._feed()
+
+    def _feed(self) -> list[Batch]:
+        pieces, self._queue = self._queue, []
         if not pieces:
             return []
         frame = pl.concat([p.frame for p in pieces], how="vertical")
