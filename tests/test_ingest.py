@@ -93,7 +93,7 @@ def test_spanning_batches_files_restart_and_crash_equal_one_shot(tmp_path: Path)
     ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200,
                    feed_lines=1)
     ing.backfill()
-    assert ing.stats.commits > 3 and ing.engine.open  # type: ignore[attr-defined]
+    assert ing.stats.commits >= 2 and ing.engine.open  # type: ignore[attr-defined]
     s.close()
 
     # Run 2 "crashes": lines handled (queryable) but never committed.
@@ -176,7 +176,8 @@ def test_backfill_feeds_files_interleaved_by_time(tmp_path: Path) -> None:
         with open(logs / name, "a") as f:
             f.write(f"{stamp} mx01 postfix/smtpd[1]: line {i}\n")
     s = ParquetStore(tmp_path / "store", flush_interval=0, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=Recorder, batch_bytes=300, feed_lines=1)
+    ing = Ingestor(s, [logs], engine_factory=Recorder, batch_bytes=300, feed_lines=1,
+                   background_commits=False)
     ing.backfill()
     times = ing.engine.times  # type: ignore[attr-defined]
     assert len(times) == 400 and times == sorted(times)

@@ -119,6 +119,7 @@ class Ingestor:
         exclude: tuple[str, ...] = DEFAULT_EXCLUDE,
         batch_bytes: int = 4 << 20,
         feed_lines: int = 100_000,
+        background_commits: bool = True,
         on_warning: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
@@ -141,6 +142,7 @@ class Ingestor:
         self._merger = TimeMerger()
         self._queue: list[Piece] = []
         self.feed_lines = feed_lines
+        self.background_commits = background_commits
         self._sources: dict[str, dict[str, Any]] = {}
 
     # -- the pipeline ---------------------------------------------------------------------
@@ -204,8 +206,12 @@ class Ingestor:
             return dict(out.rows), dict(getattr(out, "retracted", {}) or {})
         return dict(out), {}
 
-    def commit(self) -> None:
-        """Flush the store with checkpoints covering exactly what was handled."""
+    def commit(self, *, background: bool = False) -> None:
+        """Flush the store with checkpoints covering exactly what was handled.
+
+        Checkpoints, correlator state and rows are all taken now; `background` leaves
+        the writing to a thread so tailing goes on meanwhile.
+        """
         state = pickle.dumps((STATE_FORMAT, type(self.engine).__qualname__, self.engine))
         seen = {c.key: c.seen for c in self.tailer.checkpoints()}
         cutoff = time.time() - CHECKPOINT_TTL_S
@@ -217,6 +223,7 @@ class Ingestor:
             checkpoints=[c.to_dict() for c in self._handled.values()],
             engine_state=state,
             sources=self._sources,
+            background=background,
         )
         self.stats.commits += 1
 
@@ -231,9 +238,10 @@ class Ingestor:
                     for b in done:
                         on_batch(b)
                 if self.store.commit_due():
-                    self.commit()
+                    self.commit(background=self.background_commits)
         finally:
             self.commit()
+            self.store.wait()
 
     def backfill(self, on_batch: Callable[[Batch], None] | None = None) -> None:
         """Read everything there is now (rotated files oldest first) and commit."""
@@ -258,7 +266,7 @@ class Ingestor:
 
     def _commit_if_due(self) -> None:
         if self.store.commit_due():
-            self.commit()
+            self.commit(background=self.background_commits)
 
     def pending_bytes(self) -> int:
         """Bytes not read yet (for a progress bar; rotated archives counted compressed)."""

@@ -79,6 +79,8 @@ class ParquetStore:
         self._flushing: HotLayer | None = None  # being committed, still served by scan
         self._mem_cache: dict[str, tuple[int, pl.DataFrame, set[str]]] = {}
         self._trash: set[str] = set()
+        self._bg: threading.Thread | None = None
+        self._bg_error: BaseException | None = None
         self._mstat: tuple[int, int] | None = None
         if readonly:
             if not (self.root / "manifest.json").is_file():
@@ -149,6 +151,8 @@ class ParquetStore:
 
     def commit_due(self) -> bool:
         """True when the hot layer is old or big enough to be flushed."""
+        if self._bg is not None and self._bg.is_alive():
+            return False
         since = self._hot.since
         return since is not None and (
             self._hot.rows >= self.flush_rows or time.monotonic() - since >= self.flush_interval
@@ -160,17 +164,50 @@ class ParquetStore:
         checkpoints: list[dict[str, Any]] | None = None,
         engine_state: bytes | None = None,
         sources: dict[str, dict[str, Any]] | None = None,
+        background: bool = False,
     ) -> None:
         """Flush the hot layer to Parquet, then record `checkpoints` in the manifest.
 
         `checkpoints` must describe exactly the input that produced the rows added so
-        far: they are committed after (and atomically with) those rows.
+        far: they are committed after (and atomically with) those rows. The rows are
+        taken now; with `background` the writing happens in a thread while new rows
+        keep arriving (one commit at a time; an error surfaces at the next call).
         """
         self._writable()
+        self.wait()
         with self._lock:
             flushing = self._flushing = self._hot
             self._hot = HotLayer()
             self._mem_cache.clear()
+        args = (flushing, checkpoints, engine_state, dict(sources) if sources else None)
+        if not background:
+            self._write_commit(*args)
+            return
+        self._bg = threading.Thread(target=self._write_commit_bg, args=args, name="store-commit")
+        self._bg.start()
+
+    def wait(self) -> None:
+        """Wait for a background commit; re-raise its error, if any."""
+        if self._bg is not None:
+            self._bg.join()
+            self._bg = None
+        err, self._bg_error = self._bg_error, None
+        if err is not None:
+            raise err
+
+    def _write_commit_bg(self, *args: Any) -> None:
+        try:
+            self._write_commit(*args)
+        except BaseException as exc:  # handed to the ingest thread by wait()
+            self._bg_error = exc
+
+    def _write_commit(
+        self,
+        flushing: HotLayer,
+        checkpoints: list[dict[str, Any]] | None,
+        engine_state: bytes | None,
+        sources: dict[str, dict[str, Any]] | None,
+    ) -> None:
         new = self._manifest.copy()
         new.seq += 1
         w = DayWriter(self.root, new)
@@ -223,6 +260,7 @@ class ParquetStore:
     def prune(self, before: dt.date) -> list[str]:
         """Remove every partition (and hot row) dated before `before`; the days removed."""
         self._writable()
+        self.wait()
         new = self._manifest.copy()
         gone = sorted({d for days in new.parts.values() for d in days if d < before.isoformat()})
         superseded: set[str] = set()
@@ -241,6 +279,7 @@ class ParquetStore:
     def forget(self, account: str) -> dict[str, int]:
         """Erase every row about `account` from every table (GDPR); rows removed per table."""
         self._writable()
+        self.wait()
         removed = dict.fromkeys(TABLES, 0)
         new = self._manifest.copy()
         new.seq += 1
@@ -304,6 +343,7 @@ class ParquetStore:
 
     def close(self) -> None:
         """Release the write lock (uncommitted hot rows are dropped: commit first)."""
+        self.wait()
         self._delete(self._trash)
         self._trash = set()
         if self._lockfd is not None:
