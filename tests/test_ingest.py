@@ -256,3 +256,34 @@ def test_live_ingest_equals_one_shot_search(tmp_path: Path, kind: str) -> None:
     assert got.scan("mailbox").collect().height == expected["mailbox"].height
     n_lines = sum(1 for d in files.values() for ln in d.splitlines() if ln)
     assert got.scan("lines").collect().height == n_lines
+
+
+def test_follow_commits_in_the_background_and_on_stop(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "mail.log").write_bytes((REAL / "mail.log").read_bytes()[:2000].rsplit(b"\n", 1)[0]
+                                    + b"\n")
+    s = ParquetStore(tmp_path / "store", flush_interval=0.2, retention_days=100_000)
+    ing = Ingestor(s, [logs])
+    stop = threading.Event()
+    th = threading.Thread(target=ing.follow, args=(stop,),
+                          kwargs={"debounce_ms": 50, "step_ms": 10, "timeout_ms": 200})
+    th.start()
+    rest = (REAL / "mail.log").read_bytes()[len((logs / "mail.log").read_bytes()):]
+    time.sleep(0.3)
+    with open(logs / "mail.log", "ab") as f:
+        f.write(rest)
+    deadline = time.monotonic() + 20
+    want = len((REAL / "mail.log").read_bytes().splitlines())
+    while s.scan("lines").collect().height < want and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    th.join()
+    s.close()
+    reader = ParquetStore(tmp_path / "store", readonly=True)
+    assert reader.scan("lines").collect().height == want  # committed, once each
+    assert reader.scan("received").collect().height > 0
+    assert ing.stats.commits >= 2

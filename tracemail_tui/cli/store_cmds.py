@@ -116,6 +116,13 @@ def _summary(ing: Ingestor, s: ParquetStore) -> None:
         f" store {s.root}: {views}",
         file=sys.stderr,
     )
+    if s.too_old:
+        n = sum(s.too_old.values())
+        print(
+            f"tracemail: warning: {n} rows older than the {s.retention_days}-day retention "
+            "window were not stored",
+            file=sys.stderr,
+        )
 
 
 @store_app.command("info")

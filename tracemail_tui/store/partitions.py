@@ -80,6 +80,7 @@ class ParquetStore:
         self._mem_cache: dict[str, tuple[int, pl.DataFrame, set[str]]] = {}
         self._trash: set[str] = set()
         self._bg: threading.Thread | None = None
+        self.too_old: dict[str, int] = {}  # rows not stored: older than the retention window
         self._bg_error: BaseException | None = None
         self._mstat: tuple[int, int] | None = None
         if readonly:
@@ -218,7 +219,11 @@ class ParquetStore:
                 tomb = flushing.tomb.get(table, set())
                 by_day: dict[str, pl.DataFrame] = {}
                 if df.height:
-                    days = self._with_day(df).filter(pl.col("_day") >= cutoff)
+                    days = self._with_day(df)
+                    old = days.filter(pl.col("_day") < cutoff).height
+                    if old:  # backfilled logs older than the retention window: not kept
+                        self.too_old[table] = self.too_old.get(table, 0) + old
+                        days = days.filter(pl.col("_day") >= cutoff)
                     for (day,), part in days.partition_by("_day", as_dict=True).items():
                         by_day[str(day)] = part.drop("_day")
                 for day in w.days_holding(table, tomb):
