@@ -174,7 +174,7 @@ def test_submission_is_smtp_and_older_forms() -> None:
         "rip=198.51.100.5, lip=192.0.2.2, TLS, session=<Vv5>",
     ]
     ev = dovecot.parse(lines_frame(lines))
-    assert ev.unparsed_count == 0
+    assert ev.unparsed == 0
     rows = correlate(ev)
     sub = by_session(rows, "AbCd")
     assert (sub["protocol"], sub["user"], sub["bytes_in"], sub["bytes_out"], sub["server"]) == (
@@ -216,9 +216,9 @@ def test_webmail_rows() -> None:
         "10.0.0.5 (X-Real-IP: 192.0.2.8,X-Forwarded-For: 192.0.2.8) in session k2j3h4g5zz "
         "(error: 0)",
     ]
-    web, other = roundcube.parse(lines_frame(lines, host="web1"))
-    rows = correlate(webmail=web)
-    assert other == 0 and rows.schema == pl.Schema(ACCESSES)
+    web = roundcube.parse(lines_frame(lines, host="web1"))
+    rows = correlate(web)
+    assert web.unparsed == 0 and rows.schema == pl.Schema(ACCESSES)
     ok, bad = rows.row(0, named=True), rows.row(1, named=True)
     assert (ok["protocol"], ok["status"], ok["user"], ok["remote_ip"], ok["session"]) == (
         "webmail", "success", "alice@example.com", "192.0.2.7", "abcd1234")

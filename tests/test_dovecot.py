@@ -34,7 +34,7 @@ def ev(request: pytest.FixtureRequest) -> dovecot.DovecotEvents:
 
 
 def test_every_real_line_understood(ev: dovecot.DovecotEvents) -> None:
-    assert ev.unparsed_count == 0
+    assert ev.unparsed == 0
     assert sum(ev.kinds.values()) == len(REAL_LINES)
 
 

@@ -205,3 +205,14 @@ def test_redacted_real_log_lines() -> None:
     # what is not personal survives: queue ids, hosts, times, statuses
     assert "605D5162539" in out and "mx01.example.com" in out and "status=sent" in out
     assert "05:40:09" in out
+
+
+def test_redacted_spam_lines_lose_the_subject_everywhere() -> None:
+    """R08: the subject is in Postfix's header line, Dovecot's mail_log and an Rspamd symbol."""
+    redactor = Redactor(KEY)
+    lines = evidence("BEB6C16249E", "r08.6acd47")
+    raw = "\n".join(lines.get_column("raw"))
+    assert raw.count("Cheap meds") >= 2
+    out = "\n".join(redactor.lines(lines, ["Cheap meds - limited offer"]).get_column("raw"))
+    assert "Cheap meds" not in out and "deals@remote.test" not in out
+    assert "LAB_JUNK_SUBJECT(7.50){[subject removed];}" in out

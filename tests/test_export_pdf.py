@@ -167,6 +167,7 @@ def test_event_text_strips_each_prefix() -> None:
 def test_redacted_report_hides_addresses_ips_and_subject() -> None:
     redactor = Redactor(b"k")
     data = result_pdf(r12(), "received", lines=evidence(*R12_LINES), locate=r12_locate(),
+                      query={"account": "alice@example.com", "text": "127.0.0.10"},
                       redact=redactor)
     text = pdf_text(data)
     for original in ("alice@example.com", "ALICE@EXAMPLE.COM", "petra@partner.test",
@@ -197,7 +198,8 @@ def test_list_report_counts_caps_and_rows() -> None:
 
 def test_list_report_redacted() -> None:
     out = io.BytesIO()
-    write_list_pdf(received_frame(), out, view="received", redact=Redactor(b"k"))
+    write_list_pdf(received_frame(), out, view="received", redact=Redactor(b"k"),
+                   query={"account": "alice@example.com"})
     text = pdf_text(out.getvalue())
     for original in ("alice@example.com", "petra@partner.test", "季度报告", "Party"):
         assert original not in text
@@ -240,3 +242,38 @@ def test_cli_report_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     result = runner.invoke(app, ["report", "sent", "s-1", logs, "-o", str(tmp_path / "a.pdf")])
     assert result.exit_code == 2 and "no sent result" in result.output
     assert not (tmp_path / "a.pdf").exists()
+
+
+def test_edge_values_never_crash_or_vanish() -> None:
+    token = "x" * 700
+    row = r12() | {"forwarded_to": token, "subject": "S" * 583 + " \x00\udcff end"}
+    raw = "y" * 900 + "\x00"
+    lines = pl.DataFrame({"time": [None], "server": [None], "program": [None], "raw": [raw]},
+                         schema=schema.LINES)
+    text = pdf_text(result_pdf(row, "received", lines=lines))
+    assert_contains(text, token)  # an unbreakable token is split, not cut
+    assert_contains(text, "y" * 900 + r"\x00")
+    assert_contains(text, r"\x00\udcff end")  # NUL and a lone surrogate shown as escapes
+    partial = pdf_text(result_pdf({"id": "a-1", "status": "failed", "error": "odd-thing"},
+                                  "accesses"))
+    assert "✖ failed (odd-thing)" in partial and "odd-thing" in partial
+    empty = io.BytesIO()
+    assert write_list_pdf(schema.empty("sent"), empty, view="sent") == 0
+    assert "No results." in pdf_text(empty.getvalue())
+
+
+def test_cli_report_on_real_logs_with_the_engine(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end once the engine is in the build: R12 from the real lab logs."""
+    engine = pytest.importorskip("tracemail_tui.store.engine")
+    monkeypatch.setenv("TRACEMAIL_CONFIG", str(tmp_path / "none.toml"))
+    target = tmp_path / "r12.pdf"
+    logs = str(Path(__file__).parent / "fixtures" / "real")
+    result = CliRunner().invoke(app, ["report", "received", r12()["id"], logs, "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    text = pdf_text(target.read_bytes())
+    assert "✔ accepted" in text
+    assert_contains(text, "alice@example.com")
+    assert_contains(text, "r12.6acd47.228290@partner.test")
+    if hasattr(engine, "evidence"):
+        assert_contains(text, "605D5162539: client=unknown[127.0.0.10]")

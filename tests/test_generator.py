@@ -387,3 +387,95 @@ def test_options_are_checked() -> None:
         GenOptions(postfix_style="iso").check()
     with pytest.raises(ValueError):
         GenOptions(days=0).window()
+
+
+def test_live_mode_keeps_about_the_asked_rate(tmp_path: Path) -> None:
+    n = run_live(tmp_path, rate=150, duration=3.0, seed=4)
+    assert 0.4 * 450 < n < 1.8 * 450  # Poisson traffic; a biased clock would double it
+
+
+def test_daily_rotation_splits_by_day_and_loses_nothing(tmp_path: Path) -> None:
+    import gzip
+
+    from tracemail_tui.gen.rotate import rotate_daily
+
+    generate(tmp_path / "flat", seed=8, lines=12_000, days=3)
+    generate(tmp_path / "rot", seed=8, lines=12_000, days=3)
+    rotate_daily(tmp_path / "rot")
+    for name in ("mx1/mail.log", "imap1/dovecot.log", "mx2/rspamd.log", "webmail1/userlogins"):
+        flat = (tmp_path / "flat" / name).read_bytes()
+        base = tmp_path / "rot" / name
+        parts = sorted(
+            base.parent.glob(base.name + ".*.gz"), key=lambda p: -int(p.name.split(".")[-2])
+        )
+        joined = b"".join(gzip.decompress(p.read_bytes()) for p in parts)
+        joined += Path(f"{base}.1").read_bytes() + base.read_bytes()
+        assert parts and joined == flat, name
+        if name.endswith(("mail.log", "dovecot.log")):  # "Nov 26" prefixes: one day per file
+            assert len({ln[:6] for ln in Path(f"{base}.1").read_bytes().splitlines()}) == 1
+
+
+def test_bundled_demo_data_is_reproducible(tmp_path: Path) -> None:
+    """demo_data/ is exactly what its README's command (and make_demo) writes."""
+    from datetime import datetime
+
+    from tracemail_tui.gen import demo
+
+    cmd = re.search(r"generate demo_data (.+)", (demo.BUNDLED / "README.md").read_text())
+    assert cmd
+    args = cmd[1].split()
+    opts = dict(zip(args[::2], args[1::2], strict=True))
+    assert demo.DEMO_OPTIONS == {
+        "seed": int(opts["--seed"]),
+        "lines": int(opts["--lines"]),
+        "days": float(opts["--days"]),
+        "start": datetime.fromisoformat(opts["--start"]),
+        "n_domains": int(opts["--domains"]),
+        "n_accounts": int(opts["--accounts"]),
+    }
+    generate(tmp_path / "fresh", **demo.DEMO_OPTIONS)  # what make_demo does when not bundled
+    copied = demo.make_demo(tmp_path / "copy")
+    for other in (tmp_path / "fresh", copied):
+        files = sorted(p.relative_to(other) for p in other.rglob("*") if p.is_file())
+        bundled = sorted(
+            p.relative_to(demo.BUNDLED)
+            for p in demo.BUNDLED.rglob("*")
+            if p.is_file() and p.name != "README.md"
+        )
+        assert files == bundled
+        assert all((demo.BUNDLED / f).read_bytes() == (other / f).read_bytes() for f in files)
+
+
+def test_a_queue_id_logs_nothing_after_removed(medium: tuple[Path, list[dict]]) -> None:
+    """Postfix's order: one `removed` per queue file, and it is the file's last word."""
+    root = medium[0]
+    line_re = re.compile(rf"postfix/(\w+)\[\d+\]: ({QID}): (.*)")
+    for host in ("mx1", "mx2", "smtp1", "imap1"):
+        removed: set[str] = set()
+        for line in (root / host / "mail.log").read_text().splitlines():
+            m = line_re.search(line)
+            if not m:
+                continue
+            assert m[2] not in removed, line
+            if m[3] == "removed":
+                removed.add(m[2])
+        assert removed
+
+
+def test_every_file_is_in_time_order(medium: tuple[Path, list[dict]]) -> None:
+    """A tailer relies on it: no line is older than the line before it."""
+    from datetime import datetime
+
+    def key(name: str, line: str) -> datetime:
+        if name == "rspamd.log":
+            return datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")
+        if name == "clamav.log":
+            return datetime.strptime(line[:24], "%a %b %d %H:%M:%S %Y")
+        if name == "userlogins":
+            return datetime.strptime(line[1:21], "%d-%b-%Y %H:%M:%S")
+        return datetime.strptime("2026 " + line[:15], "%Y %b %d %H:%M:%S")
+
+    for p in medium[0].rglob("*"):
+        if p.is_file():
+            stamps = [key(p.name, x) for x in p.read_text().splitlines()]
+            assert stamps == sorted(stamps), p

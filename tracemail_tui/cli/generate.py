@@ -35,6 +35,9 @@ def generate(
     truth: Annotated[
         Path | None, typer.Option(help="Also write ground-truth records (JSONL) to this file.")
     ] = None,
+    rotate: Annotated[
+        bool, typer.Option(help="Rotate by day like logrotate: mail.log, .1, .2.gz, ...")
+    ] = False,
     live: Annotated[
         bool, typer.Option(help="Keep appending traffic stamped with the clock.")
     ] = False,
@@ -78,6 +81,10 @@ def generate(
         typer.echo(f"appended {n} lines to {outdir}")
         return
     stats = run(outdir, opts)
+    if rotate:
+        from tracemail_tui.gen.rotate import rotate_daily
+
+        rotate_daily(outdir)
     typer.echo(
         f"wrote {stats.lines} lines to {outdir} in {stats.seconds:.1f}s "
         f"({stats.lines_per_second:,.0f} lines/s)"

@@ -67,7 +67,10 @@ def load_result(view: str, result_id: str, paths: list[Path]) -> ResultBundle | 
 
 def _frame(views: Any, view: str) -> pl.DataFrame | None:
     """The frame of `view` from whatever the engine returned (mapping or attributes)."""
-    frame = views.get(view) if isinstance(views, dict) else getattr(views, view, None)
+    try:
+        frame = views[view]
+    except (KeyError, TypeError):
+        frame = getattr(views, view, None)
     if isinstance(frame, pl.LazyFrame):
         frame = frame.collect()
     return frame

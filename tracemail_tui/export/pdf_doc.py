@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from fpdf import FPDF
-from fpdf.enums import TableBordersLayout, WrapMode, XPos, YPos
+from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
 import tracemail_tui
@@ -108,18 +108,23 @@ class ReportPDF(FPDF):
         self.set_text_color(0)
 
     # blocks -----------------------------------------------------------------------------
+    def text_lines(self, height: float, text: str) -> None:
+        """Left-aligned wrapped text over the full width (fpdf2 justifies by default)."""
+        self.multi_cell(0, height, printable(text), align="L", new_x=XPos.LMARGIN,
+                        new_y=YPos.NEXT)
+
     def title_block(self, title: str, subtitle: str, outcome: str, tone: str = "") -> None:
         """Big title, the outcome as icon + word (coloured by `tone` on top, never alone),
         and a grey subtitle (the result id)."""
         self.set_font(SANS, "B", 16)
-        self.multi_cell(0, 8, printable(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.text_lines(8, title)
         self.set_font(SANS, "B", 13)
         self.set_text_color(*TONES.get(tone, (0, 0, 0)))
-        self.multi_cell(0, 7, printable(outcome), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.text_lines(7, outcome)
         self.set_text_color(0)
         self.set_font(SANS, size=8)
         self.set_text_color(*GREY)
-        self.multi_cell(0, 4.5, printable(subtitle), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.text_lines(4.5, subtitle)
         self.set_text_color(0)
         self.ln(2)
 
@@ -138,7 +143,7 @@ class ReportPDF(FPDF):
     def paragraph(self, text: str, *, size: float = 9) -> None:
         """Wrapped body text."""
         self.set_font(SANS, size=size)
-        self.multi_cell(0, size * 0.5, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.text_lines(size * 0.5, text)
         self.ln(1)
 
     def key_values(self, pairs: Iterable[tuple[str, str]], *, key_width: float = 0.28) -> None:
@@ -230,8 +235,16 @@ class ReportPDF(FPDF):
         (the number marks where each logged line starts), nothing is cut."""
         gutter = 8.0
         height = size * 0.45
+        width = self.epw - gutter - 1.5
         for number, line in enumerate(lines, start=1):
-            if self.will_page_break(height):
+            text = printable(line)
+            self.set_font(MONO, size=size)
+            rows = len(
+                self.multi_cell(width, height, text, align="L", dry_run=True, output="LINES")
+            )
+            # Keep a logged line on one page when it fits there; a reader (and a text
+            # extractor) should not find it cut by the page footer.
+            if self.will_page_break(rows * height) and rows * height < self.eph:
                 self.add_page()
             self.set_font(SANS, size=size - 1)
             self.set_text_color(*GREY)
@@ -240,10 +253,8 @@ class ReportPDF(FPDF):
             self.set_text_color(0)
             self.set_font(MONO, size=size)
             self.set_x(self.l_margin + gutter + 1.5)
-            self.multi_cell(
-                0, height, printable(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-                wrapmode=WrapMode.CHAR,
-            )
+            # WORD wrap still splits a token longer than the line, so nothing is lost.
+            self.multi_cell(width, height, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self.ln(0.6)
         self.set_font(SANS, size=9)
 

@@ -16,7 +16,7 @@ from tracemail_tui.export import explain as ex
 from tracemail_tui.export.fields import check_view
 from tracemail_tui.export.pdf_doc import ReportPDF, save
 from tracemail_tui.export.pdf_report import query_pairs
-from tracemail_tui.export.redact import Redactor
+from tracemail_tui.export.redact import NOTICE, Redactor
 from tracemail_tui.export.text import NULL, show
 from tracemail_tui.store import schema
 
@@ -75,8 +75,7 @@ def write_list_pdf(
     if redact:
         redactor = redact if isinstance(redact, Redactor) else Redactor.from_config()
         shown = redactor.frame(shown, view)
-        query = {**(query or {}), "redacted": "yes (addresses pseudonymised, IPs masked, "
-                 "subjects removed)"}
+        query = {**redactor.query(query), "redacted": NOTICE}
 
     pdf = ReportPDF(title=f"tracemail summary · {view}", paper=paper, landscape=True)
     pdf.add_page()

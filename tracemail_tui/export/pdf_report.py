@@ -19,7 +19,7 @@ import tracemail_tui
 from tracemail_tui.export import explain as ex
 from tracemail_tui.export.fields import check_view, design_fields, extra_fields
 from tracemail_tui.export.pdf_doc import ReportPDF, save
-from tracemail_tui.export.redact import Redactor
+from tracemail_tui.export.redact import NOTICE, Redactor
 from tracemail_tui.export.text import NULL, iso, show
 from tracemail_tui.store import schema
 
@@ -138,8 +138,7 @@ def write_result_pdf(
         row = redactor.row(row, view)
         evidence = redactor.lines(evidence, subjects)
         locate = redactor.locate(dict(locate)) if locate else None
-        query = {**(query or {}), "redacted": "yes (addresses pseudonymised, IPs masked, "
-                 "subjects removed)"}
+        query = {**redactor.query(query), "redacted": NOTICE}
 
     outcome = ex.outcome(view, row)
     pdf = ReportPDF(title=f"tracemail report · {view} · {row.get('id') or NULL}", paper=paper)

@@ -21,7 +21,7 @@ import ipaddress
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -65,6 +65,7 @@ _POSTFIX_SUBJECT_RE: Final = re.compile(
 # Dovecot mail_log `from=Display Name <addr>`: the display name is personal too.
 _DISPLAY_NAME_RE: Final = re.compile(r"(\bfrom=)([^<,=]*[^<,=\s])(\s*<)")
 SUBJECT_REMOVED: Final = "[subject removed]"
+NOTICE: Final = "yes (addresses pseudonymised, IPs masked, subjects removed)"
 NAME_REMOVED: Final = "[name removed]"
 
 
@@ -184,6 +185,14 @@ class Redactor:
         if not row:
             return dict(row)
         return self.frame(pl.DataFrame([row]), view).row(0, named=True)
+
+    def query(self, query: Mapping[str, Any] | None) -> dict[str, Any]:
+        """A query description (filters shown in a report) with text values redacted:
+        `--account alice@example.com` must not survive in a pseudonymised report."""
+        return {
+            key: self.text(value) if isinstance(value, str) else value
+            for key, value in (query or {}).items()
+        }
 
     def locate(self, result: dict[str, Any]) -> dict[str, Any]:
         """A locate result with its account and message-id pseudonymised."""

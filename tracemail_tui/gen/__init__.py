@@ -9,10 +9,12 @@ thousands of accounts, writing `<outdir>/<host>/mail.log`, `dovecot.log`, `rspam
     from tracemail_tui.gen import generate, run_live
     generate("out", seed=7, lines=200_000, days=2)
     run_live("out", rate=20, stop_event=ev)
+    make_demo(tmpdir)          # the demo set (demo_data/), then run_live(tmpdir, ...)
 """
 
 from tracemail_tui.gen.batch import GenStats, generate
+from tracemail_tui.gen.demo import make_demo
 from tracemail_tui.gen.live import run_live
 from tracemail_tui.gen.options import GenOptions
 
-__all__ = ["GenOptions", "GenStats", "generate", "run_live"]
+__all__ = ["GenOptions", "GenStats", "generate", "make_demo", "run_live"]

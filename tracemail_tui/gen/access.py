@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracemail_tui.gen import vocab
+from tracemail_tui.gen import refused_out, vocab
 from tracemail_tui.gen.ctx import Ctx
 from tracemail_tui.gen.lmtp import store
 from tracemail_tui.gen.world import HOSTS, Account
@@ -155,6 +155,7 @@ def imap_session(
         )
     else:
         ctx.dv(out_t, proc, f"Disconnected: Logged out {counters}")
+    closed = out_t <= ctx.t_end  # else the logout (and its counters) is not in the logs
     _truth(
         ctx,
         t + 0.05,
@@ -163,15 +164,23 @@ def imap_session(
         ip,
         sess,
         True,
-        client=client,
-        logout_time=_iso(out_t) if out_t <= ctx.t_end else None,
-        bytes_in=i_b,
-        bytes_out=o_b,
-        deleted=deleted,
-        expunged=expunged,
-        trashed=trashed,
+        client=client_name(client),
+        logout_time=_iso(out_t) if closed else None,
+        bytes_in=i_b if closed else None,
+        bytes_out=o_b if closed else None,
+        deleted=deleted if closed else None,
+        expunged=expunged if closed else None,
+        trashed=trashed if closed else None,
     )
     return out_t
+
+
+def client_name(id_sent: str | None) -> str | None:
+    """`name=Thunderbird, version=128.5.0, ...` -> `Thunderbird 128.5.0` (ground truth)."""
+    if not id_sent:
+        return None
+    kv = dict(p.split("=", 1) for p in id_sent.split(", ") if "=" in p)
+    return " ".join(v for v in (kv.get("name"), kv.get("version")) if v) or None
 
 
 def _iso(t: float) -> str:
@@ -302,7 +311,7 @@ def login_fail(
                 login,
                 f"Disconnected: Connection closed (auth failed, 1 attempts in {secs} secs): {tail}",
             )
-        t = t2
+        # the attempt's time is its auth line (the first line that names user and IP)
     elif reason == "user-disabled":
         ctx.dv(
             t,
@@ -311,9 +320,12 @@ def login_fail(
             f"(internal failure, 1 successful auths): {tail}",
         )
     elif reason == "deny":
-        ctx.dv(t, "auth", "User found from deny passdb")
-        t += 1 + rng.random()
-        ctx.dv(t, login, f"Disconnected: Aborted login by logging out (user disabled): {tail}")
+        ctx.dv(t, "auth", "User found from deny passdb")  # the attempt's time (first line)
+        ctx.dv(
+            t + 1 + rng.random(),
+            login,
+            f"Disconnected: Aborted login by logging out (user disabled): {tail}",
+        )
         err = "user-disabled"
     elif reason == "plaintext-disallowed":
         ctx.dv(
@@ -352,8 +364,16 @@ def brute_force(ctx: Ctx, t: float) -> None:
     rng = ctx.rng
     ip = _rand_ip(ctx)
     dom = ctx.world.domains[rng.randrange(20)]
-    proto = "pop3" if rng.random() < 0.3 else "imap"
+    k = rng.random()
+    proto = "pop3" if k < 0.25 else "smtp" if k < 0.5 else "imap"
     accs = [a for a in ctx.world.accounts[:400] if a.domain == dom and a.state == "ok"][:5]
+    if proto == "smtp":  # SMTP AUTH guessing on submission, a few tries per connection
+        for _ in range(rng.randint(8, 30)):
+            t += rng.uniform(2.0, 20.0)
+            user = rng.choice(accs).addr if accs and rng.random() < 0.5 else f"admin@{dom}"
+            refused_out.auth_fail(ctx, t, user=user, ip=ip, tries=rng.randint(1, 3))
+            t += 15
+        return
     for _ in range(rng.randint(20, 80)):
         t += rng.uniform(0.5, 6.0)
         if accs and rng.random() < 0.3:

@@ -109,7 +109,13 @@ class Ctx:
     def truth(self, view: str, t: float, **fields: Any) -> None:
         """A ground-truth record (contract field names) when truth output is on."""
         if self.truth_on:
-            self.sink.record({"view": view, "time": iso(t), **fields})
+            # Contract conventions: message ids as logged (<...>), unknown or empty -> null.
+            mid = fields.get("message_id")
+            if mid and not mid.startswith("<"):
+                fields["message_id"] = f"<{mid}>"
+            rec = {"view": view, "time": iso(t)}
+            rec.update((k, None if v == "" else v) for k, v in fields.items())
+            self.sink.record(rec)
 
 
 def host_fqdn(host: str) -> str:

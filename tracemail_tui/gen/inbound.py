@@ -91,7 +91,7 @@ def truth_received(ctx: Ctx, m: Msg, to: str, status: str, **kw: object) -> None
     if ctx.truth_on:
         ctx.truth(
             "received",
-            m.t,
+            m.t + 0.3 if m.qid else m.t,  # the `client=` line, where the queue id appears
             status=status,
             sender=m.ext.addr.lower(),
             recipient=to.lower(),
@@ -204,7 +204,8 @@ def accepted(
     ctx.pf(end + 0.1, m.mx, "qmgr", qmgr, f"{m.qid}: removed")
     spam_action = action
     for r in rcpts:
-        status = "quarantined" if kind == "junk" else "accepted"
+        # in Junk = quarantined; a spam that bounced (over quota) never reached Junk
+        status = "quarantined" if kind == "junk" and r.delivery == "delivered" else "accepted"
         truth_received(
             ctx,
             m,
@@ -226,28 +227,29 @@ def accepted(
         )
     if ghost:
         truth_received(
-            ctx, m, ghost, "rejected", reason=UNKNOWN_TEXT, delivery=None, dsn="5.1.1", size=None
+            ctx, m, ghost, "rejected", reason=UNKNOWN_TEXT, delivery=None, dsn="5.1.1", size=m.size
         )
 
 
 def bounce_to_external(ctx: Ctx, t: float, host: str, qid: str, ext: External) -> None:
     """The NDR Postfix sends back to an external sender (over-quota bounce)."""
     nqid = ctx.ids.queue_id(host, t)
+    mid = f"{_compact(t)}.{nqid}@{host}.example.net"
+    size = ctx.rng.randrange(2500, 9000)
     qmgr = ctx.pid_qmgr[host]
-    stamp = _compact(t)
     ctx.pf(
         t,
         host,
         "cleanup",
         ctx.pid(host, "cleanup"),
-        f"{nqid}: message-id=<{stamp}.{nqid}@{host}.example.net>",
+        f"{nqid}: message-id=<{mid}>",
     )
     ctx.pf(
         t,
         host,
         "qmgr",
         qmgr,
-        f"{nqid}: from=<>, size={ctx.rng.randrange(2500, 9000)}, nrcpt=1 (queue active)",
+        f"{nqid}: from=<>, size={size}, nrcpt=1 (queue active)",
     )
     ctx.pf(
         t,
@@ -266,6 +268,29 @@ def bounce_to_external(ctx: Ctx, t: float, host: str, qid: str, ext: External) -
         f"status=sent (250 2.0.0 Ok: queued as {ctx.ids.queue_id('remote', t)})",
     )
     ctx.pf(t + 0.41, host, "qmgr", qmgr, f"{nqid}: removed")
+    if ctx.truth_on:
+        mx, _, ip = relay.partition("[")
+        ctx.truth(
+            "sent",
+            t,
+            status="delivered",
+            reason=None,
+            sender=None,
+            recipient=ext.addr.lower(),
+            domain=None,  # null sender
+            account=None,
+            subject=None,
+            size=size,
+            message_id=mid,
+            queue_id=nqid,
+            server=host,
+            relay_host=mx,
+            relay_ip=ip.partition("]")[0],
+            relay_port=25,
+            dsn="2.0.0",
+            blocked=False,
+            auto="ndr",
+        )
 
 
 def _compact(t: float) -> str:

@@ -49,23 +49,21 @@ def run_live(
     rng = ctx.rng
     stop = stop_event or threading.Event()
     began = time.monotonic()
-    t = local_now()
     per_ep = LINES_PER_EPISODE
+    nxt = local_now() + rng.expovariate(rate / per_ep)
     n = 0
     try:
         while not stop.is_set():
             if duration is not None and time.monotonic() - began >= duration:
                 break
             now = local_now()
-            ep_rate = rate / per_ep
-            while True:
-                nxt = t + rng.expovariate(ep_rate)
-                if nxt > now:
-                    break
+            # `nxt` survives across ticks: redrawing it each tick would inflate the rate.
+            while nxt <= now:
                 t = nxt
                 sink.release(t)
                 mix.run(t)
                 n += 1
+                nxt = t + rng.expovariate(rate / per_ep)
             sink.release(now)
             sink.flush()
             if n >= 64:

@@ -28,7 +28,7 @@ _DEFER_TEXTS = (
 class Sub:
     """A submission session of one of our users."""
 
-    __slots__ = ("acct", "client", "helo", "ip", "pid", "t", "webmail")
+    __slots__ = ("acct", "client", "helo", "ip", "pid", "t", "tls", "webmail")
 
     def __init__(
         self, ctx: Ctx, t: float, acct: Account | None = None, webmail: bool | None = None
@@ -51,10 +51,12 @@ class Sub:
             self.client = f"unknown[{self.ip}]"
             self.helo = f"{acct.addr.partition('@')[0].replace('.', '-')}-pc.lan"
         self.pid = ctx.pid(HOST, "submission")
+        self.tls = False
 
     def connect(self, ctx: Ctx) -> None:
         ctx.pf(self.t, HOST, SVC, self.pid, f"connect from {self.client}")
-        if not self.webmail or ctx.rng.random() < 0.5:
+        self.tls = not self.webmail or ctx.rng.random() < 0.5
+        if self.tls:
             ctx.pf(
                 self.t + 0.05,
                 HOST,
@@ -65,6 +67,16 @@ class Sub:
 
     def tail(self, sender: str, to: str) -> str:
         return f"from=<{sender}> to=<{to}> proto=ESMTP helo=<{self.helo}>"
+
+    def disconnect(self, ctx: Ctx, t: float, counts: str, cmds: str) -> None:
+        """smtpd's summary; `cmds` counts EHLO twice and STARTTLS, as with TLS."""
+        ehlo = "ehlo=2 starttls=1"
+        if not self.tls:  # one EHLO, no STARTTLS
+            ehlo = "ehlo=1"
+            cmds = "/".join(str(int(c) - 2) for c in cmds.split("/"))
+        ctx.pf(
+            t, HOST, SVC, self.pid, f"disconnect from {self.client} {ehlo} {counts} commands={cmds}"
+        )
 
 
 def ext_addr(ctx: Ctx) -> str:
@@ -144,16 +156,10 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
         f"{qid}: from=<{a.addr}>, size={size}, nrcpt={len(rc)} (queue active)",
     )
     n = len(rc)
-    ctx.pf(
-        tt + 0.14,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 auth=1 "
-        f"mail=1 rcpt={n} data=1 quit=1 commands={n + 7}",
-    )
+    s.disconnect(ctx, tt + 0.14, f"auth=1 mail=1 rcpt={n} data=1 quit=1", str(n + 7))
     end = tt + 0.2
-    queued = False
+    queued = False  # a recipient is still deferred at the end
+    retried = False  # the retries own the `removed` line
     bounced = False
     t_end = ctx.t_end
     for kind, to, b in rc:
@@ -269,8 +275,7 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
                         ctx.pid(HOST, "smtp"),
                         pre + f"dsn={dsn}, status=deferred ({text})",
                     )
-                else:
-                    pass
+                retried = True
                 queued = status == "queued" or queued
         if ctx.truth_on:
             ctx.truth(
@@ -298,7 +303,7 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
             )
     if bounced:
         _ndr(ctx, end + 0.05, qid, a)
-    if not queued:
+    if not (queued or retried):
         ctx.pf(end + 0.1, HOST, "qmgr", qmgr, f"{qid}: removed")
 
 

@@ -56,14 +56,7 @@ def spam_out(ctx: Ctx, t: float) -> None:
         f"{qid}: milter-reject: END-OF-MESSAGE from "
         f"{s.client}: 5.7.1 {reason}; {s.tail(a.addr, to)}",
     )
-    ctx.pf(
-        tt + 0.14,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 "
-        "auth=1 mail=1 rcpt=1 data=0/1 quit=1 commands=7/8",
-    )
+    s.disconnect(ctx, tt + 0.14, "auth=1 mail=1 rcpt=1 data=0/1 quit=1", "7/8")
     if ctx.truth_on:
         ctx.truth(
             "sent",
@@ -105,14 +98,7 @@ def mismatch(ctx: Ctx, t: float) -> None:
         f"NOQUEUE: reject: RCPT from {s.client}: 553 "
         f"5.7.1 <{other}>: {reason}; {s.tail(other, to)}",
     )
-    ctx.pf(
-        tt + 0.05,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 "
-        "auth=1 mail=1 rcpt=0/1 rset=1 quit=1 commands=7/8",
-    )
+    s.disconnect(ctx, tt + 0.05, "auth=1 mail=1 rcpt=0/1 rset=1 quit=1", "7/8")
     if ctx.truth_on:
         ctx.truth(
             "sent",
@@ -139,13 +125,15 @@ def auth_fail(
     if ip is not None:
         s.ip, s.client = ip, f"unknown[{ip}]"
     u = user or s.acct.addr
+    known = u in ctx.world.by_addr
+    why, err = ("Password mismatch", "auth-failed") if known else ("unknown user", "unknown-user")
     s.connect(ctx)
     n = tries or rng.choice((1, 2, 2, 3))
     tt = t + 0.3
     for i in range(n):
         tt += rng.uniform(1.0, 5.0)
         mech = "PLAIN" if i % 2 == 0 else "LOGIN"
-        ctx.dv(tt - 0.01, "auth", f"passwd-file({u},{s.ip}): Password mismatch")
+        ctx.dv(tt - 0.01, "auth", f"passwd-file({u},{s.ip}): {why}")
         ctx.pf(
             tt,
             HOST,
@@ -154,11 +142,5 @@ def auth_fail(
             f"warning: {s.client}: SASL {mech} authentication "
             f"failed: (reason unavailable), sasl_username={u}",
         )
-        access_truth(ctx, s, tt, False, "auth-failed", u)
-    ctx.pf(
-        tt + 0.1,
-        HOST,
-        SVC,
-        s.pid,
-        f"disconnect from {s.client} ehlo=2 starttls=1 auth=0/{n} quit=1 commands=4/{n + 4}",
-    )
+        access_truth(ctx, s, tt, False, err, u)
+    s.disconnect(ctx, tt + 0.1, f"auth=0/{n} quit=1", f"4/{n + 4}")

@@ -69,3 +69,26 @@ def reinject(
         f"status=sent (250 2.0.0 Ok: queued as {ctx.ids.queue_id('remote', t)})",
     )
     ctx.pf(t + 0.03 + d, host, "qmgr", qmgr, f"{qid}: removed")
+    if ctx.truth_on:
+        relay = remote_relay(ctx, to)
+        ctx.truth(
+            "sent",
+            t,
+            status="delivered",
+            reason=None,
+            sender=sender,
+            recipient=to.lower(),
+            domain=sender.rpartition("@")[2] or None,  # the contract's sender's domain
+            account=None,
+            subject=subj.text,
+            size=size,
+            message_id=msgid,
+            queue_id=qid,
+            server=host,
+            relay_host=relay.partition("[")[0],
+            relay_ip=relay.partition("[")[2].partition("]")[0],
+            relay_port=25,
+            dsn="2.0.0",
+            blocked=False,
+            auto="vacation" if vacation_of else "redirect",
+        )

@@ -87,7 +87,7 @@ def webmail_fail(ctx: Ctx, t: float) -> None:
         err = "auth-failed" if known else "unknown-user"
         ctx.truth(
             "accesses",
-            t + 2,
+            t,
             status="failed",
             error=err,
             user=user,

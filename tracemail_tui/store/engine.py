@@ -105,7 +105,7 @@ class Engine:
             dv_lines = lines.filter(pl.col("program") == "dovecot")
             if dv_lines.height:
                 dv = dovecot_parser.parse(dv_lines)
-                st.add_counts(st.unparsed, {"dovecot": dv.unparsed_count})
+                st.add_counts(st.unparsed, {"dovecot": dv.unparsed})
                 new_dv = dv.deliveries.select(
                     [pl.col(c).cast(t) if c in dv.deliveries.columns
                      else pl.lit(None, t).alias(c)

@@ -27,6 +27,7 @@ from typing import Final
 import polars as pl
 
 from tracemail_tui.store.parse.dovecot import PROTOCOL, DovecotEvents, attach_deny
+from tracemail_tui.store.parse.roundcube import WebmailEvents
 from tracemail_tui.store.schema import conform, empty
 
 _EV: Final[dict[str, pl.DataType]] = {
@@ -169,9 +170,16 @@ class AccessCorrelator:
         """Sessions whose story is not finished yet (kept for the next chunk)."""
         return _status(self._pending).filter(~pl.col("done")).height
 
-    def feed(self, events: DovecotEvents | None = None,
-             webmail: pl.DataFrame | None = None) -> pl.DataFrame:
-        """Access rows (``schema.ACCESSES``) of every session this chunk touched."""
+    def feed(self, events: DovecotEvents | WebmailEvents | None = None,
+             webmail: WebmailEvents | pl.DataFrame | None = None) -> pl.DataFrame:
+        """Access rows (``schema.ACCESSES``) of every session this chunk touched.
+
+        Takes the parsed Dovecot events and/or the Roundcube ones (either positionally).
+        """
+        if isinstance(events, WebmailEvents):
+            events, webmail = None, events
+        if isinstance(webmail, WebmailEvents):
+            webmail = webmail.logins
         out = []
         if events is not None:
             out.append(self._dovecot(events))
@@ -249,8 +257,8 @@ class AccessCorrelator:
         ))
 
 
-def correlate(events: DovecotEvents | None = None,
-              webmail: pl.DataFrame | None = None) -> pl.DataFrame:
+def correlate(events: DovecotEvents | WebmailEvents | None = None,
+              webmail: WebmailEvents | pl.DataFrame | None = None) -> pl.DataFrame:
     """One-shot: all access rows of a whole frame of events."""
     return AccessCorrelator().feed(events, webmail)
 

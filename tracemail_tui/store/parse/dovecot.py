@@ -50,13 +50,14 @@ class DovecotEvents:
     connections: pl.DataFrame
     deliveries: pl.DataFrame
     mailbox: pl.DataFrame
-    unparsed: pl.DataFrame
+    unparsed_by_process: pl.DataFrame  # process, lines, sample (one raw line)
     kinds: dict[str, int] = field(default_factory=dict)
 
     @property
-    def unparsed_count(self) -> int:
-        """Dovecot lines of no known form in this chunk."""
-        return int(self.unparsed["lines"].sum()) if self.unparsed.height else 0
+    def unparsed(self) -> int:
+        """Dovecot lines of no known form in this chunk (never dropped silently)."""
+        by = self.unparsed_by_process
+        return int(by["lines"].sum()) if by.height else 0
 
 
 def split(lines: pl.DataFrame) -> pl.DataFrame:
@@ -380,7 +381,7 @@ def parse(lines: pl.DataFrame) -> DovecotEvents:
     return DovecotEvents(
         logins=logins, failures=failures, auth=auth, ids=ids, logouts=logouts,
         connections=connections, deliveries=deliveries, mailbox=mailbox,
-        unparsed=unparsed, kinds={str(k): int(v) for k, v in kinds.items()},
+        unparsed_by_process=unparsed, kinds={str(k): int(v) for k, v in kinds.items()},
     )
 
 

@@ -20,6 +20,7 @@ end so whatever the user typed stays in ``user``, literally.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import polars as pl
@@ -52,6 +53,15 @@ WEBMAIL: Final[dict[str, pl.DataType]] = {
 }
 
 
+@dataclass
+class WebmailEvents:
+    """Roundcube login records of one chunk (``WEBMAIL`` columns) and the count of
+    Roundcube lines that are not login records (errors log and the like)."""
+
+    logins: pl.DataFrame
+    unparsed: int = 0
+
+
 def is_roundcube(program: pl.Expr) -> pl.Expr:
     """Programs that carry Roundcube lines (file form, or the usual syslog tags)."""
     return program.is_in(("roundcube", "roundcubemail", "rcube", "webmail"))
@@ -67,7 +77,7 @@ def _client_ip(addr: pl.Expr) -> pl.Expr:
     return pl.when(proxied).then(pl.coalesce(real, xff)).otherwise(pl.coalesce(peer, addr))
 
 
-def parse(lines: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def parse(lines: pl.DataFrame) -> WebmailEvents:
     """Webmail login rows (``WEBMAIL``) and the number of Roundcube lines that are not
     login records (errors log, other messages — counted by the caller, never dropped)."""
     rc = lines.filter(is_roundcube(pl.col("program"))).select("time", "host", "msg")
@@ -96,4 +106,4 @@ def parse(lines: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     out = out.with_columns(session=pl.when(pl.col("session") == "").then(None)
                            .otherwise(pl.col("session")))
     other = rc.height - out.height
-    return out.select([pl.col(c).cast(t) for c, t in WEBMAIL.items()]), other
+    return WebmailEvents(out.select([pl.col(c).cast(t) for c, t in WEBMAIL.items()]), other)
