@@ -115,6 +115,7 @@ def run_rate(rate: int, seconds: float, workdir: Path) -> dict[str, float]:
 
 def section(results: list[dict[str, float]], seconds: float) -> str:
     engine = ingest_mod.default_engine()
+    load = os.getloadavg()[0]
     rows = "\n".join(
         f"| {r['rate']:,} | {r['achieved']:,.0f} | {r['lines']:,} | {r['p50'] * 1000:.0f} ms "
         f"| {r['p99'] * 1000:.0f} ms | {r['max'] * 1000:.0f} ms | {r['missing']} | {r['commits']} |"
@@ -127,7 +128,8 @@ flushed every 100 ms) in a subprocess for {seconds:.0f} s per rate; `Ingestor.fo
 directory (watchfiles, debounce 100 ms), header split, engine `{type(engine).__name__}`, rows
 and raw lines into the store's hot layer (queryable), Parquet commits every 5 s.
 Delay = wall clock from the write to the handled batch covering it. Machine: {platform.machine()},
-{os.cpu_count()} cores shared with other jobs, Python {platform.python_version()}.
+{os.cpu_count()} cores shared with other jobs (load average {load:.1f} at the end),
+Python {platform.python_version()}.
 
 | target lines/s | achieved | lines | p50 delay | p99 delay | max | writes never seen | commits |
 |---:|---:|---:|---:|---:|---:|---:|---:|

@@ -155,6 +155,7 @@ def main() -> None:
                     kinds.setdefault("counts per status, domain + date", []).append(
                         timed(lambda v=view, f=f: query.counts(reader, v, f))
                     )
+        load = os.getloadavg()[0]
         lines_per_m = lines_bytes / ing.stats.lines * 1e6
         views_per_m = views_bytes / DAYS / ing.stats.lines * 1e6
         rows = "\n".join(
@@ -171,7 +172,8 @@ view rows from the generator's ground truth of that day ({per_day["received"]:,}
 {DAYS} days (times shifted by whole days) rather than parsing {DAYS}M lines, committed day by
 day. {a.queries} random queries per kind through `query.query(...).collect()` on a read-only
 store, as the CLI/TUI do. Machine: {platform.machine()}, {os.cpu_count()} cores shared with
-other jobs, Python {platform.python_version()}, Polars {pl.__version__}.
+other jobs (load average {load:.1f} at the end), Python {platform.python_version()},
+Polars {pl.__version__}.
 
 | query | p50 | p99 | median rows |
 |---|---:|---:|---:|
