@@ -90,8 +90,9 @@ def test_spanning_batches_files_restart_and_crash_equal_one_shot(tmp_path: Path)
 
     # Run 1: tiny batches, commits after every batch.
     s = ParquetStore(root, flush_interval=0, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200,
-                   feed_lines=1)
+    ing = Ingestor(
+        s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200, feed_lines=1
+    )
     ing.backfill()
     assert ing.stats.commits >= 2 and ing.engine.open  # type: ignore[attr-defined]
     s.close()
@@ -99,8 +100,9 @@ def test_spanning_batches_files_restart_and_crash_equal_one_shot(tmp_path: Path)
     # Run 2 "crashes": lines handled (queryable) but never committed.
     write(logs, events[70:120])
     s = ParquetStore(root, flush_interval=1e9, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200,
-                   feed_lines=1)
+    ing = Ingestor(
+        s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200, feed_lines=1
+    )
     for batch in ing.tailer.poll():
         ing.handle(batch)
     assert s.scan("lines").collect().height == 120
@@ -109,8 +111,9 @@ def test_spanning_batches_files_restart_and_crash_equal_one_shot(tmp_path: Path)
     # Run 3 resumes from run 1's checkpoints and correlator state.
     write(logs, events[120:])
     s = ParquetStore(root, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200,
-                   feed_lines=1)
+    ing = Ingestor(
+        s, [logs], engine_factory=ToyEngine, include=INCLUDE, batch_bytes=200, feed_lines=1
+    )
     ing.backfill()
     s.close()
 
@@ -129,15 +132,17 @@ def test_real_logs_lines_and_hosts(tmp_path: Path) -> None:
     ing = Ingestor(s, [logs])
     ing.backfill()
     lines = s.scan("lines").collect()
-    n = sum(len((REAL / f).read_bytes().splitlines()) for f in ("mail.log", "dovecot.log",
-                                                                 "rspamd.log"))
+    n = sum(
+        len((REAL / f).read_bytes().splitlines()) for f in ("mail.log", "dovecot.log", "rspamd.log")
+    )
     assert lines.height == n == ing.stats.lines
     # Host-less Dovecot and Rspamd lines get the host the syslog lines next to them name.
     assert lines["server"].drop_nulls().unique().to_list() == ["mx01"]
     assert ing.stats.unparsed == lines.filter(pl.col("program").is_null()).height
     info = s.info()
-    assert set(info["sources"]) == {str(logs / f) for f in ("mail.log", "dovecot.log",
-                                                             "rspamd.log")}
+    assert set(info["sources"]) == {
+        str(logs / f) for f in ("mail.log", "dovecot.log", "rspamd.log")
+    }
     assert info["sources"][str(logs / "mail.log")]["last_time"].startswith("20")
 
 
@@ -176,8 +181,9 @@ def test_backfill_feeds_files_interleaved_by_time(tmp_path: Path) -> None:
         with open(logs / name, "a") as f:
             f.write(f"{stamp} mx01 postfix/smtpd[1]: line {i}\n")
     s = ParquetStore(tmp_path / "store", flush_interval=0, today=lambda: dt.date(2026, 11, 27))
-    ing = Ingestor(s, [logs], engine_factory=Recorder, batch_bytes=300, feed_lines=1,
-                   background_commits=False)
+    ing = Ingestor(
+        s, [logs], engine_factory=Recorder, batch_bytes=300, feed_lines=1, background_commits=False
+    )
     ing.backfill()
     times = ing.engine.times  # type: ignore[attr-defined]
     assert len(times) == 400 and times == sorted(times)
@@ -195,8 +201,9 @@ def _cut_by_time(files: dict[str, bytes], cuts: list[dt.datetime]) -> list[dict[
     parts: list[dict[str, bytes]] = [{} for _ in range(len(cuts) + 1)]
     for name, data in files.items():
         lines = data.splitlines(keepends=True)
-        times = split_lines(pl.Series([ln.decode(errors="replace") for ln in lines]),
-                            year=2026)["time"].to_list()
+        times = split_lines(pl.Series([ln.decode(errors="replace") for ln in lines]), year=2026)[
+            "time"
+        ].to_list()
         for ln, t in zip(lines, times, strict=True):
             k = sum(1 for c in cuts if t is not None and t >= c)
             parts[k][name] = parts[k].get(name, b"") + ln
@@ -218,8 +225,10 @@ def test_live_ingest_equals_one_shot_search(tmp_path: Path, kind: str) -> None:
         generate(src, lines=6000, days=0.1, seed=11)
     expected = engine.run([src])
     files = {str(p.relative_to(src)): p.read_bytes() for p in src.rglob("*") if p.is_file()}
-    times = split_lines(pl.Series([ln.decode(errors="replace") for d in files.values()
-                                   for ln in d.splitlines()]), year=2026)["time"].drop_nulls()
+    times = split_lines(
+        pl.Series([ln.decode(errors="replace") for d in files.values() for ln in d.splitlines()]),
+        year=2026,
+    )["time"].drop_nulls()
     lo, hi = times.min(), times.max()
     parts = _cut_by_time(files, [lo + (hi - lo) / 3, lo + (hi - lo) * 2 / 3])  # type: ignore[operator]
     logs, root = tmp_path / "logs", tmp_path / "store"
@@ -264,15 +273,19 @@ def test_follow_commits_in_the_background_and_on_stop(tmp_path: Path) -> None:
 
     logs = tmp_path / "logs"
     logs.mkdir()
-    (logs / "mail.log").write_bytes((REAL / "mail.log").read_bytes()[:2000].rsplit(b"\n", 1)[0]
-                                    + b"\n")
+    (logs / "mail.log").write_bytes(
+        (REAL / "mail.log").read_bytes()[:2000].rsplit(b"\n", 1)[0] + b"\n"
+    )
     s = ParquetStore(tmp_path / "store", flush_interval=0.2, retention_days=100_000)
     ing = Ingestor(s, [logs])
     stop = threading.Event()
-    th = threading.Thread(target=ing.follow, args=(stop,),
-                          kwargs={"debounce_ms": 50, "step_ms": 10, "timeout_ms": 200})
+    th = threading.Thread(
+        target=ing.follow,
+        args=(stop,),
+        kwargs={"debounce_ms": 50, "step_ms": 10, "timeout_ms": 200},
+    )
     th.start()
-    rest = (REAL / "mail.log").read_bytes()[len((logs / "mail.log").read_bytes()):]
+    rest = (REAL / "mail.log").read_bytes()[len((logs / "mail.log").read_bytes()) :]
     time.sleep(0.3)
     with open(logs / "mail.log", "ab") as f:
         f.write(rest)

@@ -62,30 +62,53 @@ def test_hot_rows_are_queryable_and_upserted_by_id(tmp_path: Path) -> None:
     g0 = s.generation
     s.add({"received": received([("r-1", "2026-11-27T05:00:00", "accepted", "a@x.test")])})
     assert s.generation > g0
-    s.add({"received": received([("r-1", "2026-11-27T05:00:00", "quarantined", "a@x.test"),
-                                 ("r-2", "2026-11-26T23:59:59", "rejected", "b@y.test")])})
+    s.add(
+        {
+            "received": received(
+                [
+                    ("r-1", "2026-11-27T05:00:00", "quarantined", "a@x.test"),
+                    ("r-2", "2026-11-26T23:59:59", "rejected", "b@y.test"),
+                ]
+            )
+        }
+    )
     got = rows(s, "received")
     assert got.select("id", "status").rows() == [("r-2", "rejected"), ("r-1", "quarantined")]
     assert query.counts(s, "received", Filters()) == {
-        "accepted": 0, "quarantined": 1, "rejected": 1}
+        "accepted": 0,
+        "quarantined": 1,
+        "rejected": 1,
+    }
 
 
 def test_commit_partitions_by_day_and_upserts_across_commits(tmp_path: Path) -> None:
     s = open_store(tmp_path)
-    s.add({"received": received([("r-1", "2026-11-27T05:00:00", "accepted", "a@x.test"),
-                                 ("r-2", "2026-11-26T10:00:00", "accepted", "b@x.test")])})
+    s.add(
+        {
+            "received": received(
+                [
+                    ("r-1", "2026-11-27T05:00:00", "accepted", "a@x.test"),
+                    ("r-2", "2026-11-26T10:00:00", "accepted", "b@x.test"),
+                ]
+            )
+        }
+    )
     s.commit(checkpoints=[{"k": 1}])
     assert sorted(s.manifest.parts["received"]) == ["2026-11-26", "2026-11-27"]
     # r-1 changes after its first version was committed: the new one replaces it.
     s.add({"received": received([("r-1", "2026-11-27T05:00:00", "rejected", "a@x.test")])})
     assert rows(s, "received").select("id", "status").rows() == [
-        ("r-2", "accepted"), ("r-1", "rejected")]
+        ("r-2", "accepted"),
+        ("r-1", "rejected"),
+    ]
     s.commit(checkpoints=[{"k": 2}])
     assert [p.rows for p in s.manifest.parts["received"]["2026-11-27"]] == [1]
     s.close()
     s2 = open_store(tmp_path, readonly=True)
     assert rows(s2, "received").select("id", "status").rows() == [
-        ("r-2", "accepted"), ("r-1", "rejected")]
+        ("r-2", "accepted"),
+        ("r-1", "rejected"),
+    ]
     assert s2.checkpoints() == [{"k": 2}]
     one_day = rows(s2, "received", Filters(date=dt.date(2026, 11, 26)))
     assert one_day["id"].to_list() == ["r-2"]
@@ -171,11 +194,22 @@ def test_append_segments_merge_in_tiers(tmp_path: Path) -> None:
 
 def test_retention_on_open_and_prune(tmp_path: Path) -> None:
     s = open_store(tmp_path, retention_days=30)
-    s.add({"received": received([
-        ("r-old", "2026-10-27T12:00:00", "accepted", "a@x.test"),  # 31 days ago: too old
-        ("r-edge", "2026-10-28T12:00:00", "accepted", "a@x.test"),  # 30 days ago: kept
-        ("r-new", "2026-11-20T12:00:00", "accepted", "a@x.test"),
-    ])})
+    s.add(
+        {
+            "received": received(
+                [
+                    (
+                        "r-old",
+                        "2026-10-27T12:00:00",
+                        "accepted",
+                        "a@x.test",
+                    ),  # 31 days ago: too old
+                    ("r-edge", "2026-10-28T12:00:00", "accepted", "a@x.test"),  # 30 days ago: kept
+                    ("r-new", "2026-11-20T12:00:00", "accepted", "a@x.test"),
+                ]
+            )
+        }
+    )
     s.commit(checkpoints=[])
     assert rows(s, "received")["id"].to_list() == ["r-edge", "r-new"]
     s.close()
@@ -189,21 +223,30 @@ def test_retention_on_open_and_prune(tmp_path: Path) -> None:
 
 def test_forget_erases_an_account_everywhere(tmp_path: Path) -> None:
     s = open_store(tmp_path)
-    s.add({
-        "received": received([("r-1", "2026-11-27T05:00:00", "accepted", "Alice@Example.com"),
-                              ("r-2", "2026-11-27T05:00:01", "accepted", "alice+news@example.com"),
-                              ("r-3", "2026-11-27T05:00:02", "accepted", "malice@example.com")]),
-        "lines": lines([("2026-11-27T05:00:00", "to=<alice@example.com>, status=sent"),
-                        ("2026-11-27T05:00:00", "to=<malice@example.com>, status=sent"),
-                        ("2026-11-27T05:00:00", "removed")]),
-    })
+    s.add(
+        {
+            "received": received(
+                [
+                    ("r-1", "2026-11-27T05:00:00", "accepted", "Alice@Example.com"),
+                    ("r-2", "2026-11-27T05:00:01", "accepted", "alice+news@example.com"),
+                    ("r-3", "2026-11-27T05:00:02", "accepted", "malice@example.com"),
+                ]
+            ),
+            "lines": lines(
+                [
+                    ("2026-11-27T05:00:00", "to=<alice@example.com>, status=sent"),
+                    ("2026-11-27T05:00:00", "to=<malice@example.com>, status=sent"),
+                    ("2026-11-27T05:00:00", "removed"),
+                ]
+            ),
+        }
+    )
     s.commit(checkpoints=[])
     s.add({"received": received([("r-4", "2026-11-26T05:00:00", "accepted", "ALICE@example.com")])})
     removed = s.forget("alice@example.com")
     assert removed["received"] == 3 and removed["lines"] == 1
     assert rows(s, "received")["id"].to_list() == ["r-3"]
-    assert rows(s, "lines")["raw"].to_list() == [
-        "to=<malice@example.com>, status=sent", "removed"]
+    assert rows(s, "lines")["raw"].to_list() == ["to=<malice@example.com>, status=sent", "removed"]
     s.close()
     assert rows(open_store(tmp_path), "received")["id"].to_list() == ["r-3"]
     for p in tmp_path.rglob("*.parquet"):
@@ -239,11 +282,21 @@ def test_engine_state_round_trip(tmp_path: Path) -> None:
 
 def test_retracted_ids_disappear_from_memory_and_disk(tmp_path: Path) -> None:
     s = open_store(tmp_path)
-    s.add({"received": received([("r-1", "2026-11-26T05:00:00", "accepted", "a@x.test"),
-                                 ("r-2", "2026-11-27T05:00:00", "accepted", "b@x.test")])})
+    s.add(
+        {
+            "received": received(
+                [
+                    ("r-1", "2026-11-26T05:00:00", "accepted", "a@x.test"),
+                    ("r-2", "2026-11-27T05:00:00", "accepted", "b@x.test"),
+                ]
+            )
+        }
+    )
     s.commit(checkpoints=[])
-    s.add({"received": received([("r-3", "2026-11-27T06:00:00", "accepted", "c@x.test")])},
-          retract={"received": ["r-1"]})
+    s.add(
+        {"received": received([("r-3", "2026-11-27T06:00:00", "accepted", "c@x.test")])},
+        retract={"received": ["r-1"]},
+    )
     assert rows(s, "received")["id"].to_list() == ["r-2", "r-3"]
     s.commit(checkpoints=[])
     assert "2026-11-26" not in s.manifest.parts["received"]  # the day held only r-1

@@ -61,9 +61,7 @@ def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "bad date" in res.output
 
 
-def test_rows_past_retention_are_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rows_past_retention_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACEMAIL_RETENTION_DAYS", "1")
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -267,12 +267,26 @@ def test_directory_that_disappears_and_comes_back(tmp_path: Path) -> None:
 
 
 def test_include_exclude_and_rotation_families(tmp_path: Path) -> None:
-    for name in ("mail.log", "mail.log-20261126", "mail.log-20261125.gz", "dovecot-imap.log",
-                 "rspamd.log", "mail.log.3.bz2", "notes.txt", "userlogins"):
+    for name in (
+        "mail.log",
+        "mail.log-20261126",
+        "mail.log-20261125.gz",
+        "dovecot-imap.log",
+        "rspamd.log",
+        "mail.log.3.bz2",
+        "notes.txt",
+        "userlogins",
+    ):
         write(tmp_path / name, "x\n")
     names = [Path(f.path).name for f in logfiles.discover((str(tmp_path),))]
-    assert names == ["dovecot-imap.log", "mail.log-20261125.gz", "mail.log-20261126",
-                     "mail.log", "rspamd.log", "userlogins"]
+    assert names == [
+        "dovecot-imap.log",
+        "mail.log-20261125.gz",
+        "mail.log-20261126",
+        "mail.log",
+        "rspamd.log",
+        "userlogins",
+    ]
     only = logfiles.discover((str(tmp_path),), include=("rspamd.log",))
     assert [Path(f.path).name for f in only] == ["rspamd.log"]
 

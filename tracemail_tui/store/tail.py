@@ -250,9 +250,7 @@ class Tailer:
         self.stats.files = len(stats)
         yield from _round_robin([self._drain_family(m) for m in families.values()])
 
-    def _drain_family(
-        self, members: list[tuple[tuple[int, int], _Open, bool]]
-    ) -> Iterator[Batch]:
+    def _drain_family(self, members: list[tuple[tuple[int, int], _Open, bool]]) -> Iterator[Batch]:
         for key, state, orphan in members:
             if not state.done:
                 yield from self._drain(state)
