@@ -103,6 +103,10 @@ def ingest(
             except KeyboardInterrupt:
                 pass  # Ingestor.run committed what was handled
             _summary(ing, s)
+    except KeyboardInterrupt:  # during the backfill: what was handled is committed
+        _summary(ing, s)
+        print("tracemail: interrupted; run again to resume", file=sys.stderr)
+        raise typer.Exit(130) from None
     finally:
         s.close()
 
