@@ -302,3 +302,15 @@ def test_retracted_ids_disappear_from_memory_and_disk(tmp_path: Path) -> None:
     assert "2026-11-26" not in s.manifest.parts["received"]  # the day held only r-1
     s.close()
     assert rows(open_store(tmp_path), "received")["id"].to_list() == ["r-2", "r-3"]
+
+
+def test_retention_applies_daily_without_new_rows(tmp_path: Path) -> None:
+    day = [dt.date(2026, 11, 27)]
+    s = ParquetStore(tmp_path, retention_days=1, today=lambda: day[0])
+    s.add({"received": received([("r-1", "2026-11-26T12:00:00", "accepted", "a@x.test")])})
+    s.commit(checkpoints=[])
+    assert not s.commit_due()
+    day[0] = dt.date(2026, 11, 28)  # midnight passes while following an idle log
+    assert s.commit_due()
+    s.commit(checkpoints=[])
+    assert rows(s, "received").height == 0 and not s.commit_due()

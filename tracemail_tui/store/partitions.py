@@ -154,6 +154,8 @@ class ParquetStore:
         """True when the hot layer is old or big enough to be flushed."""
         if self._bg is not None and self._bg.is_alive():
             return False
+        if self._manifest.last_prune != self._today().isoformat():
+            return True  # a new day: the retention window moved (commits apply it)
         since = self._hot.since
         return since is not None and (
             self._hot.rows >= self.flush_rows or time.monotonic() - since >= self.flush_interval
