@@ -69,7 +69,14 @@ def locate(source: Source, message_id: str, account: str) -> Row:
         from tracemail_tui.store.correlate import locate as real  # type: ignore[attr-defined]
     except ImportError as exc:
         raise NotAvailable("locate is not available yet") from exc
-    return dict(real.locate(source, message_id, account))
+    # Only this account's events leave the store: locate replays them in memory.
+    local = account.strip().lower().partition("@")[0].partition("+")[0]
+    mailbox = (
+        source.scan("mailbox")
+        .filter(pl.col("user").str.to_lowercase().str.contains(local, literal=True))
+        .collect()
+    )
+    return dict(real.locate(mailbox, message_id, account))
 
 
 def export_csv(source: Source, view: str, filters: Filters, directory: Path) -> Path:
