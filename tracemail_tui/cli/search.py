@@ -15,6 +15,7 @@ import typer
 from tracemail_tui import config as config_mod
 from tracemail_tui.cli import output
 from tracemail_tui.cli.common import app, fail
+from tracemail_tui.cli.store_cmds import open_store
 from tracemail_tui.store import engine, query, schema
 
 FORMATS = ("table", "csv", "json", "jsonl")
@@ -97,8 +98,12 @@ def search(
     out: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
     host: HostOpt = None,
     year: YearOpt = None,
+    store_dir: Annotated[
+        Path | None,
+        typer.Option("--store", metavar="DIR", help="Read the persistent store, not raw logs."),
+    ] = None,
 ) -> None:
-    """Search one view (accesses, received, sent) of the logs."""
+    """Search one view (accesses, received, sent) of the logs (or of the store)."""
     if view not in schema.VIEWS:
         fail(f"unknown view {view!r}: choose one of {', '.join(schema.VIEWS)}")
     if fmt not in FORMATS:
@@ -118,9 +123,16 @@ def search(
     cfg = load_config()
     if cfg.scope:
         filters = filters.with_(scope=cfg.scope)
-    result = run_engine(paths, host, year, cfg)
-    store = query.MemoryStore(result.views)
-    df = query.query(store, view, filters).collect()
+    if store_dir is not None:
+        if paths:
+            fail("give either log PATHs or --store, not both")
+        try:
+            source: query.Source = open_store(store_dir)
+        except ValueError as exc:
+            fail(str(exc))
+    else:
+        source = query.MemoryStore(run_engine(paths, host, year, cfg).views)
+    df = query.query(source, view, filters).collect()
     with _open_out(out) as fh:
         if fmt == "table":
             output.write_table(df, fh, view)

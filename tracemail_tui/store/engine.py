@@ -105,6 +105,7 @@ class Engine:
             if dv_lines.height:
                 dv = dovecot_parser.parse(dv_lines)
                 st.add_counts(st.unparsed, {"dovecot": dv.unparsed})
+                st.add_counts(st.ignored, {"dovecot": dv.ignored})
                 new_dv = dv.deliveries.select(
                     [pl.col(c).cast(t) if c in dv.deliveries.columns
                      else pl.lit(None, t).alias(c)
