@@ -50,6 +50,8 @@ def main() -> None:
     ap.add_argument("path", type=Path, help="log directory (e.g. from bench/ingest.py)")
     ap.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--views", nargs="+", choices=("accesses", "received", "sent", "mailbox"),
+                    help="profile a view-aware run (as `tracemail search VIEW` does)")
     args = ap.parse_args()
     if not args.path.exists():
         print(f"engine_profile.py: error: no such path: {args.path}", file=sys.stderr)
@@ -68,7 +70,7 @@ def main() -> None:
     wrap(engine.Engine, "_prune", "state pruning")
     wrap(engine.Engine, "feed", "engine.feed (all of the above but read/split)")
     t0, w0 = time.process_time(), time.perf_counter()
-    res = engine.run([args.path])
+    res = engine.run([args.path], views=args.views)
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
     n = res.stats.lines
     rows = [f"| {k} | {v:.2f} | {100 * v / cpu:.0f}% |" for k, v in CPU.most_common()]
@@ -78,7 +80,9 @@ def main() -> None:
         "",
         f"{n:,} generated lines (`{args.path.name}`), CPython {platform.python_version()}, "
         f"in-process `engine.run`: {cpu:.1f} s CPU ({n / cpu:,.0f} lines per CPU-second), "
-        f"{wall:.1f} s wall on a shared 2-core machine. Views: "
+        f"{wall:.1f} s wall on a shared 2-core machine"
+        + (f", `views={set(args.views)}`" if args.views else "")
+        + ". Views: "
         + ", ".join(f"{v} {res[v].height:,}" for v in ("received", "sent", "accesses"))
         + ".",
         "",

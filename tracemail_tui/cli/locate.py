@@ -55,7 +55,8 @@ def locate(
     if not message_id.strip("<> \t"):
         fail("MESSAGE_ID is empty")
     cfg = load_config()
-    result = run_engine(list(paths) if paths else None, host, year, cfg)
+    # Deliveries + mail_log events only: no mail correlation, no accesses.
+    result = run_engine(list(paths) if paths else None, host, year, cfg, {"mailbox"})
     found = locate_message(result["mailbox"], message_id, account)
     if fmt == "json":
         json.dump(found, sys.stdout, indent=1, ensure_ascii=False)

@@ -51,13 +51,16 @@ def load_config() -> config_mod.Config:
 
 
 def run_engine(
-    paths: list[Path] | None, host: str | None, year: int | None, cfg: config_mod.Config
+    paths: list[Path] | None, host: str | None, year: int | None, cfg: config_mod.Config,
+    views: set[str] | None = None,
 ) -> engine.Result:
-    """Run the engine on the paths; unreadable input ends with exit 2."""
+    """Run the engine on the paths (only the work `views` need, default all);
+    unreadable input ends with exit 2."""
     if year is not None and not 1970 <= year <= 9999:
         fail(f"--year out of range: {year}")
     try:
-        return engine.run(resolve_paths(paths, cfg), host=host, hosts=cfg.hosts, year=year)
+        return engine.run(resolve_paths(paths, cfg), host=host, hosts=cfg.hosts, year=year,
+                          views=views)
     except OSError as exc:
         fail(str(exc).splitlines()[0] if str(exc) else repr(exc))
 
@@ -131,7 +134,7 @@ def search(
         except ValueError as exc:
             fail(str(exc))
     else:
-        source = query.MemoryStore(run_engine(paths, host, year, cfg).views)
+        source = query.MemoryStore(run_engine(paths, host, year, cfg, {view}).views)
     df = query.query(source, view, filters).collect()
     with _open_out(out) as fh:
         if fmt == "table":

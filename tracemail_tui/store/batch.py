@@ -160,20 +160,29 @@ def run(
     year: int | None = None,
     chunk_bytes: int = sources.CHUNK_BYTES,
     engine: Engine | None = None,
+    views: Iterable[str] | None = None,
 ) -> Result:
-    """Read `paths` (files/dirs), correlate everything, keep the last version per id."""
+    """Read `paths` (files/dirs), correlate everything, keep the last version per id.
+
+    `views` (default: all) runs only the work those views need (see `Engine`); the
+    other views come back empty. Ignored when an `engine` is given (it has its own).
+    """
     paths_list = list(paths)
     srcs = sources.sources(paths_list, host=host, hosts=hosts, year=year)
-    eng = engine or Engine()
+    eng = engine or Engine(views=views)
     eng.stats.files = [str(s.path) for s in srcs]
     views = collect(eng.feed(chunk) for chunk in merged_chunks(srcs, chunk_bytes))
     return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
                   host=host, year=year, hosts=hosts)
 
 
-def run_lines(frames: Iterable[pl.DataFrame], engine: Engine | None = None) -> Result:
+def run_lines(
+    frames: Iterable[pl.DataFrame],
+    engine: Engine | None = None,
+    views: Iterable[str] | None = None,
+) -> Result:
     """Like `run` for lines frames already split (tests, the live store's replays)."""
-    eng = engine or Engine()
+    eng = engine or Engine(views=views)
     views = collect(eng.feed(f) for f in frames)
     return Result(views=views, stats=eng.stats)
 

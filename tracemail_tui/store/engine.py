@@ -13,6 +13,7 @@ size plus that open state.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ import polars as pl
 from tracemail_tui.store import schema
 from tracemail_tui.store.correlate import mail as mail_corr
 from tracemail_tui.store.correlate.smtp_auth import SmtpAuthCorrelator
+from tracemail_tui.store.needs import Needs
 from tracemail_tui.store.parse import clamav, postfix, rspamd
 from tracemail_tui.store.stats import Stats
 
@@ -57,14 +59,24 @@ def _empty_delta() -> Delta:
 
 
 class Engine:
-    """Feed lines frames (see header.split_lines); get the rows each chunk touched."""
+    """Feed lines frames (see header.split_lines); get the rows each chunk touched.
+
+    `views` (default: all) limits the work to what those views need: parsers and
+    correlators of other views are skipped and their lines dropped before parsing (see
+    needs.py), so `stats` ignored/unparsed counts then cover only the lines parsed.
+    Rows of the asked views are the same as a full run's; other views stay empty.
+    """
+
+    needs: Needs = Needs()  # class default: engines pickled before `views` existed
 
     def __init__(
         self,
         *,
         grace: dt.timedelta = dt.timedelta(minutes=15),
         open_ttl: dt.timedelta = dt.timedelta(days=7),
+        views: Iterable[str] | None = None,
     ) -> None:
+        self.needs = Needs.of(views)
         self.grace = grace
         self.open_ttl = open_ttl
         self.stats = Stats()
@@ -86,22 +98,22 @@ class Engine:
             return _empty_delta()
         self.stats.add_lines(lines)
         st = self.stats
-        pf = postfix.parse(lines)
-        st.add_counts(st.ignored, pf.ignored)
-        st.add_counts(st.unparsed, pf.unparsed)
-        rs = rspamd.parse(lines)
-        st.add_counts(st.ignored, {"rspamd": rs.ignored})
-        st.add_counts(st.unparsed, {"rspamd": rs.unparsed})
-        cl = clamav.parse(lines)
-        st.add_counts(st.ignored, cl.ignored)
-        handled = ["rspamd", "clamd", "clamav-milter"]
-
-        accesses = [self._auth.feed(pf.events)]
+        need = self.needs
+        accesses = [schema.empty("accesses")]
         mailbox = [schema.empty("mailbox")]
         new_dv = pl.DataFrame(schema=mail_corr.DOVECOT_COLUMNS)
+        events = pl.DataFrame(schema=postfix.EVENTS)
+        handled = ["rspamd", "clamd", "clamav-milter"]
+        if need.postfix:
+            pf = postfix.parse(need.postfix_lines(lines))
+            st.add_counts(st.ignored, pf.ignored)
+            st.add_counts(st.unparsed, pf.unparsed)
+            events = pf.events
+        if need.accesses:
+            accesses.append(self._auth.feed(events))
         if dovecot_parser is not None:
             handled.append("dovecot")
-            dv_lines = lines.filter(pl.col("program") == "dovecot")
+            dv_lines = need.dovecot_lines(lines) if need.dovecot else lines.clear()
             if dv_lines.height:
                 dv = dovecot_parser.parse(dv_lines)
                 st.add_counts(st.unparsed, {"dovecot": dv.unparsed})
@@ -111,14 +123,15 @@ class Engine:
                      else pl.lit(None, t).alias(c)
                      for c, t in mail_corr.DOVECOT_COLUMNS.items()]
                 )
-                mailbox.append(schema.conform("mailbox", dv.mailbox))
-                if self._access is not None:
+                if need.mailbox:
+                    mailbox.append(schema.conform("mailbox", dv.mailbox))
+                if self._access is not None and need.accesses:
                     accesses.append(schema.conform("accesses", self._access.feed(dv)))
         if roundcube_parser is not None and self._access is not None:
             is_rc = roundcube_parser.is_roundcube(pl.col("program"))
-            handled.extend(p for p in lines.filter(is_rc).get_column("program").unique())
             rc_lines = lines.filter(is_rc)
-            if rc_lines.height:
+            handled.extend(rc_lines.get_column("program").unique())
+            if rc_lines.height and need.accesses:
                 web = roundcube_parser.parse(rc_lines)
                 st.add_counts(st.ignored, {"roundcube": web.unparsed})
                 accesses.append(schema.conform("accesses", self._access.feed(webmail=web)))
@@ -129,7 +142,15 @@ class Engine:
         )
         st.add_counts(st.unparsed, other.group_by("program").len("n"))
 
-        received, sent, retracted = self._mail(pf.events, rs.verdicts, new_dv, cl.findings)
+        if need.mail:
+            rs = rspamd.parse(lines)
+            st.add_counts(st.ignored, {"rspamd": rs.ignored})
+            st.add_counts(st.unparsed, {"rspamd": rs.unparsed})
+            cl = clamav.parse(lines)
+            st.add_counts(st.ignored, cl.ignored)
+            received, sent, retracted = self._mail(events, rs.verdicts, new_dv, cl.findings)
+        else:
+            received, sent, retracted = schema.empty("received"), schema.empty("sent"), {}
         hi = lines.get_column("time").max()
         if isinstance(hi, dt.datetime) and (self._now is None or hi > self._now):
             self._now = hi
