@@ -204,8 +204,14 @@ class Engine:
         mids = sub.get_column("message_id").drop_nulls().unique().implode()
         d = self._dv.filter(pl.col("session").is_in(sess) | pl.col("message_id").is_in(mids))
         if combine_deliveries is not None and d.height:
-            # One delivery's lines may have come in several chunks: merge the partial rows.
-            d = combine_deliveries(d).select(list(mail_corr.DOVECOT_COLUMNS))
+            # One delivery's lines may have come in several chunks: merge the partial rows
+            # (only then: merging costs a group-by, and most deliveries fit in one chunk).
+            dkey = pl.coalesce("session", pl.concat_str(pl.lit("lda:"), "user", pl.lit(":"),
+                                                        "message_id"))
+            if d.select(pl.struct(pl.col("host"), dkey).is_unique().all()).item():
+                d = d.sort("time", maintain_order=True)
+            else:
+                d = combine_deliveries(d).select(list(mail_corr.DOVECOT_COLUMNS))
         received, sent = mail_corr.correlate(sub, v, d, f)
         retracted = self._retract(keys, received, sent)
         return received.drop("_key"), sent.drop("_key"), retracted

@@ -37,51 +37,66 @@ DOVECOT_COLUMNS: Final[dict[str, pl.DataType]] = {
 }
 
 
-def _first(col: str, kind: str | tuple[str, ...]) -> pl.Expr:
-    kinds = (kind,) if isinstance(kind, str) else kind
-    return pl.col(col).filter(pl.col("kind").is_in(kinds) & pl.col(col).is_not_null()).first()
-
-
-def _last(col: str, kind: str | tuple[str, ...]) -> pl.Expr:
-    kinds = (kind,) if isinstance(kind, str) else kind
-    return pl.col(col).filter(pl.col("kind").is_in(kinds) & pl.col(col).is_not_null()).last()
-
-
 def messages(ev: pl.DataFrame) -> pl.DataFrame:
     """One row per key with what the whole message shares."""
     ev = ev.sort("time", maintain_order=True)
-    holds = ("hold",)
+    k = pl.col("kind")
+    # Each "first/last X of kind K" reads a column masked to K's rows: plain first/last
+    # non-null aggregations, no per-group filter.
+    masks = {
+        "client": k == "client", "reject": k == "reject", "qmgr": k == "qmgr",
+        "pickup": k == "pickup", "sar": k.is_in(["subject", "action", "reject"]),
+        "subject": k == "subject", "action": k == "action", "message_id": k == "message_id",
+        "ndr_of": k == "ndr_of",
+    }
+    wanted = {
+        "client_host": ("client", "reject"), "client_ip": ("client", "reject"),
+        "sasl_user": ("client",), "program": ("client", "reject"),
+        "sender": ("qmgr", "pickup", "sar"), "size": ("qmgr",), "nrcpt": ("qmgr",),
+        "message_id": ("message_id",), "subject_raw": ("subject",), "helo": ("sar",),
+        "status": ("action",), "text": ("action",), "dsn": ("action",),
+        "recipient": ("action", "subject"), "link_qid": ("ndr_of",),
+    }
+    ev = ev.with_columns(
+        [pl.when(masks[m]).then(pl.col(c)).alias(f"_{c}_{m}")
+         for c, ms in wanted.items() for m in ms]
+    )
+
+    def first(c: str, m: str) -> pl.Expr:
+        return pl.col(f"_{c}_{m}").first(ignore_nulls=True)
+
+    def last(c: str, m: str) -> pl.Expr:
+        return pl.col(f"_{c}_{m}").last(ignore_nulls=True)
+
+    hold = (k == "hold") | ((k == "action") & pl.col("status").is_in(("hold",)))
+    ev = ev.with_columns(_hold_t=pl.when(hold).then(pl.col("time")),
+                         _rel_t=pl.when(k == "release").then(pl.col("time")))
     return ev.group_by("host", "key").agg(
-        qid=pl.col("qid").drop_nulls().first(),
+        qid=pl.col("qid").first(ignore_nulls=True),
         first_time=pl.col("time").min(),
         last_time=pl.col("time").max(),
-        client_host=pl.coalesce(_first("client_host", "client"), _first("client_host", "reject")),
-        client_ip=pl.coalesce(_first("client_ip", "client"), _first("client_ip", "reject")),
-        sasl_user=_first("sasl_user", "client"),
-        smtpd=pl.coalesce(_first("program", "client"), _first("program", "reject")),
-        pickup=(pl.col("kind") == "pickup").any(),
-        has_client=(pl.col("kind") == "client").any(),
-        m_sender=pl.coalesce(
-            _first("sender", "qmgr"), _first("sender", "pickup"),
-            _first("sender", ("subject", "action", "reject")),
-        ),
-        size=_last("size", "qmgr"),
-        nrcpt=_last("nrcpt", "qmgr"),
-        message_id=_last("message_id", "message_id"),
-        subject_raw=_first("subject_raw", "subject"),
-        helo=_first("helo", ("subject", "action", "reject")),
-        action=_last("status", "action"),
-        action_text=_last("text", "action"),
-        action_dsn=_last("dsn", "action"),
-        action_rcpt=_first("recipient", "action"),
-        subject_rcpt=_first("recipient", "subject"),
-        hold_time=pl.col("time").filter(
-            (pl.col("kind") == "hold")
-            | ((pl.col("kind") == "action") & pl.col("status").is_in(holds))
-        ).max(),
-        release_time=pl.col("time").filter(pl.col("kind") == "release").max(),
-        removed=(pl.col("kind") == "removed").any(),
-        ndr_of=_first("link_qid", "ndr_of"),
+        client_host=pl.coalesce(first("client_host", "client"), first("client_host", "reject")),
+        client_ip=pl.coalesce(first("client_ip", "client"), first("client_ip", "reject")),
+        sasl_user=first("sasl_user", "client"),
+        smtpd=pl.coalesce(first("program", "client"), first("program", "reject")),
+        pickup=(k == "pickup").any(),
+        has_client=(k == "client").any(),
+        m_sender=pl.coalesce(first("sender", "qmgr"), first("sender", "pickup"),
+                             first("sender", "sar")),
+        size=last("size", "qmgr"),
+        nrcpt=last("nrcpt", "qmgr"),
+        message_id=last("message_id", "message_id"),
+        subject_raw=first("subject_raw", "subject"),
+        helo=first("helo", "sar"),
+        action=last("status", "action"),
+        action_text=last("text", "action"),
+        action_dsn=last("dsn", "action"),
+        action_rcpt=first("recipient", "action"),
+        subject_rcpt=first("recipient", "subject"),
+        hold_time=pl.col("_hold_t").max(),
+        release_time=pl.col("_rel_t").max(),
+        removed=(k == "removed").any(),
+        ndr_of=first("link_qid", "ndr_of"),
     )
 
 
@@ -96,7 +111,7 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
         seen=pl.col("time").min(),
         d_time=pl.col("time").last(),
         recipient=pl.col("recipient").last(),
-        orig_to=pl.col("orig_to").drop_nulls().last(),
+        orig_to=pl.col("orig_to").last(ignore_nulls=True),
         relay=pl.col("relay").last(),
         delay=pl.col("delay").last(),
         dsn=pl.col("dsn").last(),
@@ -127,7 +142,7 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
     rows = pl.concat([rows, fb], how="diagonal_relaxed")
     # A recipient both rejected and delivered (retries) keeps its delivery.
     rows = rows.group_by("host", "key", "rcpt", maintain_order=True).agg(
-        pl.all().drop_nulls().first()
+        pl.all().first(ignore_nulls=True)
     )
     return rows
 
