@@ -234,15 +234,20 @@ class Engine:
         rest = self._pf.join(qk, on=["host", "qid"], how="anti", nulls_equal=True)
         old_keys = hit.select(_KEYS).unique()
         removed = (pl.col("kind") == "removed").cast(pl.Int32)
-        allq = pl.concat([hit, withq.with_columns(key=pl.lit(None, pl.String))]).with_columns(
-            _r=removed
-        ).sort("host", "qid", "time", "_r", nulls_last=True)
-        allq = allq.with_columns(_seg=(pl.col("_r").cum_sum() - pl.col("_r")).over("host", "qid"))
-        allq = allq.with_columns(
+        allq = pl.concat([hit, withq.with_columns(key=pl.lit(None, pl.String))])
+        # Keys are computed on a narrow sorted copy and put back in arrival order: sorting
+        # the wide event rows cost more than the rest of the key assignment.
+        nk = allq.select("host", "qid", "time", _r=removed).with_row_index("_n").sort(
+            "host", "qid", "time", "_r", nulls_last=True
+        )
+        nk = nk.with_columns(_seg=(pl.col("_r").cum_sum() - pl.col("_r")).over("host", "qid"))
+        nk = nk.select(
+            "_n",
             key=pl.concat_str(pl.col("qid"), pl.lit("@"),
                               pl.col("time").min().over("host", "qid", "_seg")
-                              .dt.strftime("%Y%m%d%H%M%S").fill_null("0"))
-        ).drop("_r", "_seg")
+                              .dt.strftime("%Y%m%d%H%M%S").fill_null("0")),
+        ).sort("_n")
+        allq = allq.with_columns(key=nk.get_column("key"))
         self._pf = pl.concat([rest, allq, noq], how="vertical_relaxed")
         return pl.concat([old_keys, allq.select(_KEYS), noq.select(_KEYS)]).unique()
 
