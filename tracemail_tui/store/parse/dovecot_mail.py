@@ -206,27 +206,31 @@ def combine_deliveries(ev: pl.DataFrame) -> pl.DataFrame:
     """Per-action events (or partial delivery rows) → one row per (host, delivery session)."""
     if "action" not in ev.columns:  # already delivery rows: merge partial rows
         return _merge_rows(ev)
-    a = pl.col("action")
-
-    def joined(expr: pl.Expr) -> pl.Expr:
-        out = expr.drop_nulls().unique(maintain_order=True).str.join(", ")
-        return pl.when(out == "").then(None).otherwise(out)
-
-    stored = joined(pl.col("arg").filter(a == "store"))
-    saved = joined(pl.col("arg").filter(a == "mail_log_save"))
+    a, arg = pl.col("action"), pl.col("arg")
+    # Aggregate the values as lists and join them afterwards, vectorised: a per-group
+    # ``unique().str.join()`` costs about twice as much (measured).
+    lists = {"_stored": arg.filter(a == "store"), "_saved": arg.filter(a == "mail_log_save"),
+             "_fwd": arg.filter(a == "redirect"), "_rule": pl.col("rule"),
+             "_err": arg.filter(a.is_in(("failed", "reject")))}
     out = ev.group_by("host", "_key", maintain_order=True).agg(
+        *(e.drop_nulls().alias(k) for k, e in lists.items()),
         time=pl.col("time").min(),
         session=pl.col("session").drop_nulls().first(),
         user=pl.col("user").drop_nulls().first(),
         message_id=pl.col("message_id").drop_nulls().first(),
-        folder=pl.coalesce(stored, saved),
-        forwarded_to=joined(pl.col("arg").filter(a == "redirect")),
         auto_reply=(a == "vacation").any(),
         discarded=(a == "discard").any() & ~(a == "store").any() & ~(a == "mail_log_save").any(),
-        filter_rule=joined(pl.col("rule")),
         subject=pl.col("subject").drop_nulls().first(),
         size=pl.col("size").drop_nulls().first(),
-        error=joined(pl.col("arg").filter(a.is_in(("failed", "reject")))),
+    )
+
+    def joined(col: str) -> pl.Expr:
+        out = pl.col(col).list.unique(maintain_order=True).list.join(", ")
+        return pl.when(out == "").then(None).otherwise(out)
+
+    out = out.with_columns(
+        folder=pl.coalesce(joined("_stored"), joined("_saved")),
+        forwarded_to=joined("_fwd"), filter_rule=joined("_rule"), error=joined("_err"),
     )
     return out.select([pl.col(c).cast(t) for c, t in DELIVERIES.items()])
 
