@@ -111,8 +111,7 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
 
 def _msgid(mid: pl.Expr) -> pl.Expr:
     """Message-ID as logged; Pigeonhole's ``unspecified`` / empty become null."""
-    m = mid.str.strip_chars()
-    return pl.when((m == "") | (m == "unspecified")).then(None).otherwise(m)
+    return mid.str.strip_chars().replace(["", "unspecified"], None)
 
 
 def mail_log_lines(df: pl.DataFrame) -> pl.DataFrame:
