@@ -104,7 +104,8 @@ def section(n: int, rows: list[tuple[str, float, float]], repeat: int, load: str
 
 def write_section(path: Path, text: str) -> None:
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pat = re.compile(r"^" + re.escape(SECTION) + r"\n.*?(?=^## |\Z)", flags=re.M | re.S)
+    # Stop at the next section or at another script's ``<!-- bench:... -->`` marker.
+    pat = re.compile(r"^" + re.escape(SECTION) + r"\n.*?(?=^## |^<!-- |\Z)", flags=re.M | re.S)
     new = pat.sub(lambda _m: text + "\n", old) if pat.search(old) else old.rstrip() + "\n\n" + text
     path.write_text(new, encoding="utf-8")
 
