@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from typing import NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+
+from tracemail_tui import config
 
 app = typer.Typer(
     name="tracemail",
@@ -23,9 +26,47 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+# Global options of this invocation (set by the root callback before any command runs).
+_GLOBAL: dict[str, Any] = {}
+
+
+def parse_scope(value: str) -> tuple[str, ...]:
+    """`example.org, @Example.COM` -> ("example.org", "example.com"); empty is an error."""
+    domains = tuple(d.strip().lstrip("@").lower() for d in value.split(","))
+    if not value.strip() or not all(domains) or any(c in d for d in domains for c in " @/"):
+        fail(f"--scope: not a list of domains: {value!r}")
+    return domains
+
+
+def load_config() -> config.Config:
+    """The configuration with the global command-line options (`--scope`) on top.
+
+    Every command (and the TUI) takes its settings from here, so a scope given on the
+    command line confines it exactly like one from the config file or `TRACEMAIL_SCOPE`.
+    """
+    try:
+        cfg = config.load()
+    except ValueError as exc:
+        fail(str(exc))
+    if _GLOBAL.get("scope"):
+        cfg = dataclasses.replace(cfg, scope=_GLOBAL["scope"])
+    return cfg
+
+
 @app.callback(invoke_without_command=True)
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope", metavar="DOMAIN[,DOMAIN]", show_default=False,
+            help="Only rows of these domains (as account or counterpart); "
+            "overrides config `scope` / TRACEMAIL_SCOPE.",
+        ),
+    ] = None,
+) -> None:
     """Without a command, `tracemail` opens the app on the configured logs."""
+    _GLOBAL["scope"] = parse_scope(scope) if scope is not None else None
     if ctx.invoked_subcommand is None:
         # The TUI registers `tui`; fall back to help until it exists.
         tui = ctx.command.commands.get("tui") if hasattr(ctx.command, "commands") else None

@@ -22,6 +22,7 @@ from fpdf.fonts import FontFace
 
 import tracemail_tui
 from tracemail_tui.export.text import visible
+from tracemail_tui.fileperm import write_private
 
 FONT_DIR: Final = Path(__file__).parent / "fonts"
 SANS: Final = "dejavu"
@@ -262,7 +263,7 @@ class ReportPDF(FPDF):
 def save(pdf: FPDF, target: str | os.PathLike[str] | IO[bytes]) -> None:
     """Write the finished document to a path or a binary file object."""
     if isinstance(target, str | os.PathLike):
-        pdf.output(str(target))
+        write_private(target, bytes(pdf.output()))  # personal data: 0600
     else:
         target.write(bytes(pdf.output()))
 
