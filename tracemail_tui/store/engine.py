@@ -119,8 +119,8 @@ class Engine:
             handled.extend(p for p in lines.filter(is_rc).get_column("program").unique())
             rc_lines = lines.filter(is_rc)
             if rc_lines.height:
-                web, other_n = roundcube_parser.parse(rc_lines)
-                st.add_counts(st.ignored, {"roundcube": other_n})
+                web = roundcube_parser.parse(rc_lines)
+                st.add_counts(st.unparsed, {"roundcube": int(web.unparsed)})
                 accesses.append(schema.conform("accesses", self._access.feed(webmail=web)))
         other = lines.filter(
             pl.col("program").is_not_null()
