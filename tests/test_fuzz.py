@@ -16,11 +16,13 @@ import io
 import json
 import re
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Final
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -260,3 +262,80 @@ def test_counts_add_up_on_the_real_logs() -> None:
     assert parsed["postfix/smtpd"] > 0 and parsed["dovecot"] > 0 and parsed["rspamd"] > 0
     check_outputs(result)
 
+
+
+# ---------------------------------------------------------------- huge and adversarial lines
+FORMS: Final = [
+    b"Nov 27 05:39:56 mx01 postfix/cleanup[2]: A62A116255C: info: header Subject: ",
+    b"Nov 27 05:39:56 mx01 postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 550 <",
+    b"Nov 27 05:39:56 imap(a@b.c)<1><sess>: Info: Disconnected: ",
+    b"Nov 27 05:39:56 mx01 dovecot: imap-login: Login: user=<",
+    b"2026-11-27 05:40:04 #9883(rspamd_proxy) <3af9e4>; proxy; rspamd_task_write_log: id: <",
+    b"Fri Nov 27 05:40:08 2026 -> ",
+    b"[27-Nov-2026 05:40:00 +0000]: <abc> Successful login for ",
+    b"Nov 27 05:39:56 mx01 roundcube: <abc> Failed login for ",
+    b"",
+]
+ADVERSARIAL: Final = [
+    "<", "[", "=?", "(", " ", "_", "\\", "a@", "from=a ", " from a[", "=?a?q?x", "1:", "1.",
+    "\x1b[", "\u202e", "header Subject: ",
+]
+
+
+def _python_display_paths(text: str) -> None:
+    """Every Python (not Rust) regex or loop a logged value can reach on its way out."""
+    from tracemail_tui.cli.output import escape
+    from tracemail_tui.export.pdf_doc import printable
+    from tracemail_tui.export.pdf_report import event_text
+    from tracemail_tui.export.redact import remove_subjects
+    from tracemail_tui.export.text import visible
+    from tracemail_tui.store.correlate.subject import decode_rfc2047
+
+    lines = pl.DataFrame({"raw": [text]})
+    row = {"subject": text[:50], "recipient": "a@example.org"}
+    for fn in (REDACTOR.text, remove_subjects, event_text, escape, visible, decode_rfc2047,
+               printable, lambda t: Privacy(scope=("example.org",), show_subjects=False)
+               .evidence(lines, row, "received")):
+        fn(text)  # type: ignore[operator]
+
+
+def test_one_megabyte_lines_are_counted_and_exported() -> None:
+    payload = ("x<[=?( \x00\x1b]0;t\x07 " * 60_000)[:1_000_000].encode()
+    data = b"\n".join(form + payload for form in FORMS) + b"\n"
+    result = run_bytes(data)
+    check_stats(result.stats, len(FORMS))
+    check_outputs(result)
+
+
+def test_pdf_report_of_a_hostile_megabyte_line() -> None:
+    """fpdf2's bidi step used to recurse once per neutral character (RecursionError)."""
+    from tracemail_tui.export.pdf_report import write_result_pdf
+
+    raw = [(FORMS[0] + p.encode() * (1_000_000 // len(p))).decode() for p in ("<", "( ", "a ")]
+    lines = schema.conform("lines", pl.DataFrame({"raw": raw}))
+    buf = io.BytesIO()
+    write_result_pdf({"id": "r-x", "status": "accepted", "subject": raw[0]}, buf,
+                     view="received", lines=lines)
+    assert buf.getvalue().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("piece", ADVERSARIAL, ids=lambda p: repr(p)[1:-1])
+def test_adversarial_lines_take_linear_time(piece: str) -> None:
+    """100k-character adversarial runs in every line form through the engine and outputs,
+    and 500k characters through every Python display path. Linear work takes a few
+    seconds of CPU at most here; a quadratic regex (like the `email.header` one on
+    `=?a?q?x`, 19 s at 100k) needs many minutes at 500k. CPU time, not wall time: the
+    machine may be busy."""
+    run = (piece * (100_000 // len(piece) + 1))[:100_000]
+    data = b"\n".join(form + run.encode() for form in FORMS) + b"\n"
+    start = time.process_time()
+    result = run_bytes(data)
+    check_stats(result.stats, len(FORMS))
+    check_outputs(result)
+    engine_s = time.process_time() - start
+    big = (piece * (500_000 // len(piece) + 1))[:500_000]
+    start = time.process_time()
+    for form in (FORMS[0], FORMS[4], FORMS[-1]):  # Postfix subject, Rspamd, no header
+        _python_display_paths(form.decode() + big)
+    display_s = time.process_time() - start
+    assert engine_s < 60 and display_s < 60, (engine_s, display_s)

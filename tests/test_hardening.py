@@ -1,0 +1,69 @@
+"""Symlinks out of log dirs, private file modes, bounded PDF text."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tracemail_tui import fileperm
+from tracemail_tui.export.pdf_doc import MAX_TEXT, NEUTRAL_RUN, printable
+from tracemail_tui.store import engine, sources
+
+LINE = b"Nov 27 05:39:56 mx07 postfix/qmgr[1]: A62A116255C: removed\n"
+
+
+def test_symlinks_out_of_a_log_dir_are_not_followed(tmp_path: Path) -> None:
+    logs, outside = tmp_path / "logs", tmp_path / "outside"
+    (logs / "mx07").mkdir(parents=True)
+    (outside / "deep").mkdir(parents=True)
+    (outside / "secret.log").write_bytes(b"Nov 27 05:39:56 other postfix/qmgr[1]: X: removed\n")
+    (outside / "deep" / "mail.log").write_bytes(LINE)
+    (logs / "mx07" / "mail.log").write_bytes(LINE)
+    (logs / "mx07" / "evil.log").symlink_to(outside / "secret.log")
+    (logs / "mx07" / "shadow").symlink_to("/etc/shadow")
+    (logs / "linked-dir").symlink_to(outside / "deep", target_is_directory=True)
+    (logs / "current").symlink_to(logs / "mx07" / "mail.log")  # inside the dir: fine
+    found = sources.expand([logs])
+    assert sorted(p.relative_to(logs).as_posix() for p in found) == ["current", "mx07/mail.log"]
+    result = engine.run([logs])
+    assert result.stats.hosts == {"mx07"} and result.stats.lines == 2
+    # A file named explicitly is the operator's choice and is read.
+    assert sources.expand([logs / "mx07" / "evil.log"]) == [logs / "mx07" / "evil.log"]
+
+
+def test_secure_open_creates_0600_and_tightens(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        with fileperm.secure_open(tmp_path / "new.csv", "w") as fh:
+            fh.write("x")
+        existing = tmp_path / "old.csv"
+        existing.write_text("old")
+        existing.chmod(0o666)
+        fileperm.write_private(existing, b"new")
+        made = fileperm.private_dir(tmp_path / "a" / "b")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.csv").stat().st_mode) == 0o600
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o600 and existing.read_bytes() == b"new"
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
+    with pytest.raises(ValueError):
+        fileperm.secure_open(tmp_path / "x", "r")
+
+
+def test_secure_open_leaves_devices_alone() -> None:
+    before = stat.S_IMODE(os.stat("/dev/null").st_mode)
+    with fileperm.secure_open("/dev/null", "w") as fh:
+        fh.write("x")
+    assert stat.S_IMODE(os.stat("/dev/null").st_mode) == before
+
+
+def test_pdf_text_is_bounded_but_says_so() -> None:
+    text = printable("a" + "<" * 5000 + "b")
+    assert text.startswith("a" + "<" * NEUTRAL_RUN + "…[+4800]") and text.endswith("b")
+    long = printable("word " * 10_000)
+    assert len(long) < MAX_TEXT + 100 and long.endswith("more characters not shown]")
+    assert printable("Grüße \x1b[31m") == "Grüße \\x1b[31m"  # short text untouched
