@@ -218,3 +218,14 @@ def test_exports_are_private_whatever_the_umask(tmp_path: Path) -> None:
         os.umask(old)
     assert stat.S_IMODE(csv_out.stat().st_mode) == 0o600
     assert stat.S_IMODE(pdf_out.stat().st_mode) == 0o600
+
+
+def test_show_subjects_from_environment(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("show_subjects = true\n")
+    env = {"TRACEMAIL_CONFIG": str(cfg), "TRACEMAIL_SHOW_SUBJECTS": "off"}
+    rows = json.loads(invoke("search", "sent", str(REAL), "-f", "json", env=env)[1])
+    assert rows and all(r["subject"] is None for r in rows)
+    env["TRACEMAIL_SHOW_SUBJECTS"] = "1"
+    rows = json.loads(invoke("search", "sent", str(REAL), "-f", "json", env=env)[1])
+    assert any(r["subject"] for r in rows)

@@ -36,6 +36,13 @@ class Config:
     redact_key: str | None = None
 
 
+def _flag(env_value: str | None, default: object) -> bool:
+    """A boolean from the environment ("0", "false", "no", "off" are false) or the file."""
+    if env_value is None:
+        return bool(default)
+    return env_value.strip().lower() not in ("0", "false", "no", "off", "")
+
+
 def config_path() -> Path:
     """Where the config file is looked for."""
     env = os.environ.get("TRACEMAIL_CONFIG")
@@ -62,7 +69,7 @@ def load(path: Path | None = None) -> Config:
             for d in (scope.split(",") if scope else data.get("scope", []))
             if d.strip()
         ),
-        show_subjects=bool(data.get("show_subjects", True)),
+        show_subjects=_flag(env.get("TRACEMAIL_SHOW_SUBJECTS"), data.get("show_subjects", True)),
         hosts={str(k): str(v) for k, v in data.get("hosts", {}).items()},
         redact_key=env.get("TRACEMAIL_REDACT_KEY", data.get("redact_key")),
     )
