@@ -138,3 +138,125 @@ def test_mailbox_events(ev: dovecot.DovecotEvents) -> None:
     assert mb.filter(pl.col("event") == "mailbox_delete")["folder"].to_list() == ["Archive/2026"]
     pop = mb.filter(pl.col("protocol") == "pop3").row(0, named=True)
     assert (pop["event"], pop["message_id"]) == ("expunge", "<r13.6acd47.6e7eb6@partner.test>")
+
+
+def _sys(t: str, body: str, host: str = "imap1") -> str:
+    return f"Nov 27 {t} {host} dovecot: {body}"
+
+
+def test_delivery_variants() -> None:
+    lines = [
+        # LDA (Dovecot 2.3) with Sieve, explicit keep
+        _sys("06:00:01", "lda(ann@example.com)<4050><gtTeEEIBGWTlTwAAPWRvRg>: sieve: "
+             "msgid=<k1@x>: keep action: stored mail into mailbox 'INBOX'"),
+        # LMTP without Sieve
+        _sys("06:00:02", "lmtp(ann@example.com)<41><AbCdEfGhIjKlMnOpQrStUv>: msgid=<k2@x>: "
+             "saved mail to Archive/2026"),
+        # Dovecot 2.2 LMTP: "lmtp(pid, user): SESSION: ..."
+        _sys("06:00:03", "lmtp(12345, Ann@Example.com): Bx2KHxaZ1Fq2OwAAhQd9Aw: msgid=<k3@x>: "
+             "saved mail to INBOX"),
+        # older Pigeonhole redirect, discard, reject, quota failure, unspecified msgid
+        _sys("06:00:04", "lmtp(bo@example.com)<41><S4>: sieve: msgid=<k4@x>: forwarded to "
+             "<bo@elsewhere.test>"),
+        _sys("06:00:05", "lmtp(bo@example.com)<41><S5>: sieve: msgid=<k5@x>: marked message to "
+             "be discarded if not explicitly delivered (discard action)"),
+        _sys("06:00:06", "lmtp(bo@example.com)<41><S6>: sieve: msgid=<k6@x>: rejected message "
+             "from <spam@bad.test> (reject)"),
+        _sys("06:00:07", "lmtp(bo@example.com)<41><S7>: Error: msgid=<k7@x>: save failed to "
+             "INBOX: Quota exceeded (mailbox for user is full)"),
+        _sys("06:00:08", "lmtp(bo@example.com)<41><S8>: sieve: msgid=unspecified: stored mail "
+             "into mailbox 'INBOX'"),
+    ]
+    ev = parse(lines)
+    assert ev.unparsed == 0
+    d = {r["session"]: r for r in ev.deliveries.iter_rows(named=True)}
+    k1 = d["gtTeEEIBGWTlTwAAPWRvRg"]
+    assert (k1["user"], k1["folder"], k1["filter_rule"], k1["message_id"]) == (
+        "ann@example.com", "INBOX", "keep", "<k1@x>")
+    assert d["AbCdEfGhIjKlMnOpQrStUv"]["folder"] == "Archive/2026"
+    k3 = d["Bx2KHxaZ1Fq2OwAAhQd9Aw"]
+    assert (k3["user"], k3["folder"], k3["message_id"]) == ("ann@example.com", "INBOX", "<k3@x>")
+    assert (d["S4"]["forwarded_to"], d["S4"]["folder"]) == ("bo@elsewhere.test", None)
+    assert (d["S5"]["discarded"], d["S5"]["filter_rule"], d["S5"]["folder"]) == (
+        True, "discard", None)
+    assert (d["S6"]["filter_rule"], d["S6"]["error"]) == ("reject", "reject")
+    assert (d["S7"]["folder"], d["S7"]["error"]) == (None, "INBOX")
+    assert (d["S8"]["message_id"], d["S8"]["folder"]) == (None, "INBOX")
+
+
+def test_hostile_message_id_cannot_fake_the_action() -> None:
+    fake = "<a@x>: stored mail into mailbox 'Fake'"
+    lines = [
+        _sys("06:01:00", f"lmtp(cy@example.com)<41><H1>: sieve: msgid={fake}: redirect action: "
+             "forwarded to <real@x.test>"),
+        _sys("06:01:01", "lmtp(cy@example.com)<41><H2>: sieve: msgid=<b@x>: saved mail to Fake: "
+             "saved mail to INBOX"),
+    ]
+    d = {r["session"]: r for r in parse(lines).deliveries.iter_rows(named=True)}
+    assert (d["H1"]["folder"], d["H1"]["forwarded_to"], d["H1"]["message_id"]) == (
+        None, "real@x.test", fake)
+    assert d["H2"]["folder"] == "INBOX"
+
+
+def test_auth_variants_and_other_lines() -> None:
+    lines = [
+        _sys("06:02:00", "auth-worker(4321): sql(dan@example.com,198.51.100.2,<A1>): Password "
+             "mismatch"),
+        _sys("06:02:01", "auth-worker(4321): pam(dan@example.com,198.51.100.2,<A2>): "
+             "pam_authenticate() failed: Authentication failure (password mismatch?)"),
+        _sys("06:02:02", "auth: ldap(ghost@example.com,2001:db8::7,<A3>): unknown user"),
+        _sys("06:02:03", "auth: Debug: auth client connected (pid=4)"),
+        _sys("06:02:04", "imap(dan@example.com)<7><A4>: Error: Mailbox INBOX: UID=5: read() "
+             "failed"),
+        _sys("06:02:05", "imap-login: Warning: Auth process not responding, delayed sending "
+             "greeting"),
+        _sys("06:02:06", "doveadm: something new in Dovecot 2.4"),
+    ]
+    ev = parse(lines)
+    auth = {r["session"]: (r["driver"], r["user"], r["ip"], r["error"])
+            for r in ev.auth.iter_rows(named=True)}
+    assert auth["A1"] == ("sql", "dan@example.com", "198.51.100.2", "auth-failed")
+    assert auth["A2"] == ("pam", "dan@example.com", "198.51.100.2", "auth-failed")
+    assert auth["A3"] == ("ldap", "ghost@example.com", "2001:db8::7", "unknown-user")
+    assert ev.kinds["debug"] == 1 and ev.kinds["diagnostic"] == 2
+    assert ev.unparsed == 1
+    assert ev.unparsed_by_process.row(0, named=True)["process"] == "doveadm"
+
+
+def test_logout_variants() -> None:
+    lines = [
+        _sys("06:03:00", "imap(eve@example.com)<7><L1>: Disconnected: Connection closed (IDLE "
+             "running for 0.001 + waiting input for 1800.1 secs, 2 B in + 10+10 B out, "
+             "state=wait-input) in=120 out=3456 deleted=0 expunged=0 trashed=0 hdr_count=0 "
+             "hdr_bytes=0 body_count=0 body_bytes=0"),
+        _sys("06:03:01", "imap(eve@example.com)<8><L2>: Disconnected for inactivity in=5 out=6"),
+        _sys("06:03:02", "imap(eve@example.com)<9><L3>: Logged out in=7 out=8"),
+        _sys("06:03:03", "pop3(eve@example.com)<10><L4>: Disconnected: Logged out top=0/0, "
+             "retr=0/0, del=0/5, size=12345"),
+        _sys("06:03:04", "imap(eve@example.com)<11><L5>: Disconnected: Logged out bytes=12/34"),
+    ]
+    ev = parse(lines)
+    assert ev.unparsed == 0
+    lo = {r["session"]: r for r in ev.logouts.iter_rows(named=True)}
+    assert (lo["L1"]["bytes_in"], lo["L1"]["bytes_out"], lo["L1"]["expunged"]) == (120, 3456, 0)
+    assert lo["L1"]["reason"].startswith("Connection closed (IDLE")
+    assert (lo["L2"]["bytes_in"], lo["L2"]["reason"]) == (5, "Disconnected for inactivity")
+    assert (lo["L3"]["bytes_out"], lo["L3"]["deleted"]) == (8, None)
+    assert (lo["L4"]["bytes_out"], lo["L4"]["deleted"], lo["L4"]["pop_retr"]) == (0, 0, 0)
+    assert (lo["L5"]["bytes_in"], lo["L5"]["bytes_out"]) == (12, 34)
+
+
+def test_non_ascii_users_and_folders() -> None:
+    lines = [
+        _sys("06:04:00", "imap(jürgen@bäckerei.de)<7><U1>: copy from Entwürfe: box=Gelöscht, "
+             "uid=3, msgid=<ü@x>, size=10, subject=Grüße, subject=x"),
+        _sys("06:04:01", "imap-login: Login: user=<jürgen@bäckerei.de>, method=PLAIN, "
+             "rip=192.0.2.9, lip=192.0.2.1, mpid=7, TLS, session=<U1>"),
+    ]
+    ev = parse(lines)
+    m = ev.mailbox.row(0, named=True)
+    assert (m["user"], m["folder"], m["from_folder"], m["uid"], m["message_id"]) == (
+        "jürgen@bäckerei.de", "Gelöscht", "Entwürfe", 3, "<ü@x>")
+    assert m["subject"] == "Grüße, subject=x"
+    lg = ev.logins.row(0, named=True)
+    assert (lg["user"], lg["rip"], lg["session"]) == ("jürgen@bäckerei.de", "192.0.2.9", "U1")

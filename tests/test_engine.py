@@ -185,3 +185,40 @@ def test_sources_read_the_same_lines_in_any_chunk_size(tmp_path: Path) -> None:
     a = [len(c) for s in sources.sources([REAL]) for c in sources.read_chunks(s, 512)]
     b = [len(c) for s in sources.sources([REAL]) for c in sources.read_chunks(s)]
     assert sum(a) == sum(b) == 852 and len(a) > len(b)
+
+
+def test_queue_id_reuse_makes_two_messages() -> None:
+    def message(hms: str, later: str, client: str, sender: str, size: int, rcpt: str,
+                status: str) -> list[str]:
+        p = "mx01 postfix"
+        return [
+            f"Nov 27 {hms} {p}/smtpd[1]: 1A2B3C4D5E: client={client}",
+            f"Nov 27 {hms} {p}/qmgr[2]: 1A2B3C4D5E: from=<{sender}>, size={size}, nrcpt=1 (x)",
+            f"Nov 27 {later} {p}/local[3]: 1A2B3C4D5E: to=<{rcpt}>, relay=local, delay=1, "
+            f"delays=0/0/0/0, dsn=2.0.0, status={status} (done)",
+            f"Nov 27 {later} {p}/qmgr[2]: 1A2B3C4D5E: removed",
+        ]
+
+    lines = message("05:00:00", "05:00:01", "a[192.0.2.1]", "x@a.test", 1, "u@ours.test", "sent")
+    lines += message("09:00:00", "09:00:01", "b[192.0.2.2]", "y@b.test", 2, "v@ours.test",
+                     "bounced")
+    for frames in ([frame(lines)], [frame(lines[:4]), frame(lines[4:])]):
+        rec = engine.run_lines(frames)["received"].sort("time")
+        assert rec["id"].to_list() == ["r-mx01-20261127050000-1A2B3C4D5E-1",
+                                       "r-mx01-20261127090000-1A2B3C4D5E-1"]
+        assert rec["sender"].to_list() == ["x@a.test", "y@b.test"]
+        assert rec["delivery"].to_list() == ["delivered", "bounced"]
+        assert rec["size"].to_list() == [1, 2]
+
+
+def test_generated_logs_do_not_depend_on_chunking(tmp_path: Path) -> None:
+    from tracemail_tui.gen import generate
+
+    generate(tmp_path, seed=11, lines=20_000, days=0.2)
+    big = engine.run([tmp_path])
+    small = engine.run([tmp_path], chunk_bytes=64 * 1024)
+    for view in VIEWS:
+        assert big[view].height > 100
+        assert canon(big, view).equals(canon(small, view)), view
+    for fam in ("postfix", "dovecot", "rspamd"):
+        assert big.stats.unparsed_of(fam) == 0, big.stats.unparsed

@@ -269,7 +269,9 @@ def test_cli_report_on_real_logs_with_the_engine(tmp_path: Path,
     monkeypatch.setenv("TRACEMAIL_CONFIG", str(tmp_path / "none.toml"))
     target = tmp_path / "r12.pdf"
     logs = str(Path(__file__).parent / "fixtures" / "real")
-    result = CliRunner().invoke(app, ["report", "received", r12()["id"], logs, "-o", str(target)])
+    views = engine.run([logs])
+    rid = views["received"].filter(pl.col("queue_id") == "605D5162539")["id"].item()
+    result = CliRunner().invoke(app, ["report", "received", rid, logs, "-o", str(target)])
     assert result.exit_code == 0, result.output
     text = pdf_text(target.read_bytes())
     assert "✔ accepted" in text

@@ -134,7 +134,7 @@ def test_r06_r15_noqueue_rejects(result: engine.Result) -> None:
     r06 = one(result, "received", recipient="nobody@example.com")
     assert r06["queue_id"] is None and r06["dsn"] == "5.1.1"
     assert "User unknown in virtual mailbox table" in r06["reason"]
-    assert r06["id"].startswith("r-mx01-20261127-NOQUEUE-054002-10034-")
+    assert r06["id"] == "r-mx01-20261127054002-NOQUEUE-10034-1"
     r15 = one(result, "received", recipient="victim@example.net")
     assert r15["reason"] == "Relay access denied" and r15["dsn"] == "5.7.1"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tracemail_tui.gen import refused_out, vocab
 from tracemail_tui.gen.ctx import Ctx
 from tracemail_tui.gen.lmtp import store
+from tracemail_tui.gen.stamps import iso
 from tracemail_tui.gen.world import HOSTS, Account
 
 LIP = HOSTS["imap1"]
@@ -165,7 +166,7 @@ def imap_session(
         sess,
         True,
         client=client_name(client),
-        logout_time=_iso(out_t) if closed else None,
+        logout_time=iso(out_t) if closed else None,
         bytes_in=i_b if closed else None,
         bytes_out=o_b if closed else None,
         deleted=deleted if closed else None,
@@ -181,12 +182,6 @@ def client_name(id_sent: str | None) -> str | None:
         return None
     kv = dict(p.split("=", 1) for p in id_sent.split(", ") if "=" in p)
     return " ".join(v for v in (kv.get("name"), kv.get("version")) if v) or None
-
-
-def _iso(t: float) -> str:
-    from tracemail_tui.gen.stamps import iso
-
-    return iso(t)
 
 
 def pop3_session(ctx: Ctx, t: float) -> None:
@@ -220,7 +215,7 @@ def pop3_session(ctx: Ctx, t: float) -> None:
         f"Disconnected: Logged out top=0/0, retr={retr}/{rbytes}, "
         f"del={len(dele)}/{total}, size={size}",
     )
-    _truth(ctx, t, "pop3", a.addr, ip, sess, True, logout_time=_iso(tt), deleted=len(dele))
+    _truth(ctx, t, "pop3", a.addr, ip, sess, True, logout_time=iso(tt), deleted=len(dele))
 
 
 def managesieve(ctx: Ctx, t: float) -> None:
@@ -242,7 +237,7 @@ def managesieve(ctx: Ctx, t: float) -> None:
         f"managesieve({a.addr})<{mpid}><{sess}>",
         f"Disconnected: Logged out bytes={rng.randrange(19, 900)}/{rng.randrange(84, 4000)}",
     )
-    _truth(ctx, t, "managesieve", a.addr, ip, sess, True, logout_time=_iso(out))
+    _truth(ctx, t, "managesieve", a.addr, ip, sess, True, logout_time=iso(out))
 
 
 def login_fail(

@@ -7,6 +7,7 @@ from tracemail_tui.gen.ctx import Ctx
 from tracemail_tui.gen.lmtp import Rcpt, choose_action, deliver, filter_rule
 from tracemail_tui.gen.reinject import reinject
 from tracemail_tui.gen.rspamd import scan
+from tracemail_tui.gen.stamps import compact
 from tracemail_tui.gen.world import MX_HOSTS, Account, External, Subject
 
 TLS = (
@@ -234,7 +235,7 @@ def accepted(
 def bounce_to_external(ctx: Ctx, t: float, host: str, qid: str, ext: External) -> None:
     """The NDR Postfix sends back to an external sender (over-quota bounce)."""
     nqid = ctx.ids.queue_id(host, t)
-    mid = f"{_compact(t)}.{nqid}@{host}.example.net"
+    mid = f"{compact(t)}.{nqid}@{host}.example.net"
     size = ctx.rng.randrange(2500, 9000)
     qmgr = ctx.pid_qmgr[host]
     ctx.pf(
@@ -291,12 +292,6 @@ def bounce_to_external(ctx: Ctx, t: float, host: str, qid: str, ext: External) -
             blocked=False,
             auto="ndr",
         )
-
-
-def _compact(t: float) -> str:
-    import time as _time
-
-    return _time.strftime("%Y%m%d%H%M%S", _time.gmtime(int(t)))
 
 
 # Weighted entry points used by the traffic mix.

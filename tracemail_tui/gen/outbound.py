@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from tracemail_tui.gen.ctx import Ctx
 from tracemail_tui.gen.inbound import TLS, pick_subject
 from tracemail_tui.gen.lmtp import Rcpt, deliver
 from tracemail_tui.gen.reinject import remote_relay
 from tracemail_tui.gen.rspamd import scan
-from tracemail_tui.gen.stamps import postfix_secs
+from tracemail_tui.gen.stamps import compact, postfix_secs
 from tracemail_tui.gen.world import HOSTS, Account, make_subject
 
 HOST = "smtp1"
@@ -310,7 +308,7 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
 def _ndr(ctx: Ctx, t: float, qid: str, a: Account) -> None:
     """The bounce notice back to our sender, delivered into their INBOX over LMTP."""
     nqid = ctx.ids.queue_id(HOST, t)
-    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(int(t)))
+    stamp = compact(t)
     mid = f"{stamp}.{nqid}@smtp1.example.net"
     size = ctx.rng.randrange(2500, 9000)
     ctx.pf(t, HOST, "cleanup", ctx.pid(HOST, "cleanup"), f"{nqid}: message-id=<{mid}>")

@@ -102,6 +102,11 @@ def iso(t: float) -> str:
     )
 
 
+def compact(t: float) -> str:
+    """`20261127054017`: the stamp Postfix puts in the Message-ID of its bounce notices."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime(int(t)))
+
+
 def postfix_secs(x: float) -> str:
     """A delay the way Postfix prints it: `0`, `0.05`, `1.2`, `37`."""
     if x < 0.005:

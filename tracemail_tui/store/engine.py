@@ -120,7 +120,7 @@ class Engine:
             rc_lines = lines.filter(is_rc)
             if rc_lines.height:
                 web = roundcube_parser.parse(rc_lines)
-                st.add_counts(st.unparsed, {"roundcube": int(web.unparsed)})
+                st.add_counts(st.ignored, {"roundcube": web.unparsed})
                 accesses.append(schema.conform("accesses", self._access.feed(webmail=web)))
         other = lines.filter(
             pl.col("program").is_not_null()
@@ -151,17 +151,13 @@ class Engine:
         deliveries: pl.DataFrame,
         findings: pl.DataFrame,
     ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, list[str]]]:
-        noq = pl.format("NOQUEUE-{}-{}", pl.col("time").dt.strftime("%H%M%S"),
-                        pl.col("pid").fill_null("0"))
-        ev = events.filter(~pl.col("kind").is_in(["sasl_fail", "disconnect"])).with_columns(
-            key=pl.coalesce("qid", pl.when(pl.col("kind") == "reject").then(noq))
-        ).filter(pl.col("key").is_not_null())
-        self._pf = pl.concat([self._pf, ev])
+        ev = events.filter(~pl.col("kind").is_in(["sasl_fail", "disconnect"])).filter(
+            pl.col("qid").is_not_null() | (pl.col("kind") == "reject")
+        )
+        touched = [self._assign_keys(ev)]
         self._verdicts = pl.concat([self._verdicts, verdicts])
         self._dv = pl.concat([self._dv, deliveries])
         self._findings = pl.concat([self._findings, findings])
-
-        touched = [ev.select(_KEYS)]
         pf = self._pf
         if verdicts.height:
             qids = verdicts.get_column("qid").drop_nulls().unique()
@@ -170,11 +166,12 @@ class Engine:
             qids = findings.get_column("qid").drop_nulls().unique()
             touched.append(pf.filter(pl.col("qid").is_in(qids.implode())).select(_KEYS))
         if deliveries.height:
-            sess = deliveries.select("host", "session").drop_nulls()
-            touched.append(pf.join(sess, on=["host", "session"], how="semi").select(_KEYS))
-            mids = deliveries.select("host", "message_id").drop_nulls()
-            touched.append(pf.filter(pl.col("kind") == "message_id")
-                           .join(mids, on=["host", "message_id"], how="semi").select(_KEYS))
+            # Not by host: the LMTP server is often another machine than the MX.
+            sess = deliveries.get_column("session").drop_nulls().unique().implode()
+            touched.append(pf.filter(pl.col("session").is_in(sess)).select(_KEYS))
+            mids = deliveries.get_column("message_id").drop_nulls().unique().implode()
+            touched.append(pf.filter((pl.col("kind") == "message_id")
+                                     & pl.col("message_id").is_in(mids)).select(_KEYS))
         keys = pl.concat(touched).unique()
         if keys.height == 0:
             return schema.empty("received"), schema.empty("sent"), {}
@@ -182,18 +179,45 @@ class Engine:
         sub_qids = sub.get_column("qid").drop_nulls().unique().implode()
         v = self._verdicts.filter(pl.col("qid").is_in(sub_qids))
         f = self._findings.filter(pl.col("qid").is_in(sub_qids))
-        sess = sub.select("host", "session").drop_nulls().unique()
-        mids = sub.select("host", "message_id").drop_nulls().unique()
-        d = pl.concat([
-            self._dv.join(sess, on=["host", "session"], how="semi"),
-            self._dv.join(mids, on=["host", "message_id"], how="semi"),
-        ]).unique(maintain_order=True)
+        sess = sub.get_column("session").drop_nulls().unique().implode()
+        mids = sub.get_column("message_id").drop_nulls().unique().implode()
+        d = self._dv.filter(pl.col("session").is_in(sess) | pl.col("message_id").is_in(mids))
         if combine_deliveries is not None and d.height:
             # One delivery's lines may have come in several chunks: merge the partial rows.
             d = combine_deliveries(d).select(list(mail_corr.DOVECOT_COLUMNS))
         received, sent = mail_corr.correlate(sub, v, d, f)
         retracted = self._retract(keys, received, sent)
         return received.drop("_key"), sent.drop("_key"), retracted
+
+    def _assign_keys(self, ev: pl.DataFrame) -> pl.DataFrame:
+        """Add `ev` to the state and (re)compute message keys; return the touched keys.
+
+        Short queue ids are reused (inode-based), so a key is one *instance* of a queue
+        id: ``QID@YYYYMMDDHHMMSS`` of its first event, a new instance starting after a
+        ``removed``. NOQUEUE rejects get ``NOQUEUE-<pid>@<their second>``.
+        """
+        stamp = pl.col("time").dt.strftime("%Y%m%d%H%M%S")
+        noq = ev.filter(pl.col("qid").is_null()).with_columns(
+            key=pl.concat_str(pl.lit("NOQUEUE-"), pl.col("pid").fill_null("0"), pl.lit("@"),
+                              stamp.fill_null("0"))
+        )
+        withq = ev.filter(pl.col("qid").is_not_null())
+        qk = withq.select("host", "qid").unique()
+        hit = self._pf.join(qk, on=["host", "qid"], how="semi", nulls_equal=True)
+        rest = self._pf.join(qk, on=["host", "qid"], how="anti", nulls_equal=True)
+        old_keys = hit.select(_KEYS).unique()
+        removed = (pl.col("kind") == "removed").cast(pl.Int32)
+        allq = pl.concat([hit, withq.with_columns(key=pl.lit(None, pl.String))]).with_columns(
+            _r=removed
+        ).sort("host", "qid", "time", "_r", nulls_last=True)
+        allq = allq.with_columns(_seg=(pl.col("_r").cum_sum() - pl.col("_r")).over("host", "qid"))
+        allq = allq.with_columns(
+            key=pl.concat_str(pl.col("qid"), pl.lit("@"),
+                              pl.col("time").min().over("host", "qid", "_seg")
+                              .dt.strftime("%Y%m%d%H%M%S").fill_null("0"))
+        ).drop("_r", "_seg")
+        self._pf = pl.concat([rest, allq, noq], how="vertical_relaxed")
+        return pl.concat([old_keys, allq.select(_KEYS), noq.select(_KEYS)]).unique()
 
     def _retract(
         self, keys: pl.DataFrame, received: pl.DataFrame, sent: pl.DataFrame
@@ -231,11 +255,17 @@ class Engine:
         if drop.height:
             self._pf = self._pf.join(drop, on=_KEYS, how="anti")
             self._emitted = self._emitted.join(drop, on=_KEYS, how="anti")
+        # What joined an open key stays as long as the key: a key can be touched again
+        # later (a retry, a verdict) and must be recomputed with everything it had.
         open_qids = self._pf.get_column("qid").drop_nulls().unique().implode()
+        open_sess = self._pf.get_column("session").drop_nulls().unique().implode()
+        open_mids = self._pf.get_column("message_id").drop_nulls().unique().implode()
         recent = pl.col("time") >= done_before
         self._verdicts = self._verdicts.filter(recent | pl.col("qid").is_in(open_qids))
         self._findings = self._findings.filter(recent | pl.col("qid").is_in(open_qids))
-        self._dv = self._dv.filter(recent)
+        self._dv = self._dv.filter(
+            recent | pl.col("session").is_in(open_sess) | pl.col("message_id").is_in(open_mids)
+        )
 
     @property
     def open_keys(self) -> int:

@@ -87,10 +87,9 @@ def evidence(
                            & _contains_any(needles + sorted(extra)))
         found = first
     elif view in ("received", "sent"):
-        # NOQUEUE-HHMMSS-PID-n: the smtpd connection the reject happened in.
-        pid = str(row.get("id", "")).split("-")[-2]
-        ip = row.get("client_ip")
-        found = _connection(source, host, year, hosts, same_host, pid, t, ip, None)
+        # A NOQUEUE reject: the smtpd connection it happened in.
+        found = _connection(source, host, year, hosts, same_host, t, row.get("client_ip"),
+                            None, "reject: ")
     elif view == "accesses":
         session = row.get("session")
         if session:
@@ -98,13 +97,13 @@ def evidence(
             found = _lines(source, host, year, hosts,
                            near & same_host.fill_null(True) & _contains_any([str(session)]))
         else:
-            # a-HOST-YYYYMMDDHHMMSS-PID-smtp[-n]: the submission connection + Dovecot auth.
-            parts = str(row.get("id", "")).split("-smtp")[0].split("-")
-            pid = parts[-1] if len(parts) >= 3 else ""
-            found = _connection(source, host, year, hosts, same_host, pid, t,
-                                row.get("remote_ip"), row.get("user"))
+            # SMTP AUTH: the submission connection, plus Dovecot's auth verdicts.
+            found = _connection(source, host, year, hosts, same_host, t,
+                                row.get("remote_ip"), row.get("user"), "")
     else:
         raise ValueError(f"no evidence for view {view!r}")
+    if found.height == 0:
+        return schema.empty("lines")
     return found.sort("time", maintain_order=True).select(
         "time", server="host", program="program", raw="raw"
     ).cast(schema.LINES)  # type: ignore[arg-type]
@@ -116,21 +115,30 @@ def _connection(
     year: int | None,
     hosts: Mapping[str, str] | None,
     same_host: pl.Expr,
-    pid: str,
     t: dt.datetime,
     ip: object,
     user: object,
+    marker: str,
 ) -> pl.DataFrame:
-    """Lines of the smtpd connection (connect .. disconnect of `pid`) around time `t`,
-    plus Dovecot ``auth:`` lines naming the user and IP inside it."""
+    """Lines of the smtpd connection (connect .. disconnect of one process) that logged,
+    at time `t`, a line naming `ip` (and `marker`), plus Dovecot ``auth:`` lines naming
+    the user and IP inside it."""
+    if not ip:
+        return pl.DataFrame(schema={**schema.LINES, "host": pl.String(), "msg": pl.String(),
+                                    "pid": pl.String()}).drop("server")
     near = (pl.col("time") >= t - AROUND) & (pl.col("time") <= t + AROUND)
-    mine = same_host.fill_null(False) & (pl.col("pid") == pid).fill_null(False)
+    smtpd = same_host.fill_null(False) & pl.col("program").str.ends_with("smtpd").fill_null(False)
     auth = pl.lit(False)
-    if ip and user:
+    if user:
         auth = (pl.col("program") == "dovecot") & pl.col("msg").str.starts_with("auth: ") \
             & _contains_any([f"({str(user).lower()},{ip}"])
-    lines = _lines(source, host, year, hosts, near & (mine | auth)).sort(
+    lines = _lines(source, host, year, hosts, near & (smtpd | auth)).sort(
         "time", maintain_order=True)
+    anchor = lines.filter((pl.col("time") == t) & pl.col("msg").str.contains(f"[{ip}]",
+                                                                           literal=True)
+                          & pl.col("msg").str.contains(marker, literal=True)
+                          & pl.col("pid").is_not_null())
+    pid = anchor.get_column("pid")[0] if anchor.height else ""
     proc = lines.filter(pl.col("pid") == pid)
     msgs = proc.get_column("msg").to_list()
     times = proc.get_column("time").to_list()

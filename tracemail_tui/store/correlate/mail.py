@@ -133,21 +133,24 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _join_dovecot(rows: pl.DataFrame, dv: pl.DataFrame) -> pl.DataFrame:
-    """Dovecot delivery per row: by LMTP session id, else by message-id + user."""
+    """Dovecot delivery per row: by LMTP session id, else by message-id + user.
+
+    Not keyed by host: Postfix on an MX hands mail over LMTP to Dovecot on a mailbox
+    server, and the session id (random, 22 characters) is what both sides log.
+    """
     dv = dv.select([pl.col(c).cast(t) for c, t in DOVECOT_COLUMNS.items()])
     dv = dv.rename({c: f"dv_{c}" for c in dv.columns if c not in ("host",)})
+    dv = dv.drop("host")
     by_session = dv.filter(pl.col("dv_session").is_not_null()).unique(
-        ["host", "dv_session"], keep="last", maintain_order=True
+        ["dv_session"], keep="last", maintain_order=True
     )
-    rows = rows.join(by_session, left_on=["host", "session"], right_on=["host", "dv_session"],
-                     how="left")
+    rows = rows.join(by_session, left_on="session", right_on="dv_session", how="left")
     user_key = pl.col("rcpt").str.replace(r"\+[^@]*@", "@")
     rows = rows.with_columns(_user=user_key)
-    fb = dv.unique(["host", "dv_message_id", "dv_user"], keep="last", maintain_order=True)
-    fb = fb.rename({c: f"fb_{c}" for c in fb.columns if c not in ("host",)})
+    fb = dv.unique(["dv_message_id", "dv_user"], keep="last", maintain_order=True)
+    fb = fb.rename({c: f"fb_{c}" for c in fb.columns})
     rows = rows.join(
-        fb, left_on=["host", "message_id", "_user"],
-        right_on=["host", "fb_dv_message_id", "fb_dv_user"],
+        fb, left_on=["message_id", "_user"], right_on=["fb_dv_message_id", "fb_dv_user"],
         how="left",
     )
     use_fb = pl.col("dv_time").is_null() & pl.col("fb_dv_time").is_not_null() & pl.col("is_local")
@@ -253,16 +256,18 @@ def _outcome(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _ids(rows: pl.DataFrame) -> pl.DataFrame:
-    """Stable ids: prefix-host-YYYYMMDD-key-n, n ranking recipients by first sight."""
+    """Stable ids: ``<host>-<YYYYMMDDHHMMSS>-<queue id or NOQUEUE-pid>-<n>``.
+
+    The stamp is the key's first event (queue ids get reused, so the second is part of
+    the identity); `n` ranks the key's recipients by first sight, then address.
+    """
     rows = rows.sort("host", "key", "seen", "rcpt", nulls_last=True)
     n = pl.int_range(1, pl.len() + 1).over("host", "key")
+    parts = pl.col("key").str.split_exact("@", 1)
+    base, stamp = parts.struct.field("field_0"), parts.struct.field("field_1")
     return rows.with_columns(
         _idtail=pl.concat_str(
-            pl.col("host").fill_null("unknown"),
-            pl.col("time").dt.strftime("%Y%m%d"),
-            pl.col("key"),
-            n.cast(pl.String),
-            separator="-",
+            pl.col("host").fill_null("unknown"), stamp, base, n.cast(pl.String), separator="-",
         )
     )
 

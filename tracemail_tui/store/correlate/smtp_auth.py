@@ -8,7 +8,9 @@
   sasl_username=...`` (Postfix does not log AUTH success by itself, so a session that
   authenticated but queued nothing leaves no trace). One row per connection, however
   many messages it sent; the logout is the smtpd ``disconnect from`` of that connection
-  (same host, pid and client IP).
+  (same host, pid and client IP). Its id ends with the connection's first queue id
+  (``a-<host>-<YYYYMMDDHHMMSS>-<pid>-<qid>``): one smtpd process serves many
+  connections, sometimes within one second.
 
 The correlator is incremental: connections without their ``disconnect`` yet are kept
 and re-emitted when it arrives.
@@ -24,7 +26,7 @@ from tracemail_tui.store import schema
 
 _OPEN_COLUMNS = {
     "time": schema.TS, "host": pl.String(), "pid": pl.String(), "client_ip": pl.String(),
-    "user": pl.String(), "method": pl.String(), "kind": pl.String(),
+    "user": pl.String(), "method": pl.String(), "kind": pl.String(), "qid": pl.String(),
 }
 
 
@@ -73,13 +75,13 @@ class SmtpAuthCorrelator:
         failed = failed_rows(ev)
         auth = ev.filter((pl.col("kind") == "client") & pl.col("sasl_user").is_not_null()).select(
             "time", "host", "pid", "client_ip", user="sasl_user", method="sasl_method",
-            kind=pl.lit("auth"),
+            kind=pl.lit("auth"), qid="qid",
         )
         if auth.height == 0 and self._open.height == 0:
             return failed
         disc = ev.filter(pl.col("kind") == "disconnect").select(
             "time", "host", "pid", "client_ip", user=pl.lit(None, pl.String),
-            method=pl.lit(None, pl.String), kind=pl.lit("disc"),
+            method=pl.lit(None, pl.String), kind=pl.lit("disc"), qid=pl.lit(None, pl.String),
         )
         carried = self._open
         keys = pl.concat([auth, carried]).select("host", "pid", "client_ip").unique()
@@ -93,6 +95,7 @@ class SmtpAuthCorrelator:
             time=pl.col("time").filter(pl.col("kind") == "auth").min(),
             user=pl.col("user").drop_nulls().first(),
             method=pl.col("method").drop_nulls().first(),
+            qid=pl.col("qid").drop_nulls().first(),
             logout_time=pl.col("time").filter(pl.col("kind") == "disc").min(),
         ).filter(pl.col("time").is_not_null())
         # Keep the login event of connections still open (for the next chunk).
@@ -101,14 +104,14 @@ class SmtpAuthCorrelator:
         if newest is not None:
             still = still.filter(pl.col("time") >= newest - self._ttl)  # type: ignore[operator]
         self._open = still.select(
-            "time", "host", "pid", "client_ip", "user", "method", kind=pl.lit("auth")
+            "time", "host", "pid", "client_ip", "user", "method", kind=pl.lit("auth"), qid="qid"
         ).cast(_OPEN_COLUMNS)  # type: ignore[arg-type]
         user = pl.col("user").str.to_lowercase()
         ok = sess.with_columns(
             id=pl.concat_str(
                 pl.lit("a-"), pl.col("host").fill_null("unknown"), pl.lit("-"),
                 pl.col("time").dt.strftime("%Y%m%d%H%M%S"), pl.lit("-"),
-                pl.col("pid").fill_null("0"), pl.lit("-smtp"),
+                pl.col("pid").fill_null("0"), pl.lit("-"), pl.col("qid").fill_null("smtp"),
             ),
             status=pl.lit("success"),
             user=user,

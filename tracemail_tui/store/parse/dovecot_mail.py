@@ -25,6 +25,7 @@ from typing import Final
 
 import polars as pl
 
+from tracemail_tui.store.parse.cut import after, before, cut, nbytes, upto
 from tracemail_tui.store.schema import MAILBOX
 
 DELIVERY_PROCS: Final = ("lmtp", "lda", "dovecot-lda", "deliver")
@@ -49,17 +50,20 @@ DELIVERIES: Final[dict[str, pl.DataType]] = {
     "error": pl.String(),  # save failed / sieve reject text, else null
 }
 
-# (action, regex on the text after "msgid="); first match wins.
+# (action, where the action starts in the text after "msgid="): each pattern is anchored
+# at the end and cannot span a hostile Message-ID, so the leftmost match is the real one.
+_NO_COLON_SPACE = r"(?:[^:]|:[^ ])*"
 _ACTIONS: Final = (
-    ("store", r"^(?<mid>.*?): (?:(?<verb>\w+) action: )?stored mail into mailbox '(?<arg>[^']*)'$"),
-    ("store", r"^(?<mid>.*): saved mail to (?<arg>.*)$"),
-    ("redirect", r"^(?<mid>.*?): (?:redirect action: )?forwarded to <(?<arg>[^>]*)>$"),
-    ("vacation", r"^(?<mid>.*?): (?:vacation action: )?sent vacation response to <(?<arg>[^>]*)>$"),
-    ("discard", r"^(?<mid>.*?): (?:discard action: )?marked message to be discarded"
+    ("store", r": (?:\w+ action: )?stored mail into mailbox '[^']*'$"),
+    ("store", r": saved mail to " + _NO_COLON_SPACE + "$"),
+    ("redirect", r": (?:redirect action: )?forwarded to <[^>]*>$"),
+    ("vacation", r": (?:vacation action: )?sent vacation response to <[^>]*>$"),
+    ("discard", r": (?:discard action: )?marked message to be discarded"
                 r" if not explicitly delivered(?: \(discard action\))?$"),
-    ("reject", r"^(?<mid>.*?): (?:reject action: )?rejected message from <[^>]*> \((?<arg>.*)\)$"),
-    ("failed", r"^(?<mid>.*?): save failed to (?<arg>.*?): .*$"),
-    ("failed", r"^(?<mid>.*?): failed to store into mailbox '(?<arg>[^']*)': .*$"),
+    ("reject", r": (?:reject action: )?rejected message from <[^>]*> \("
+               + _NO_COLON_SPACE + r"\)$"),
+    ("failed", r": save failed to "),
+    ("failed", r": failed to store into mailbox '"),
 )
 
 
@@ -75,24 +79,35 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
     """
     d = df.filter(pl.col("kind") == "delivery")
     t = pl.col("text")
-    body = t.str.replace(r"^sieve: ", "").str.replace(r"^msgid=", "")
-    d = d.with_columns(_b=body, action=pl.lit(None, pl.String), mid=pl.lit(None, pl.String),
-                       arg=pl.lit(None, pl.String), verb=pl.lit(None, pl.String))
-    for action, rx in _ACTIONS:
-        g = pl.col("_b").str.extract_groups(rx)
-        hit = pl.col("action").is_null() & g.struct.field("mid").is_not_null()
-        fields = [("mid", "mid"), ("arg", "arg"), ("verb", "verb")]
-        names = [n for n in ("mid", "arg", "verb") if f"<{n}>" in rx]
-        d = d.with_columns(
-            action=pl.when(hit).then(pl.lit(action)).otherwise(pl.col("action")),
-            **{
-                col: pl.when(hit).then(g.struct.field(name)).otherwise(pl.col(col))
-                for col, name in fields if name in names
-            },
-        )
+    body = pl.when(t.str.starts_with("sieve: ")).then(cut(t, 7)).otherwise(t)
+    body = pl.when(body.str.starts_with("msgid=")).then(cut(body, 6)).otherwise(body)
+    d = d.with_columns(_b=body)
+    b = pl.col("_b")
+    action, pos = pl.lit(None, pl.String), pl.lit(None, pl.UInt32)
+    for name, rx in reversed(_ACTIONS):
+        p = b.str.find(rx)
+        action = pl.when(p.is_not_null()).then(pl.lit(name)).otherwise(action)
+        pos = pl.when(p.is_not_null()).then(p).otherwise(pos)
+    d = d.with_columns(action=action, _p=pos)
+    p = pl.col("_p")
+    d = d.with_columns(mid=cut(b, 0, p), _t=cut(b, p + 2))
+    tail, a = pl.col("_t"), pl.col("action")
+    verb = pl.when(tail.str.contains(r"^\w+ action: ")).then(before(tail, " action: "))
+    in_quotes = after(tail, " '").str.strip_suffix("'")
+    in_angles = after(tail, "<").str.strip_suffix(">")
+    arg = (
+        pl.when((a == "store") & tail.str.starts_with("saved mail to "))
+        .then(cut(tail, len("saved mail to ")))
+        .when(a == "store").then(in_quotes)
+        .when(a.is_in(("redirect", "vacation"))).then(in_angles)
+        .when(a == "reject").then(after(tail, "> (").str.strip_suffix(")"))
+        .when((a == "failed") & tail.str.starts_with("save failed to "))
+        .then(upto(cut(tail, len("save failed to ")), ": "))
+        .when(a == "failed").then(before(after(tail, " '"), "'"))
+    )
     return d.select(
-        "time", "host", "proc", "user", "session", "action", "arg", "verb", "raw",
-        message_id=_msgid(pl.col("mid")),
+        "time", "host", "proc", "user", "session", "action", "raw",
+        arg=arg, verb=verb, message_id=_msgid(pl.col("mid")),
     )
 
 
@@ -102,38 +117,43 @@ def _msgid(mid: pl.Expr) -> pl.Expr:
     return pl.when((m == "") | (m == "unspecified")).then(None).otherwise(m)
 
 
-def _mail_log_lines(df: pl.DataFrame) -> pl.DataFrame:
-    """mail_log lines → one row each with event, folder, from_folder, uid, msgid, size, subject."""
+def mail_log_lines(df: pl.DataFrame) -> pl.DataFrame:
+    """mail_log lines → one row each with event, folder, from_folder, uid, msgid, size, subject.
+
+    The fields come in a fixed order (box, uid, msgid, size, vsize, flags, from, subject;
+    ``uid box msgid size`` by default): box runs to ``, uid=``, the Message-ID to
+    ``, size=`` (or the next field), the subject to the end of the line.
+    """
     ml = df.filter(pl.col("kind") == "mail_log")
     t = pl.col("text")
-    g = t.str.extract_groups(
-        r"^(?<ev>save|copy|expunge|delete|undelete|flag_change)(?: from (?<src>.*?))?: (?<rest>.*)$"
-    )
-    mb = t.str.extract_groups(r"^Mailbox (?<mev>renamed|deleted|created): (?<mrest>.*)$")
-    ml = ml.with_columns(_g=g, _m=mb).unnest("_g", "_m")
-    r = pl.col("rest")
-    stop = r"(?:, (?:uid|box|msgid|size|vsize|flags|from|subject)=|$)"
-    ren = pl.col("mrest").str.extract_groups(r"^(?<old>.*) -> (?<new>.*)$")
-    ml = ml.with_columns(_r=ren).unnest("_r")
-    # "Mailbox renamed" → mailbox_rename (the mail_log event names)
-    mev = pl.concat_str([pl.lit("mailbox_"), pl.col("mev")]).str.replace(r"d$", "")
-    event = pl.coalesce(pl.col("ev"), mev)
+    pb, pu, pm, ps = (t.str.find(m, literal=True) for m in (": box=", ", uid=", ", msgid=",
+                                                          ", size="))
+    pv, pf, pr, pj = (t.str.find(m, literal=True) for m in (", vsize=", ", flags=", ", from=",
+                                                          ", subject="))
+    box_end = pl.min_horizontal(pu, pm, ps, pv, pf, pr, pj, nbytes(t))
+    mid_end = pl.min_horizontal(ps, pv, pf, pr, pj, nbytes(t))
+    mb = t.str.starts_with("Mailbox ")
+    rest = after(t, ": ")
+    renamed = t.str.starts_with("Mailbox renamed: ")
     return ml.select(
         "time", "host", "proc", "user", "session", "raw",
-        event=event,
-        folder=pl.when(pl.col("mev") == "renamed").then(pl.col("new"))
-        .when(pl.col("mev").is_not_null()).then(pl.col("mrest"))
-        .otherwise(r.str.extract(r"(?:^|, )box=(.*?)" + stop)),
-        from_folder=pl.when(pl.col("mev") == "renamed").then(pl.col("old"))
-        .otherwise(pl.col("src")),
-        uid=r.str.extract(r"(?:^|, )uid=(\d+)").cast(pl.Int64),
-        message_id=_msgid(r.str.extract(r"(?:^|, )msgid=(.*?)" + stop)),
-        size=r.str.extract(r"(?:^|, )size=(\d+)").cast(pl.Int64),
-        subject=r.str.extract(r"(?:^|, )subject=(.*)$"),
+        # Mailbox renamed/deleted/created → mailbox_rename / mailbox_delete / mailbox_create
+        event=pl.when(mb).then(pl.concat_str([pl.lit("mailbox_"), before(cut(t, 8), ": ")])
+                               .str.strip_suffix("d"))
+        .otherwise(t.str.extract(r"^([a-z_]+)")),
+        folder=pl.when(renamed).then(after(rest, " -> ")).when(mb).then(rest)
+        .when(pb.is_not_null()).then(cut(t, pb + 6, box_end - pb - 6)),
+        from_folder=pl.when(renamed).then(before(rest, " -> "))
+        .when(t.str.starts_with("copy from ")).then(cut(t, 10, pb - 10)),
+        uid=t.str.extract(r", uid=(\d+)").cast(pl.Int64, strict=False),
+        message_id=_msgid(pl.when(pm.is_not_null()).then(cut(t, pm + 8, mid_end - pm - 8))),
+        size=t.str.extract(r", size=(\d+)").cast(pl.Int64, strict=False),
+        subject=pl.when(pj.is_not_null()).then(cut(t, pj + 10)),
     )
 
 
-def deliveries(df: pl.DataFrame, lines: pl.DataFrame | None = None) -> pl.DataFrame:
+def deliveries(df: pl.DataFrame, lines: pl.DataFrame | None = None,
+               mail_log: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per LMTP/LDA delivery session (per recipient), see ``DELIVERIES``.
 
     Rows are per chunk: a delivery whose lines straddle two chunks yields two partial rows
@@ -141,9 +161,9 @@ def deliveries(df: pl.DataFrame, lines: pl.DataFrame | None = None) -> pl.DataFr
     """
     if lines is None:
         lines = delivery_lines(df)
-    saves = _mail_log_lines(df.filter(pl.col("proc").is_in(DELIVERY_PROCS))).filter(
-        pl.col("event") == "save"
-    )
+    if mail_log is None:
+        mail_log = mail_log_lines(df)
+    saves = mail_log.filter(pl.col("proc").is_in(DELIVERY_PROCS) & (pl.col("event") == "save"))
     a, arg, verb = pl.col("action"), pl.col("arg"), pl.col("verb")
     rule = (
         pl.when((a == "store") & (verb == "fileinto"))
@@ -231,14 +251,17 @@ def _merge_rows(rows: pl.DataFrame) -> pl.DataFrame:
     return out.select([pl.col(c).cast(t) for c, t in DELIVERIES.items()])
 
 
-def mailbox(df: pl.DataFrame, lines: pl.DataFrame | None = None) -> pl.DataFrame:
+def mailbox(df: pl.DataFrame, lines: pl.DataFrame | None = None,
+            mail_log: pl.DataFrame | None = None) -> pl.DataFrame:
     """Mailbox events (``schema.MAILBOX``): mail_log events of every process plus one
     ``deliver`` / ``redirect`` / ``vacation`` / ``discard`` / ``reject`` event per Sieve or
     LMTP delivery line. A delivery logged both by mail_log (``save``) and by Sieve
     (``deliver``) yields both events; ``locate`` treats them as one arrival."""
     if lines is None:
         lines = delivery_lines(df)
-    ml = _mail_log_lines(df).select(
+    if mail_log is None:
+        mail_log = mail_log_lines(df)
+    ml = mail_log.select(
         "time", server="host", user="user", session="session", protocol="proc", event="event",
         folder="folder", uid="uid", message_id="message_id", size="size", subject="subject",
         from_folder="from_folder",

@@ -76,11 +76,12 @@ _IGNORED: Final = (
     r"^connect to |^mapping DSN |^setting up TLS|^Host offered STARTTLS|^NOQUEUE: (?:lost|filter)"
 )
 
-_ADDR_TAIL: Final = {  # the Postfix-written tail; greedy prefix so the last one wins
-    "sender": r".*\bfrom=<([^>]*)>",
-    "recipient": r".*\bto=<([^>]*)>",
-    "helo": r".*\bhelo=<([^>]*)>",
-}
+# What cleanup appends to a logged header: " from CLIENT; from=<S> to=<R>[ proto=P
+# helo=<H>][: TEXT]". Anchored at the end, and addresses cannot hold "<" or ">".
+_TAIL: Final = (
+    r"(?<_tail> from (?:local|[^\[\s]*\[[^\]]*\](?::\d+)?); from=<(?<sender>[^<>]*)> "
+    r"to=<(?<recipient>[^<>]*)>(?: proto=\S+ helo=<(?<helo>[^<>]*)>)?(?:: (?<_ttext>[^<>]*))?)$"
+)
 
 
 @dataclass
@@ -98,10 +99,6 @@ def _client(expr: pl.Expr, key: str) -> dict[str, pl.Expr]:
         "client_host": expr.str.extract(rf"{key}([^\[\s,;]*)\[", 1),
         "client_ip": expr.str.extract(rf"{key}[^\[\s,;]*\[([^\]]*)\]", 1),
     }
-
-
-def _tail(msg: pl.Expr, *fields: str) -> dict[str, pl.Expr]:
-    return {f: msg.str.extract(_ADDR_TAIL[f], 1) for f in fields}
 
 
 def parse(lines: pl.DataFrame) -> PostfixEvents:
@@ -123,25 +120,30 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
     has_q = pl.col("qid").is_not_null()
     parts: list[pl.DataFrame] = []
 
-    def take(cond: pl.Expr, kind: str, **cols: pl.Expr) -> None:
+    def take(cond: pl.Expr, kind: str, groups: str | None = None, src: pl.Expr = body,
+             **cols: pl.Expr | str) -> None:
+        """Events of one kind: rows matching `cond`; `groups` (named groups, one regex
+        pass on `src`) feeds columns of the same name, `cols` computes the rest."""
         sub = pf.filter(cond)
-        if sub.height:
-            parts.append(sub.select("_i", "time", "host", "program", "pid", "qid",
-                                    kind=pl.lit(kind), **cols))
+        if sub.height == 0:
+            return
+        names: list[str] = []
+        if groups is not None:
+            sub = sub.with_columns(_g=src.str.extract_groups(groups)).unnest("_g")
+            names = [n for n in sub.columns if n in EVENTS and n not in pf.columns]
+        parts.append(sub.select("_i", "time", "host", "program", "pid", "qid", *names,
+                                kind=pl.lit(kind), **cols))
 
     # --- deliveries (any delivery agent, also qmgr status lines): "QID: to=<..>, ..."
     take(
         has_q & body.str.starts_with("to=<"),
         "delivery",
-        recipient=body.str.extract(r"^to=<([^>]*)>", 1),
-        orig_to=body.str.extract(r", orig_to=<([^>]*)>", 1),
-        relay=body.str.extract(r", relay=([^,]*)", 1),
-        delay=body.str.extract(r", delay=([\d.]+)", 1).cast(pl.Float64, strict=False),
-        dsn=body.str.extract(r", dsn=([\d.]+)", 1),
-        status=body.str.extract(r", status=(\w+)", 1),
-        text=body.str.extract(r", status=\w+ \((.*)\)$", 1),
-        session=body.str.extract(r"<[^>]*> ([A-Za-z0-9+/]{16,}(?::R\d+)?) Saved\)$", 1),
-        link_qid=body.str.extract(rf"queued as ({QID})\)$", 1),
+        r"^to=<(?<recipient>[^>]*)>(?:, orig_to=<(?<orig_to>[^>]*)>)?, relay=(?<relay>[^,]*),"
+        r"(?: [a-z_]+=[^,]*,)*? delay=(?<_delay>[\d.]+),(?: [a-z_]+=[^,]*,)*? "
+        r"dsn=(?<dsn>[\d.]+), status=(?<status>\w+)(?: \((?<text>.*)\))?$",
+        delay=pl.col("_delay").cast(pl.Float64, strict=False),
+        session=pl.col("text").str.extract(r"<[^>]*> ([A-Za-z0-9+/]{16,}(?::R\d+)?) Saved$", 1),
+        link_qid=pl.col("text").str.extract(rf"queued as ({QID})$", 1),
     )
     # --- qmgr
     take(
@@ -182,13 +184,12 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
         (has_q | noq) & pl.when(noq).then(msg.str.slice(9).str.contains(
             r"^(?:reject|discard|hold|redirect): \S+ from ")).otherwise(reject),
         "reject",
-        status=rbody.str.extract(r"^(\w+):", 1),
-        stage=rbody.str.extract(r"^\w+: (\S+) from ", 1),
-        client_host=rbody.str.extract(r"^\w+: \S+ from ([^\[\s]*)\[", 1),
-        client_ip=rbody.str.extract(r"^\w+: \S+ from [^\[\s]*\[([^\]]*)\]", 1),
-        dsn=rbody.str.extract(r"\]:(?:\d+:)? \d{3} (\d\.\d+\.\d+) ", 1),
-        text=rbody.str.extract(r"\]:(?:\d+:)? (.*?); (?:from=<|client )", 1),
-        **_tail(rbody, "sender", "recipient", "helo"),
+        r"^(?<status>\w+): (?<stage>\S+) from (?<client_host>[^\[\s]*)\[(?<client_ip>[^\]]*)\]"
+        r"(?::\d+)?: (?<_rtext>.*); from=<(?<sender>[^<>]*)>,? (?:to=<(?<recipient>[^<>]*)>,? )?"
+        r"proto=\S+,? helo=<(?<helo>[^<>]*)>$",
+        src=rbody,
+        dsn=pl.col("_rtext").str.extract(r"^\d{3} (\d\.\d+\.\d+) ", 1),
+        text=pl.col("_rtext").str.extract(r"^(.*?)(?:; client |$)", 1),
     )
     take(
         ~has_q & body.str.contains(r"^warning: [^\[\s]*\[[^\]]*\]: SASL \S+ authentication failed"),
@@ -207,35 +208,40 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
     take(has_q & body.str.starts_with("message-id="), "message_id",
          message_id=body.str.slice(11).str.strip_chars())
     subj = body.str.contains(r"^\w+: header Subject: ")
+    # The header value is everything between the prefix and Postfix's own tail; the tail
+    # is matched anchored at the end (cheap, and a hostile header cannot fake it).
     take(
         has_q & subj,
         "subject",
-        subject_raw=body.str.extract(
-            r"^\w+: header Subject: (.*) from (?:local|[^\[\s]*\[[^\]]*\](?::\d+)?); from=<", 1
+        _TAIL,
+        subject_raw=body.str.slice(
+            body.str.find(": header Subject: ", literal=True) + 18,
+            body.str.len_chars() - pl.col("_tail").str.len_chars()
+            - body.str.find(": header Subject: ", literal=True) - 18,
         ),
-        **_tail(body, "sender", "recipient", "helo"),
     )
     take(
         has_q & body.str.contains(r"^(?:hold|discard|reject|redirect|filter): (?:header|body) "),
         "action",
+        _TAIL,
         status=body.str.extract(r"^(\w+):", 1),
         stage=body.str.extract(r"^\w+: (header|body) ", 1),
-        dsn=body.str.extract(r"helo=<[^>]*>: (\d\.\d+\.\d+) ", 1),
+        dsn=pl.col("_ttext").str.extract(r"^(\d\.\d+\.\d+) ", 1),
         text=pl.coalesce(
-            body.str.extract(r"helo=<[^>]*>: (?:\d\.\d+\.\d+ )?(.+)$", 1),
-            body.str.extract(r"^\w+: ((?:header|body) .{0,80}?) from (?:local|[^\[\s]*\[)", 1),
+            pl.col("_ttext").str.extract(r"^(?:\d\.\d+\.\d+ )?(.+)$", 1),
+            body.str.slice(body.str.find(": ", literal=True) + 2,
+                           body.str.len_chars() - pl.col("_tail").str.len_chars()
+                           - body.str.find(": ", literal=True) - 2).str.slice(0, 80),
         ),
-        **_tail(body, "sender", "recipient", "helo"),
     )
     take(
         has_q & body.str.contains(r"^milter-(?:reject|hold|discard): "),
         "action",
-        status=body.str.extract(r"^milter-(\w+):", 1),
-        stage=body.str.extract(r"^milter-\w+: (\S+) ", 1),
-        **_client(body, r"^milter-\w+: \S+ from "),
-        dsn=body.str.extract(r"\]:(?:\d+:)? (?:\d{3} )?(\d\.\d+\.\d+) ", 1),
-        text=body.str.extract(r"\]:(?:\d+:)? (?:\d{3} )?(?:\d\.\d+\.\d+ )?(.*?); from=<", 1),
-        **_tail(body, "sender", "recipient", "helo"),
+        r"^milter-(?<status>\w+): (?<stage>\S+) from (?<client_host>[^\[\s]*)\["
+        r"(?<client_ip>[^\]]*)\](?::\d+)?: (?<_mtext>.*); from=<(?<sender>[^<>]*)> "
+        r"to=<(?<recipient>[^<>]*)>(?: proto=\S+ helo=<(?<helo>[^<>]*)>)?$",
+        dsn=pl.col("_mtext").str.extract(r"^(?:\d{3} )?(\d\.\d+\.\d+) ", 1),
+        text=pl.col("_mtext").str.extract(r"^(?:\d{3} )?(?:\d\.\d+\.\d+ )?(.*)$", 1),
     )
     # --- pickup, bounce
     take(
@@ -262,12 +268,11 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
     seen = events.get_column("_i").unique().implode() if parts else None
     rest = pf.filter(~pl.col("_i").is_in(seen)) if seen is not None else pf
     events = _conform(events)
-    ign = rest.filter(msg.str.contains(_IGNORED))
-    unp = rest.filter(~msg.str.contains(_IGNORED))
+    counts = rest.group_by("program", ign=msg.str.contains(_IGNORED)).len("n")
     return PostfixEvents(
         events=events,
-        ignored=ign.group_by("program").len("n"),
-        unparsed=unp.group_by("program").len("n"),
+        ignored=counts.filter(pl.col("ign")).select("program", "n"),
+        unparsed=counts.filter(~pl.col("ign")).select("program", "n"),
     )
 
 

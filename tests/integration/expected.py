@@ -1,0 +1,356 @@
+"""What tracemail must report for each lab scenario, in DESIGN.md's words.
+
+Taken from "How the scenarios map to tracemail's statuses" in
+`tests/fixtures/real/README.md` (the lab's own `expected` blocks use the lab's words).
+Queue ids and Message-IDs change on every run: `Q` and `M` stand for the values the
+scenario recorded in ground_truth.json (`fill()` puts them in). A key ending in `~`
+means "contains, case-insensitively" (the servers' own texts are long); other keys must be
+equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Q = "<queue_id>"  # placeholder: the queue id the client saw (ground truth)
+M = "<message_id>"  # placeholder: the scenario's Message-ID
+ACCEPTED_INBOX = {"status": "accepted", "delivery": "delivered", "folder": "INBOX"}
+
+# scenario -> [(recipient(s) as tracemail should show them, expected fields)]
+RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
+    "R01": [
+        (
+            "alice@example.com",
+            {
+                **ACCEPTED_INBOX,
+                "spam_action": "no action",
+                "dsn": "2.0.0",
+                "queue_id": Q,
+                "message_id": M,
+                "client_ip": "127.0.0.10",
+            },
+        )
+    ],
+    # the plus tag is part of the envelope recipient; the account is alice either way
+    "R02": [
+        (
+            ("alice+news@example.com", "alice@example.com"),
+            {"status": "accepted", "delivery": "delivered", "folder": "News", "queue_id": Q},
+        )
+    ],
+    "R03": [
+        (
+            "bob@example.com",
+            {
+                "status": "accepted",
+                "delivery": "delivered",
+                "folder": "Lists",
+                "queue_id": Q,
+                "message_id": M,
+            },
+        )
+    ],
+    "R04": [
+        (
+            "carol@example.org",
+            {
+                "status": "accepted",
+                "delivery": "forwarded",
+                "folder": None,
+                "forwarded_to~": "carol.private@partner.test",
+                "queue_id": Q,
+            },
+        )
+    ],
+    "R05": [("dave@example.org", {**ACCEPTED_INBOX, "auto_reply": True, "queue_id": Q})],
+    "R06": [
+        (
+            "nobody@example.com",
+            {
+                "status": "rejected",
+                "reason~": "User unknown",
+                "dsn": "5.1.1",
+                "queue_id": None,
+                "delivery": None,
+                "client_ip": "127.0.0.11",
+            },
+        )
+    ],
+    "R07": [
+        (
+            "bob@example.com",
+            {
+                "status": "rejected",
+                "reason~": "Gtube pattern",
+                "dsn": "5.7.1",
+                "spam_action": "reject",
+                "delivery": None,
+                "message_id": M,
+            },
+        )
+    ],
+    "R08": [
+        (
+            "bob@example.com",
+            {
+                "status": "quarantined",
+                "delivery": "delivered",
+                "folder": "Junk",
+                "spam_action": "add header",
+                "queue_id": Q,
+                "message_id": M,
+            },
+        )
+    ],
+    "R09": [
+        (
+            "alice@example.com",
+            {
+                "status": "quarantined",
+                "delivery": "held",
+                "folder": None,
+                "spam_action": "quarantine",
+                "queue_id": Q,
+            },
+        )
+    ],
+    "R10": [
+        (
+            "carol@example.org",
+            {
+                "status": "quarantined",
+                "delivery": "held",
+                "folder": None,
+                "reason~": "lab policy hold",
+                "queue_id": Q,
+            },
+        )
+    ],
+    "R11": [
+        (
+            "gina@example.com",
+            {
+                "status": "rejected",
+                "delivery": None,
+                "virus": "Lab.Eicar-Test-Signature.UNOFFICIAL",
+            },
+        )
+    ],
+    # addresses are shown lower-cased (the log keeps ALICE@EXAMPLE.COM)
+    "R12": [
+        (
+            "alice@example.com",
+            {**ACCEPTED_INBOX, "recipient": "alice@example.com", "queue_id": Q, "message_id": M},
+        )
+    ],
+    "R13": [("gina@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
+    # one transaction: bob stored, ghost rejected after the queue file existed (QID: reject),
+    # sales@ expanded to henry and gina
+    "R14": [
+        ("bob@example.com", {**ACCEPTED_INBOX, "queue_id": Q}),
+        (
+            "ghost@example.org",
+            {
+                "status": "rejected",
+                "reason~": "User unknown",
+                "dsn": "5.1.1",
+                "delivery": None,
+                "queue_id": Q,
+            },
+        ),
+        ("henry@example.org", {**ACCEPTED_INBOX, "queue_id": Q}),
+        ("gina@example.com", {**ACCEPTED_INBOX, "queue_id": Q}),
+    ],
+    "R15": [
+        (
+            "victim@example.net",
+            {
+                "status": "rejected",
+                "reason~": "Relay access denied",
+                "dsn": "5.7.1",
+                "domain": "example.net",
+                "delivery": None,
+            },
+        )
+    ],
+    # S08 (alice -> bob via submission) is also a receipt for bob
+    "S08": [("bob@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
+}
+
+
+def fill(expect: dict[str, Any], sc: dict[str, Any]) -> dict[str, Any]:
+    """The expected fields with the Q/M placeholders replaced by the scenario's values."""
+    return {
+        k: (sc.get("queue_id") if v == Q else sc["message_id"] if v == M else v)
+        for k, v in expect.items()
+    }
+
+
+SINK = {"relay_ip": "127.0.0.2", "relay_port": 2525}
+SENT: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "S01": [
+        (
+            "friend@partner.test",
+            {
+                "status": "delivered",
+                "dsn": "2.0.0",
+                **SINK,
+                "account": "alice@example.com",
+                "queue_id": Q,
+                "message_id": M,
+            },
+        )
+    ],
+    # bounced by the remote: rejected, with the remote's 550
+    "S02": [
+        (
+            "reject.me@example.net",
+            {"status": "rejected", "dsn": "5.1.1", **SINK, "reason~": "550", "queue_id": Q},
+        )
+    ],
+    "S03": [
+        (
+            "defer.later@remote.test",
+            {"status": "queued", "dsn": "4.3.0", **SINK, "reason~": "451", "queue_id": Q},
+        )
+    ],
+    # outbound spam, refused by our Rspamd
+    "S04": [
+        (
+            "list@example.net",
+            {
+                "status": "rejected",
+                "reason~": "Gtube pattern",
+                "spam_action": "reject",
+                "blocked": True,
+                "account": "henry@example.org",
+            },
+        )
+    ],
+    "S05": [
+        (
+            "accept.one@partner.test",
+            {
+                "status": "delivered",
+                "dsn": "2.0.0",
+                **SINK,
+                "queue_id": Q,
+                "account": "gina@example.com",
+            },
+        ),
+        ("defer.two@remote.test", {"status": "queued", "dsn": "4.3.0", **SINK, "queue_id": Q}),
+        ("bob@example.com", {"status": "delivered", "dsn": "2.0.0", "queue_id": Q}),
+    ],
+    "S06": [
+        (
+            "friend@partner.test",
+            {
+                "status": "rejected",
+                "dsn": "5.7.1",
+                "domain": "example.com",
+                "reason~": "not owned by user bob@example.com",
+            },
+        )
+    ],
+    "S08": [
+        (
+            "bob@example.com",
+            {
+                "status": "delivered",
+                "dsn": "2.0.0",
+                "account": "alice@example.com",
+                "queue_id": Q,
+                "message_id": M,
+            },
+        )
+    ],
+}
+
+
+# scenario -> (user, protocol, remote ip, expected fields of the single row)
+ACCESSES: dict[str, tuple[str, str, str, dict[str, Any]]] = {
+    "A01": (
+        "alice@example.com",
+        "imap",
+        "127.0.0.30",
+        {
+            "status": "success",
+            "error": None,
+            "client~": "Microsoft Outlook",
+            "deleted": 1,
+            "expunged": 1,
+            "trashed": 1,
+        },
+    ),
+    "A02": ("gina@example.com", "pop3", "127.0.0.32", {"status": "success", "error": None}),
+    "A03": (
+        "bob@example.com",
+        "imap",
+        "127.0.0.1",
+        {"status": "success", "error": None, "client~": "Thunderbird"},
+    ),
+    "A04": (
+        "alice@example.com",
+        "imap",
+        "127.0.0.31",
+        {"status": "failed", "error": "auth-failed"},
+    ),
+    "A05": (
+        "nobody@example.com",
+        "imap",
+        "127.0.0.31",
+        {"status": "failed", "error": "unknown-user"},
+    ),
+    "A06": (
+        "frank@example.org",
+        "imap",
+        "127.0.0.30",
+        {"status": "failed", "error": "user-disabled"},
+    ),
+    "A07": (
+        "ivan@example.org",
+        "imap",
+        "127.0.0.30",
+        {"status": "failed", "error": "user-disabled"},
+    ),
+    "A08": (
+        "erin@example.com",
+        "imap",
+        "127.0.0.30",
+        {"status": "failed", "error": "ip-notallowed"},
+    ),
+    "A09": (
+        "carol@example.org",
+        "imap",
+        "127.0.0.31",
+        {"status": "failed", "error": "plaintext-disallowed"},
+    ),
+    "A11": ("dave@example.org", "managesieve", "127.0.0.1", {"status": "success", "error": None}),
+    "A12": ("gina@example.com", "pop3", "127.0.0.32", {"status": "failed", "error": "auth-failed"}),
+}
+
+
+# (scenario whose message is looked for, account, state, folder)
+LOCATE: dict[str, tuple[str, str, str | None]] = {
+    "R01": ("alice@example.com", "in-folder", "INBOX"),
+    "R02": ("alice@example.com", "in-folder", "News"),
+    "R03": ("bob@example.com", "in-folder", "Lists"),
+    "R08": ("bob@example.com", "in-folder", "Junk"),
+    "R12": ("alice@example.com", "in-folder", "Trash"),  # moved by A01
+    "R13": ("gina@example.com", "downloaded-pop", None),  # RETR + DELE in A02
+    "S02-NDR": ("alice@example.com", "deleted", None),  # the bounce notice, deleted in A01
+}
+
+
+# the words each view may use (DESIGN.md)
+VOCABULARY = {
+    "received": {
+        "status": {"accepted", "quarantined", "rejected"},
+        "delivery": {None, "delivered", "forwarded", "discarded", "deferred", "bounced", "held"},
+    },
+    "sent": {"status": {"delivered", "rejected", "queued"}},
+    "accesses": {
+        "status": {"success", "failed"},
+        "protocol": {"imap", "pop3", "webmail", "managesieve", "smtp"},
+    },
+}

@@ -1,0 +1,45 @@
+"""Driving the app in tests: wait for the query workers instead of sleeping blindly."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from tests.tui.data import frozen_now
+from tracemail_tui.app import TracemailApp
+from tracemail_tui.store.query import Source
+from tracemail_tui.widgets.view_pane import ViewPane
+
+
+def make_app(
+    source: Source, view: str = "received", export_dir: Path | None = None
+) -> TracemailApp:
+    return TracemailApp(source, view=view, now=frozen_now, export_dir=export_dir)
+
+
+async def settle(pilot: Pilot, rounds: int = 3) -> None:
+    """Let debounce timers fire and every worker finish, then let the UI catch up."""
+    for _ in range(rounds):
+        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def settle_debounced(pilot: Pilot) -> None:
+    await pilot.pause(0.35)  # the filter debounce
+    await settle(pilot)
+
+
+def pane(app: TracemailApp, view: str) -> ViewPane:
+    return app.screen.query_one(f"#pane-{view}", ViewPane)
+
+
+def plain(static: Static) -> str:
+    """What a Static shows, as plain text (rendered by Rich, no styles)."""
+    out = io.StringIO()
+    Console(file=out, width=200, color_system=None, legacy_windows=False).print(static.content)
+    return out.getvalue()

@@ -1,0 +1,217 @@
+"""The detail modal of one row: every field, plain-language hints, the raw log lines.
+
+Data is fetched in a thread worker; every value from a log is rendered as escaped
+`rich.text.Text`, never as markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, ClassVar
+
+import polars as pl
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from tracemail_tui import adapters
+from tracemail_tui.store import schema
+from tracemail_tui.store.query import Source
+from tracemail_tui.widgets.columns import outcome
+from tracemail_tui.widgets.results import fetch_row
+from tracemail_tui.widgets.safe_text import notify_safe, safe_text
+
+TITLES = {"accesses": "Access", "received": "Received message", "sent": "Sent message"}
+
+
+def show_value(value: Any) -> Text:
+    """One field value as literal text (times in ISO 8601, unknown as a dim dash)."""
+    if isinstance(value, dt.datetime):
+        return Text(value.isoformat())
+    if isinstance(value, bool):
+        return Text("yes" if value else "no")
+    return safe_text(value)
+
+
+def fields_text(view: str, row: dict[str, Any]) -> Text:
+    """`label  value` lines for every field of the view contract, in contract order."""
+    width = max(len(k) for k in schema.SCHEMAS[view]) + 2
+    out = Text()
+    for key in schema.SCHEMAS[view]:
+        out.append(f"{key:<{width}}", style="bold")
+        value = outcome(row.get(key)) if key == "status" else row.get(key)
+        out.append_text(show_value(value))
+        out.append("\n")
+    return out
+
+
+def timeline_text(lines: pl.DataFrame) -> Text:
+    """The raw log lines behind the row, oldest first."""
+    out = Text()
+    if lines.is_empty():
+        out.append("No raw log lines stored for this row yet.", style="dim")
+        return out
+    for time, server, program, raw in lines.select("time", "server", "program", "raw").iter_rows():
+        stamp = time.isoformat(timespec="seconds") if time is not None else "?"
+        out.append(f"{stamp} ", style="bold")
+        out.append_text(safe_text(server))
+        out.append(" ")
+        out.append_text(safe_text(program))
+        out.append("\n  ")
+        out.append_text(safe_text(raw))
+        out.append("\n")
+    return out
+
+
+def locate_text(found: dict[str, Any]) -> Text:
+    """Where the message is now, and how it got there."""
+    out = Text()
+    out.append("state  ", style="bold")
+    out.append_text(safe_text(found.get("state")))
+    if found.get("folder"):
+        out.append("  folder ", style="bold")
+        out.append_text(safe_text(found["folder"]))
+    out.append("\n")
+    for step in found.get("history") or []:
+        out.append_text(show_value(step.get("time")))
+        out.append("  ")
+        out.append_text(safe_text(step.get("event")))
+        if step.get("folder"):
+            out.append("  ")
+            out.append_text(safe_text(step["folder"]))
+        out.append("\n")
+    return out
+
+
+def copy_key(view: str, row: dict[str, Any]) -> tuple[str, str]:
+    """What `y` copies: the message-id (mail) or session id (accesses), else the row id."""
+    field = "session" if view == "accesses" else "message_id"
+    value = row.get(field)
+    return (field, str(value)) if value else ("id", str(row["id"]))
+
+
+class DetailScreen(ModalScreen[None]):
+    """Everything known about one row, with locate / PDF / copy."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close", id="detail.close"),
+        Binding("l", "locate", "Locate", id="detail.locate"),
+        Binding("p", "pdf", "PDF", id="detail.pdf"),
+        Binding("y", "copy", "Copy id", id="detail.copy"),
+        Binding("j", "scroll('down')", "Down", show=False, id="detail.down"),
+        Binding("k", "scroll('up')", "Up", show=False, id="detail.up"),
+    ]
+
+    def __init__(self, source: Source, view: str, row_id: str, export_dir: Path) -> None:
+        super().__init__()
+        self.source = source
+        self.view = view
+        self.row_id = row_id
+        self.export_dir = export_dir
+        self.row: dict[str, Any] | None = None
+        self.lines: pl.DataFrame = schema.empty("lines")
+        self.located: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="detail"):
+            yield Static(Text(f"{TITLES[self.view]} {self.row_id}"), id="detail-title")
+            with VerticalScroll(id="detail-body"):
+                yield Static("loading…", id="detail-content")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def _load(self) -> None:
+        row = fetch_row(self.source, self.view, self.row_id)
+        lines = adapters.evidence(self.source, self.view, row) if row else schema.empty("lines")
+        hints = adapters.explain(self.view, row) if row else []
+        self.app.call_from_thread(self._show, row, lines, hints)
+
+    def _show(self, row: dict[str, Any] | None, lines: pl.DataFrame, hints: list[str]) -> None:
+        self.row, self.lines, self._hints = row, lines, hints
+        self._refresh_body()
+
+    def _refresh_body(self) -> None:
+        content = self.query_one("#detail-content", Static)
+        if self.row is None:
+            content.update(Text("This row is no longer in the store."))
+            return
+        row = self.row
+        title = Text(f"{TITLES[self.view]} · {outcome(row.get('status'))} · ")
+        title.append_text(show_value(row.get("time")))
+        self.query_one("#detail-title", Static).update(title)
+        parts: list[Any] = [fields_text(self.view, row)]
+        if self._hints:
+            parts.append(Text("What it means", style="bold underline"))
+            parts += [Text("• ").append_text(safe_text(h)) for h in self._hints]
+            parts.append(Text(""))
+        if self.located is not None:
+            parts += [Text("Where it is now", style="bold underline"), locate_text(self.located)]
+        parts += [
+            Text("Timeline (raw log lines)", style="bold underline"),
+            timeline_text(self.lines),
+        ]
+        content.update(Group(*parts))
+
+    def action_scroll(self, direction: str) -> None:
+        body = self.query_one("#detail-body", VerticalScroll)
+        body.scroll_down() if direction == "down" else body.scroll_up()
+
+    def action_copy(self) -> None:
+        if self.row is None:
+            return
+        field, value = copy_key(self.view, self.row)
+        self.app.copy_to_clipboard(value)
+        notify_safe(self, f"Copied {field}: {value}", timeout=3)
+
+    def action_locate(self) -> None:
+        if self.row is None:
+            return
+        if self.view != "received":
+            self.notify("Locate applies to received messages.", severity="warning")
+            return
+        if not self.row.get("message_id") or not self.row.get("recipient"):
+            self.notify("This message has no Message-ID to locate.", severity="warning")
+            return
+        self.notify("Locating…", timeout=2)
+        self._locate(str(self.row["message_id"]), str(self.row["recipient"]))
+
+    @work(thread=True, exclusive=True, group="locate", exit_on_error=False)
+    def _locate(self, message_id: str, account: str) -> None:
+        try:
+            found = adapters.locate(self.source, message_id, account)
+        except adapters.NotAvailable as exc:
+            self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
+            return
+        self.app.call_from_thread(self._located, found)
+
+    def _located(self, found: dict[str, Any]) -> None:
+        self.located = found
+        self._refresh_body()
+        notify_safe(self, f"Located: {found.get('state')} {found.get('folder') or ''}".strip())
+
+    def action_pdf(self) -> None:
+        if self.row is None:
+            return
+        self.notify("Writing the PDF report…", timeout=2)
+        self._pdf(self.row, self.lines)
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _pdf(self, row: dict[str, Any], lines: pl.DataFrame) -> None:
+        try:
+            path = adapters.export_pdf(self.view, row, lines, self.export_dir, located=self.located)
+        except adapters.NotAvailable as exc:
+            self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
+            return
+        except OSError as exc:
+            self.app.call_from_thread(notify_safe, self, f"PDF failed: {exc}", severity="error")
+            return
+        self.app.call_from_thread(notify_safe, self, f"PDF written: {path}", title="Export")
