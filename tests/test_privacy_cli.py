@@ -23,7 +23,6 @@ from tracemail_tui.cli.common import app
 REAL = Path(__file__).parent / "fixtures" / "real"
 NO_CONFIG = {"TRACEMAIL_CONFIG": "/nonexistent.toml", "TRACEMAIL_REDACT_KEY": "test-key"}
 runner = CliRunner()
-R14_HENRY = "r-mx01-20261127-AA119162551-4"
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -49,6 +48,13 @@ def unscoped() -> dict[str, list[dict[str, object]]]:
 def _domains(row: dict[str, object]) -> set[str]:
     return {str(row[c]).rpartition("@")[2] for c in ("user", "sender", "recipient", "account")
             if row.get(c)}
+
+
+@pytest.fixture(scope="module")
+def r14_henry(unscoped: dict[str, list[dict[str, object]]]) -> str:
+    """Id of henry's row of R14 (one transaction to bob, gina, ghost and henry)."""
+    return next(str(r["id"]) for r in unscoped["received"]
+                if r["queue_id"] == "AA119162551" and r["recipient"] == "henry@example.org")
 
 
 @pytest.fixture(scope="module")
@@ -132,11 +138,13 @@ def test_report_refuses_out_of_scope_id(tmp_path: Path, unscoped: dict) -> None:
     assert code == 2 and "no received result" in err and not target.exists()
 
 
-def test_report_evidence_hides_other_customers(tmp_path: Path, forbidden: list[str]) -> None:
+def test_report_evidence_hides_other_customers(
+    tmp_path: Path, forbidden: list[str], r14_henry: str
+) -> None:
     plain, scoped = tmp_path / "plain.pdf", tmp_path / "scoped.pdf"
-    assert invoke("report", "received", R14_HENRY, str(REAL), "-o", str(plain))[0] == 0
+    assert invoke("report", "received", r14_henry, str(REAL), "-o", str(plain))[0] == 0
     assert "bob@example.com" in pdf_text(plain)  # the leak the scope must close
-    code, _, _ = invoke("--scope", "example.org", "report", "received", R14_HENRY, str(REAL),
+    code, _, _ = invoke("--scope", "example.org", "report", "received", r14_henry, str(REAL),
                         "-o", str(scoped))
     assert code == 0
     text = pdf_text(scoped)
@@ -176,9 +184,9 @@ def test_redacted_pseudonyms_are_stable_with_the_key() -> None:
     assert first == again and first != other
 
 
-def test_report_redact(tmp_path: Path) -> None:
+def test_report_redact(tmp_path: Path, r14_henry: str) -> None:
     target = tmp_path / "r.pdf"
-    code, _, _ = invoke("report", "received", R14_HENRY, str(REAL), "-o", str(target), "--redact")
+    code, _, _ = invoke("report", "received", r14_henry, str(REAL), "-o", str(target), "--redact")
     assert code == 0
     text = pdf_text(target)
     for address in ADDRESSES:
@@ -187,7 +195,7 @@ def test_report_redact(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- subjects off
-def test_show_subjects_false_everywhere(tmp_path: Path, unscoped: dict) -> None:
+def test_show_subjects_false_everywhere(tmp_path: Path, unscoped: dict, r14_henry: str) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text("show_subjects = false\n")
     env = {"TRACEMAIL_CONFIG": str(cfg)}
@@ -200,20 +208,20 @@ def test_show_subjects_false_everywhere(tmp_path: Path, unscoped: dict) -> None:
     assert rows and all(r["subject"] is None for r in rows)
     assert "petra@partner.test" in json.dumps(rows)  # nothing else hidden
     target = tmp_path / "r.pdf"
-    assert invoke("report", "received", R14_HENRY, str(REAL), "-o", str(target), env=env)[0] == 0
+    assert invoke("report", "received", r14_henry, str(REAL), "-o", str(target), env=env)[0] == 0
     text = pdf_text(target)
     assert "Price list 2026" not in text and "[subject removed]" in text
 
 
 # ---------------------------------------------------------------- file modes
-def test_exports_are_private_whatever_the_umask(tmp_path: Path) -> None:
+def test_exports_are_private_whatever_the_umask(tmp_path: Path, r14_henry: str) -> None:
     old = os.umask(0o022)
     try:
         csv_out, pdf_out = tmp_path / "s.csv", tmp_path / "r.pdf"
         csv_out.write_text("old")
         csv_out.chmod(0o644)  # an existing world-readable file is tightened too
         assert invoke("search", "sent", str(REAL), "-f", "csv", "-o", str(csv_out))[0] == 0
-        assert invoke("report", "received", R14_HENRY, str(REAL), "-o", str(pdf_out))[0] == 0
+        assert invoke("report", "received", r14_henry, str(REAL), "-o", str(pdf_out))[0] == 0
     finally:
         os.umask(old)
     assert stat.S_IMODE(csv_out.stat().st_mode) == 0o600
