@@ -92,6 +92,9 @@ def build(workdir: Path, total: int, seed: int) -> tuple[int, int]:
     generate(workdir, seed=seed, lines=gen_lines, days=1.0)
     written = spiked = 0
     files = sorted(p for p in workdir.rglob("*") if p.is_file())
+    generated = sum(p.read_bytes().count(b"\n") for p in files)
+    mean = max(total * 1.01 - generated, 0) / max(generated, 1)  # hostile per generated line
+    more = mean / (1 + mean)  # geometric number of hostile lines after each one: `mean`
     for path in files:
         lines = path.read_bytes().split(b"\n")
         out: list[bytes] = []
@@ -99,7 +102,7 @@ def build(workdir: Path, total: int, seed: int) -> tuple[int, int]:
             if not line:
                 continue
             out.append(line)
-            while rng.random() < 0.5:  # on average one hostile line per generated line
+            while rng.random() < more:
                 out.append(mutate(rng.choice(lines) or line, rng))
                 spiked += 1
         # A few lines out of order, and a few huge ones.

@@ -67,3 +67,21 @@ def test_pdf_text_is_bounded_but_says_so() -> None:
     long = printable("word " * 10_000)
     assert len(long) < MAX_TEXT + 100 and long.endswith("more characters not shown]")
     assert printable("Grüße \x1b[31m") == "Grüße \\x1b[31m"  # short text untouched
+
+
+@pytest.mark.parametrize("msg", [
+    "imap-login: Login: use🍕🍕🍕.c>, method=PLAIN, rip=1.2.3.4, lip=5.6.7.8, session=<abc>",
+    "imap-login: Aborted login (no auth attempts): user=<aaaaé>, rip=1",
+    "imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<é>, ü",
+    "imap(é)<1><ü>: Info: Disconnected: Logged out in=1 out=2 ¿",
+    "lmtp(a@b)<1><s>: Info: sieve: msgid=<é>: saved mail to ü",
+    "imap(a@b)<1><s>: Info: copy from é: box=ü, uid=1, msgid=<ä>, size=1",
+])
+def test_dovecot_cuts_never_split_a_character(tmp_path: Path, msg: str) -> None:
+    """A byte-offset cut meant for other rows fell inside a multi-byte character and
+    stopped the whole run with "invalid utf8" (found by bench/fuzz.py)."""
+    log = tmp_path / "mail.log"
+    log.write_text(f"Nov 27 05:39:56 mx01 dovecot: {msg}\n" * 3 + LINE.decode(), "utf-8")
+    result = engine.run([log])
+    assert result.stats.lines == 4
+

@@ -30,6 +30,11 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
              "subject", "reason", "queue_id", "server"),
 }
 MAX_CELL: Final = 60
+# Valid raw inside JSON strings, but line breaks to JavaScript and to Python's
+# `str.splitlines`: a JSONL reader would cut a record in two. Escaped, they stay exact.
+_JSON_LINE_BREAKS: Final = str.maketrans(
+    {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
 
 
 def escape(text: str) -> str:
@@ -71,14 +76,14 @@ def _jsonable(df: pl.DataFrame) -> list[dict[str, object]]:
 
 def write_json(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON array of objects with the view's fields."""
-    json.dump(_jsonable(df), out, ensure_ascii=False, indent=1)
-    out.write("\n")
+    out.write(json.dumps(_jsonable(df), ensure_ascii=False, indent=1)
+              .translate(_JSON_LINE_BREAKS) + "\n")
 
 
 def write_jsonl(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON object per line."""
     for row in _jsonable(df):
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.write(json.dumps(row, ensure_ascii=False).translate(_JSON_LINE_BREAKS) + "\n")
 
 
 def write_csv(df: pl.DataFrame, out: IO[str], view: str) -> None:
