@@ -11,15 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from typing import IO, Final
 
 import polars as pl
 
-# C0/C1 controls, DEL, and Unicode bidi/format controls that reorder or hide text.
-_UNSAFE: Final = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\n\t]"
-)
+from tracemail_tui.export.text import visible
 
 TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "accesses": ("time", "status", "error", "user", "protocol", "remote_ip", "client",
@@ -38,15 +34,10 @@ _JSON_LINE_BREAKS: Final = str.maketrans(
 
 
 def escape(text: str) -> str:
-    """Make a value safe for a terminal: control characters become visible escapes."""
-
-    def one(m: re.Match[str]) -> str:
-        c = m.group(0)
-        return {"\n": "\\n", "\t": "\\t"}.get(c) or (
-            f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
-        )
-
-    return _UNSAFE.sub(one, text)
+    """Make a value safe for a terminal: C0/C1 controls, DEL, bidi and invisible format
+    characters, line separators and lone surrogates become visible escapes (the same
+    rules as reports: `export.text.visible`)."""
+    return visible(text)
 
 
 def _cell(value: object) -> str:
