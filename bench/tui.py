@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import re
 import resource
@@ -43,7 +44,7 @@ def rss_mb() -> float:
 async def until_updated(pane: ViewPane, pilot) -> None:  # type: ignore[no-untyped-def]
     """Wait until the pane shows a table for its current filters."""
     while True:
-        await pilot.pause(0.002)
+        await pilot.pause(0.02)  # the latency is timed inside the pane, not here
         r = pane.result
         tables = pane.query(ResultsTable)
         if r is not None and r.filters == pane.filters and not pane.busy and tables:
@@ -72,6 +73,7 @@ async def run(rows: int) -> dict[str, float]:
         out["total"] = pane.result.total  # type: ignore[union-attr]
         for field, word in (("#f-text", "mario"), ("#f-domain", "example.com")):
             samples = []
+            worker = []
             box = pane.query_one(field, Input)
             box.focus()
             keys = list(word) + ["backspace"] * len(word)
@@ -80,11 +82,13 @@ async def run(rows: int) -> dict[str, float]:
                 await pilot.press(key)
                 await until_updated(pane, pilot)
                 samples.append(pane.last_update_s)
+                worker.append(pane.result.elapsed)  # type: ignore[union-attr]
             samples.sort()
             name = field.removeprefix("#f-")
             out[f"{name}_p50_ms"] = statistics.median(samples) * 1000
             out[f"{name}_p99_ms"] = samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000
             out[f"{name}_n"] = len(samples)
+            out[f"{name}_worker_p50_ms"] = statistics.median(worker) * 1000
             box.value = ""
             await until_updated(pane, pilot)
         out["mem_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -107,12 +111,14 @@ def section(r: dict[str, float]) -> str:
         ),
         (
             f"free-text keystroke → table updated, p50 / p99 ({int(r['text_n'])} keys)",
-            f"{r['text_p50_ms']:.0f} ms / {r['text_p99_ms']:.0f} ms",
+            f"{r['text_p50_ms']:.0f} ms / {r['text_p99_ms']:.0f} ms "
+            f"(query in the worker: p50 {r['text_worker_p50_ms']:.0f} ms)",
             "p50 ≤ 150 ms",
         ),
         (
             f"domain keystroke → table updated, p50 / p99 ({int(r['domain_n'])} keys)",
-            f"{r['domain_p50_ms']:.0f} ms / {r['domain_p99_ms']:.0f} ms",
+            f"{r['domain_p50_ms']:.0f} ms / {r['domain_p99_ms']:.0f} ms "
+            f"(query in the worker: p50 {r['domain_worker_p50_ms']:.0f} ms)",
             "p50 ≤ 150 ms",
         ),
         (
@@ -135,11 +141,15 @@ on purpose so a typist does not trigger a query per letter.
 {table}
 
 Why it is fast: one filter pass per keystroke over only the shown columns (counts, hourly
-bars and the table all come from it), no sort when rows arrive in time order, display strings
-and column widths computed in the worker, and a fresh textual-fastdatatable (Arrow backend)
-mounted per result so the UI thread never measures cells. The free-text filter is the slow
-case; the TUI matches it with one case-insensitive regex per column (same rows as
-`query.filter_expr`, which lower-cases six columns per row and is ~2.5x slower).
+bars and the table all come from it), no sort when rows arrive in time order, column widths
+computed in the worker, and a fresh textual-fastdatatable (Arrow backend)
+mounted per result whose cells are formatted only when drawn (the UI thread never formats
+or measures 200k rows). The free-text filter is the slow case: the first keystroke builds a
+per-view "haystack" (the six text columns lower-cased and joined by NUL, rebuilt when the
+data changes), after which each keystroke is one literal substring search over one column
+instead of `query.filter_expr`'s lower-casing of six columns per row (~8x faster at 1M
+rows, same rows: a test checks it). Load average when measured: {r['load']:.1f} on 2 cores;
+under a load of ~9 the text keystroke p50 was ~210-330 ms (the domain one stays < 80 ms).
 """
 
 
@@ -157,6 +167,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     r = asyncio.run(run(args.rows))
+    r["load"] = os.getloadavg()[0]
     text = section(r)
     print(text)
     if not args.no_write:

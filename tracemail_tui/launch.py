@@ -1,23 +1,30 @@
-"""CLI → Source wiring for the app, in one place so the real store can be swapped in.
+"""CLI → Source wiring for the app, in one place so the real live store can be swapped in.
 
-`open_paths()` should become: engine over PATHs into the Parquet store + live tailer
-(`store/engine.py`, `store/tail.py`, `store/partitions.py`); `open_demo()` should become
-the live generator of `gen/` writing logs that the same tailer follows. Until those land,
-paths fail with a clear error and the demo runs on synthetic frames that grow live.
+`open_paths()`: one engine run over PATHs into memory (evidence re-read from the files).
+`open_demo()`: the demo log set in a scratch directory, the live generator appending to
+it, and a small follower feeding the appended lines to the same incremental `Engine`.
+When `store/tail.py` + `store/partitions.py` land, both become "open the Parquet store
+and start the tailer"; nothing else in the TUI changes (it only sees a `Source`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import shutil
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from tracemail_tui import synthetic
+from tracemail_tui.store import engine, schema, sources
+from tracemail_tui.store.parse.header import split_lines
 from tracemail_tui.store.query import MemoryStore, Source
+
+FOLLOW_S = 1.0  # how often the demo follower reads what the generator appended
+DEMO_RATE = 8.0  # generated lines per second in the demo
 
 
 @dataclass
@@ -28,6 +35,37 @@ class Session:
     close: Callable[[], None] = field(default=lambda: None)
 
 
+class EngineStore(MemoryStore):
+    """Views of an engine run, plus the evidence lookup over the files they came from."""
+
+    def __init__(self, result: engine.Result) -> None:
+        super().__init__({v: result.views[v] for v in engine.VIEWS_OUT if v in result.views})
+        self.result = result
+        self.lock = threading.Lock()
+
+    def evidence(self, view: str, row: Mapping[str, Any]) -> pl.DataFrame:
+        """The raw log lines behind `row` (the app's detail modal and PDF use this)."""
+        return engine.evidence(self.result, view, row)
+
+    def upsert(self, delta: engine.Delta) -> None:
+        """Apply what one chunk changed: new/changed rows by id, retracted ids removed."""
+        frames: dict[str, pl.DataFrame] = {}
+        with self.lock:
+            for view, rows in delta.rows.items():
+                retracted = delta.retracted.get(view) or []
+                if rows.height == 0 and not retracted:
+                    continue
+                old = self.scan(view).collect()
+                df = pl.concat([old, schema.conform(view, rows)], how="vertical_relaxed")
+                if view != "mailbox":
+                    df = df.unique("id", keep="last", maintain_order=True)
+                    if retracted:
+                        df = df.filter(~pl.col("id").is_in(retracted))
+                frames[view] = df.sort("time", nulls_last=True, maintain_order=True)
+            if frames:
+                self.replace(frames)
+
+
 def open_paths(paths: list[Path]) -> Session:
     """The views of the logs under `paths` (files or directories).
 
@@ -36,68 +74,70 @@ def open_paths(paths: list[Path]) -> Session:
     for path in paths:
         if not path.exists():
             raise OSError(f"no such file or directory: {path}")
-    try:
-        from tracemail_tui.store import engine  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise ValueError(
-            "reading log files needs the engine (store/engine.py), not built yet; "
-            "try `tracemail demo`"
-        ) from exc
-    frames = engine.run(paths)  # expected: dict view -> DataFrame
-    return Session(MemoryStore(dict(frames)))
+    return Session(EngineStore(engine.run(paths)))
 
 
-class _SyntheticFeed:
-    """Appends a few synthetic rows per view every `interval` seconds (demo only)."""
+class _Follower:
+    """Reads lines appended to the demo files and feeds them to the running engine.
 
-    def __init__(self, store: MemoryStore, day: dt.date, interval: float = 1.0) -> None:
+    A stand-in for `store/tail.py` (no rotation/truncation handling: the demo files
+    only grow).
+    """
+
+    def __init__(self, store: EngineStore, eng: engine.Engine, srcs: list[sources.Source]) -> None:
         self.store = store
-        self.day = day
-        self.interval = interval
-        self._stop = threading.Event()
-        self._n = 0
-        self._thread = threading.Thread(target=self._run, name="demo-feed", daemon=True)
+        self.engine = eng
+        self.srcs = srcs
+        self.offsets = {s.path: s.path.stat().st_size for s in srcs}
+        self.stop = threading.Event()
 
-    def start(self) -> None:
-        self._thread.start()
+    def run(self) -> None:
+        while not self.stop.wait(FOLLOW_S):
+            frames = [f for s in self.srcs if (f := self._new_lines(s)) is not None]
+            if frames:
+                chunk = pl.concat(frames, how="vertical_relaxed").sort("time", nulls_last=True)
+                self.store.upsert(self.engine.feed(chunk))
 
-    def close(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._n += 1
-            now = dt.datetime.now()
-            # a different slice of a small synthetic day each tick, so rows vary
-            fresh = {
-                v: df.slice((self._n * 3) % 297, 3)
-                for v, df in synthetic.frames(300, day=self.day, hostile=False).items()
-            }
-            frames: dict[str, pl.DataFrame] = {}
-            for view, df in fresh.items():
-                df = df.with_columns(
-                    id=pl.format(
-                        "{}-live{}-{}", pl.col("id"), pl.lit(self._n), pl.int_range(pl.len())
-                    ),
-                    time=pl.lit(now),
-                )
-                frames[view] = pl.concat([self.store.scan(view).collect(), df])
-            self.store.replace(frames)
+    def _new_lines(self, src: sources.Source) -> pl.DataFrame | None:
+        with open(src.path, "rb") as fh:
+            fh.seek(self.offsets[src.path])
+            data = fh.read()
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            return None
+        self.offsets[src.path] += cut + 1
+        raw = sources._decode(data[: cut + 1])
+        return split_lines(raw, host=src.host, year=src.year, mtime=src.mtime) if len(raw) else None
 
 
-def open_demo(live: bool = True, rows: int = 20_000) -> Session:
-    """The bundled demo: a day of synthetic traffic ending now, growing every second."""
-    now = dt.datetime.now()
-    today = now.date()
-    # A synthetic day shifted so that it ends now: the newest rows are "just arrived".
-    shift = dt.datetime.combine(today + dt.timedelta(days=1), dt.time()) - now
-    frames = {
-        view: df.with_columns(pl.col(pl.Datetime) - shift)
-        for view, df in synthetic.frames(rows, day=today, hostile=True).items()
-    }
-    store = MemoryStore(frames)
+def open_demo(live: bool = True) -> Session:
+    """The bundled demo logs (copied to a scratch dir), with new lines arriving live."""
+    from tracemail_tui.gen.demo import make_demo
+    from tracemail_tui.gen.live import run_live
+
+    scratch = Path(tempfile.mkdtemp(prefix="tracemail-demo-"))
+    make_demo(scratch)
+    eng = engine.Engine()
+    store = EngineStore(engine.run([scratch], engine=eng))
     if not live:
-        return Session(store)
-    feed = _SyntheticFeed(store, today)
-    feed.start()
-    return Session(store, feed.close)
+        return Session(store, lambda: shutil.rmtree(scratch, ignore_errors=True))
+    follower = _Follower(store, eng, sources.sources([scratch]))
+    threads = [
+        threading.Thread(
+            target=run_live,
+            args=(scratch, DEMO_RATE, follower.stop),
+            name="demo-generator",
+            daemon=True,
+        ),
+        threading.Thread(target=follower.run, name="demo-follower", daemon=True),
+    ]
+    for t in threads:
+        t.start()
+
+    def close() -> None:
+        follower.stop.set()
+        for t in threads:
+            t.join(timeout=2)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    return Session(store, close)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from tracemail_tui import synthetic
+from tests.tui import synthetic
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import MemoryStore
 

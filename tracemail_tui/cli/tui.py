@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tracemail_tui.cli.common import app, fail
+from tracemail_tui.cli.search import load_config, resolve_paths
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import Filters
 
@@ -18,7 +19,8 @@ def _filters(domain: str | None, account: str | None, date: str | None) -> Filte
         day = dt.date.fromisoformat(date) if date else None
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {date!r}")
-    return Filters(domain=domain, account=account, date=day)
+    scope = load_config().scope  # an operator confined to some domains stays confined
+    return Filters(domain=domain, account=account, date=day, scope=scope)
 
 
 def _run(session_factory, view: str, filters: Filters) -> None:  # type: ignore[no-untyped-def]
@@ -51,12 +53,12 @@ def tui(
     account: AccountOpt = None,
     date: DateOpt = None,
 ) -> None:
-    """The app on log files or directories (default: the configured ones)."""
+    """The app on log files or directories (default: TRACEMAIL_LOGS / config logs)."""
     from tracemail_tui import launch
 
-    if not paths:
-        fail("no log paths given (configured defaults are not built yet); try `tracemail demo`")
-    _run(lambda: launch.open_paths(list(paths)), view, _filters(domain, account, date))
+    filters = _filters(domain, account, date)
+    logs = resolve_paths(paths, load_config())
+    _run(lambda: launch.open_paths(logs), view, filters)
 
 
 @app.command()

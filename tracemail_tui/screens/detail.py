@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -39,16 +40,18 @@ def show_value(value: Any) -> Text:
     return safe_text(value)
 
 
-def fields_text(view: str, row: dict[str, Any]) -> Text:
-    """`label  value` lines for every field of the view contract, in contract order."""
-    width = max(len(k) for k in schema.SCHEMAS[view]) + 2
-    out = Text()
+def fields_text(view: str, row: dict[str, Any]) -> Table:
+    """`label  value` rows for every field of the view contract, in contract order.
+
+    A grid, so a long value wraps under itself and never under the labels.
+    """
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
     for key in schema.SCHEMAS[view]:
-        out.append(f"{key:<{width}}", style="bold")
         value = outcome(row.get(key)) if key == "status" else row.get(key)
-        out.append_text(show_value(value))
-        out.append("\n")
-    return out
+        grid.add_row(key, show_value(value))
+    return grid
 
 
 def timeline_text(lines: pl.DataFrame) -> Text:
@@ -131,7 +134,12 @@ class DetailScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _load(self) -> None:
         row = fetch_row(self.source, self.view, self.row_id)
-        lines = adapters.evidence(self.source, self.view, row) if row else schema.empty("lines")
+        lines = schema.empty("lines")
+        try:
+            if row:
+                lines = adapters.evidence(self.source, self.view, row)
+        except Exception as exc:  # e.g. the log file was rotated away: say so, show the rest
+            self.app.call_from_thread(notify_safe, self, f"Raw lines unavailable: {exc}")
         hints = adapters.explain(self.view, row) if row else []
         self.app.call_from_thread(self._show, row, lines, hints)
 
@@ -188,8 +196,8 @@ class DetailScreen(ModalScreen[None]):
     def _locate(self, message_id: str, account: str) -> None:
         try:
             found = adapters.locate(self.source, message_id, account)
-        except adapters.NotAvailable as exc:
-            self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
+        except Exception as exc:  # reported, never a crash
+            self.app.call_from_thread(notify_safe, self, f"Locate failed: {exc}", severity="error")
             return
         self.app.call_from_thread(self._located, found)
 
@@ -208,10 +216,7 @@ class DetailScreen(ModalScreen[None]):
     def _pdf(self, row: dict[str, Any], lines: pl.DataFrame) -> None:
         try:
             path = adapters.export_pdf(self.view, row, lines, self.export_dir, located=self.located)
-        except adapters.NotAvailable as exc:
-            self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
-            return
-        except OSError as exc:
+        except Exception as exc:  # reported, never a crash
             self.app.call_from_thread(notify_safe, self, f"PDF failed: {exc}", severity="error")
             return
         self.app.call_from_thread(notify_safe, self, f"PDF written: {path}", title="Export")

@@ -134,9 +134,17 @@ class ViewPane(Vertical):
 
     @work(thread=True, exclusive=True, group="query", exit_on_error=False)
     def _query(self, filters: Filters, width: int, live: bool, index: TextIndex | None) -> None:
-        result = load(self.source, self.view, filters, width, index=index)
+        try:
+            result = load(self.source, self.view, filters, width, index=index)
+        except Exception as exc:  # a broken store must not leave the pane "busy" forever
+            self.app.call_from_thread(self._failed, exc)
+            return
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(result, live))
+
+    def _failed(self, exc: Exception) -> None:
+        self.busy = False
+        notify_safe(self, f"Query failed: {exc}", severity="error", timeout=10)
 
     @on(Loaded)
     async def _loaded(self, message: Loaded) -> None:
@@ -239,7 +247,7 @@ class ViewPane(Vertical):
         if result.shown < result.total:
             showing = f"showing {result.shown:,} of {result.total:,}"
         else:
-            showing = f"{result.total:,} rows"
+            showing = f"{result.total:,} row" + ("" if result.total == 1 else "s")
         self.query_one("#showing", Static).update(showing)
         self._render_live()
 
@@ -318,7 +326,7 @@ class ViewPane(Vertical):
         self.set_filters(self.filters.with_(status=statuses[(at + 1) % len(statuses)]))
 
     def action_clear_filters(self) -> None:
-        self.set_filters(Filters(date=self.filters.date))
+        self.set_filters(self.filters.with_(domain=None, account=None, status=None, text=None))
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
@@ -349,10 +357,7 @@ class ViewPane(Vertical):
     def _export_csv(self, filters: Filters, directory: Path) -> None:
         try:
             path = adapters.export_csv(self.source, self.view, filters, directory)
-        except adapters.NotAvailable as exc:
-            self.app.call_from_thread(notify_safe, self, f"{exc}.", severity="warning")
-            return
-        except OSError as exc:
+        except Exception as exc:  # reported, never a crash
             self.app.call_from_thread(
                 notify_safe, self, f"CSV export failed: {exc}", severity="error"
             )

@@ -1,5 +1,5 @@
-"""Synthetic view frames conforming to `store/schema.py`, for tests, benchmarks and the
-demo until the real generator (`gen/`) and engine land.
+"""Synthetic view frames conforming to `store/schema.py`, for the TUI tests and benchmark
+(a million rows per view without running the engine; hostile subjects included).
 
 Deterministic (no random module, no clock): values come from integer hashes of the row
 number, so the same arguments always give the same frames. Vectorised with Polars, so
