@@ -14,6 +14,7 @@ import re
 import stat
 from pathlib import Path
 
+import polars as pl
 import pypdf
 import pytest
 from typer.testing import CliRunner
@@ -237,3 +238,51 @@ def test_show_subjects_from_environment(tmp_path: Path) -> None:
     env["TRACEMAIL_SHOW_SUBJECTS"] = "1"
     rows = json.loads(invoke("search", "sent", str(REAL), "-f", "json", env=env)[1])
     assert any(r["subject"] for r in rows)
+
+
+def test_global_scope_reaches_config_load_during_the_command_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The TUI and the exports call `config.load()`: `--scope` must reach them, and must
+    not outlive the invocation."""
+    from tracemail_tui import config
+    from tracemail_tui.cli import search as search_mod
+
+    seen: list[tuple[str, ...]] = []
+    real = search_mod.run_engine
+
+    def spy(*args: object, **kw: object) -> object:
+        seen.append(config.load().scope)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search_mod, "run_engine", spy)
+    assert invoke("--scope", "Example.ORG", "search", "sent", str(REAL))[0] == 0
+    assert seen == [("example.org",)]
+    monkeypatch.setenv("TRACEMAIL_CONFIG", "/nonexistent.toml")
+    monkeypatch.delenv("TRACEMAIL_SCOPE", raising=False)
+    assert config.load().scope == ()
+
+
+def test_tui_adapters_apply_the_scope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, r14_henry: str, forbidden: list[str]
+) -> None:
+    """The screens get evidence, locate and exports through `adapters`: scoped there too."""
+    from tracemail_tui import adapters
+    from tracemail_tui.launch import EngineStore
+    from tracemail_tui.store import engine
+    from tracemail_tui.store.query import Filters
+
+    monkeypatch.setenv("TRACEMAIL_CONFIG", "/nonexistent.toml")
+    monkeypatch.setenv("TRACEMAIL_SCOPE", "example.org")
+    store = EngineStore(engine.run([REAL]))
+    row = store.scan("received").filter(pl.col("id") == r14_henry).collect().row(0, named=True)
+    raw = "\n".join(adapters.evidence(store, "received", row).get_column("raw"))
+    assert "henry@example.org" in raw and "[out-of-scope address]" in raw
+    assert_clean(raw, forbidden)
+    gone = adapters.locate(store, "<r01.6acd47.21d421@partner.test>", "alice@example.com")
+    assert gone["state"] == "unknown" and gone["history"] == []
+    monkeypatch.setenv("TRACEMAIL_SHOW_SUBJECTS", "0")
+    path = adapters.export_csv(store, "received", Filters(scope=("example.org",)), tmp_path)
+    text = path.read_text("utf-8")
+    assert "henry@example.org" in text and "Price list" not in text
+    assert_clean(text, forbidden)

@@ -43,6 +43,17 @@ def _flag(env_value: str | None, default: object) -> bool:
     return env_value.strip().lower() not in ("0", "false", "no", "off", "")
 
 
+# Command-line flags of this process (e.g. the global `--scope`), applied by every `load()`
+# so the CLI, the TUI and the exports all see the same settings.
+_OVERRIDES: dict[str, object] = {}
+
+
+def override(**settings: object) -> None:
+    """Set this process's command-line settings (replacing earlier ones; None = unset)."""
+    _OVERRIDES.clear()
+    _OVERRIDES.update({k: v for k, v in settings.items() if v is not None})
+
+
 def config_path() -> Path:
     """Where the config file is looked for."""
     env = os.environ.get("TRACEMAIL_CONFIG")
@@ -76,6 +87,8 @@ def load(path: Path | None = None) -> Config:
     store = env.get("TRACEMAIL_STORE", data.get("store"))
     if store:
         cfg = Config(**{**cfg.__dict__, "store": Path(store)})
+    if _OVERRIDES:
+        cfg = Config(**{**cfg.__dict__, **_OVERRIDES})
     if cfg.retention_days < 1:
         raise ValueError("retention_days must be at least 1")
     return cfg

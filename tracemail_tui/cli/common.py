@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -26,10 +25,6 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-# Global options of this invocation (set by the root callback before any command runs).
-_GLOBAL: dict[str, Any] = {}
-
-
 def parse_scope(value: str) -> tuple[str, ...]:
     """`example.org, @Example.COM` -> ("example.org", "example.com"); empty is an error."""
     domains = tuple(d.strip().lstrip("@").lower() for d in value.split(","))
@@ -41,15 +36,14 @@ def parse_scope(value: str) -> tuple[str, ...]:
 def load_config() -> config.Config:
     """The configuration with the global command-line options (`--scope`) on top.
 
-    Every command (and the TUI) takes its settings from here, so a scope given on the
-    command line confines it exactly like one from the config file or `TRACEMAIL_SCOPE`.
+    The root callback registers `--scope` with `config.override`, so this (and any
+    `config.load()`, e.g. in the TUI) confines like a scope from the config file or
+    `TRACEMAIL_SCOPE`. A broken config file ends the command with exit 2.
     """
     try:
         cfg = config.load()
     except ValueError as exc:
         fail(str(exc))
-    if _GLOBAL.get("scope"):
-        cfg = dataclasses.replace(cfg, scope=_GLOBAL["scope"])
     return cfg
 
 
@@ -66,7 +60,9 @@ def _root(
     ] = None,
 ) -> None:
     """Without a command, `tracemail` opens the app on the configured logs."""
-    _GLOBAL["scope"] = parse_scope(scope) if scope is not None else None
+    # In config (not here) so every `config.load()` — TUI, exports — sees it too.
+    config.override(scope=parse_scope(scope) if scope is not None else None)
+    ctx.call_on_close(config.override)  # for this invocation only (tests run many)
     if ctx.invoked_subcommand is None:
         # The TUI registers `tui`; fall back to help until it exists.
         tui = ctx.command.commands.get("tui") if hasattr(ctx.command, "commands") else None
