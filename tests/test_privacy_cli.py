@@ -286,3 +286,20 @@ def test_tui_adapters_apply_the_scope(
     text = path.read_text("utf-8")
     assert "henry@example.org" in text and "Price list" not in text
     assert_clean(text, forbidden)
+
+
+def test_private_source_for_the_screens(unscoped: dict, forbidden: list[str]) -> None:
+    """What `tracemail tui` hands the app: scoped views and mailbox, hidden subjects."""
+    from tracemail_tui.export.privacy import Privacy
+    from tracemail_tui.launch import EngineStore
+    from tracemail_tui.store import engine
+
+    store = EngineStore(engine.run([REAL]))
+    assert Privacy().source(store) is store  # nothing to hide: the store itself
+    seen = Privacy(scope=("example.org",), show_subjects=False).source(store)
+    received = seen.scan("received").collect()
+    assert received.height == 5 and received.get_column("subject").null_count() == 5
+    assert_clean(received.write_csv(), forbidden)
+    users = set(seen.scan("mailbox").collect().get_column("user"))
+    assert users and all(u.endswith("@example.org") for u in users)
+    assert seen.generation == store.generation and callable(seen.evidence)

@@ -69,6 +69,10 @@ class Privacy:
         domain = (address or "").strip().strip("<>").rpartition("@")[2].lower()
         return bool(domain) and domain in self.scope
 
+    def source(self, inner: Any) -> Any:
+        """A query `Source` that only ever yields what may be shown (for the screens)."""
+        return PrivateSource(inner, self) if self.scope or not self.show_subjects else inner
+
     # ------------------------------------------------------------------ outputs
     def frame(self, df: pl.DataFrame, view: str) -> pl.DataFrame:
         """A view frame as it may be shown: in-scope rows, subjects per settings, redacted."""
@@ -130,3 +134,24 @@ class Privacy:
             return address in own or address.rpartition("@")[2] in scope
 
         return keep
+
+
+class PrivateSource:
+    """A `store.query.Source` seen through a `Privacy`: views and mailbox events confined
+    to the scope, subjects null when hidden. Anything else (``generation``, the
+    ``evidence`` lookup, ``upsert``) is the wrapped source's."""
+
+    def __init__(self, inner: Any, privacy: Privacy) -> None:
+        self._inner = inner
+        self.privacy = privacy
+
+    def scan(self, view: str) -> pl.LazyFrame:
+        lf = self._inner.scan(view)
+        if view in (*schema.VIEWS, "mailbox") and self.privacy.scope:
+            lf = lf.filter(self.privacy.scope_filter(view))
+        if view in schema.VIEWS and not self.privacy.show_subjects:
+            lf = lf.with_columns(pl.lit(None, pl.String).alias("subject"))
+        return lf
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
