@@ -25,7 +25,7 @@ BIDI_SUBJECT = "invoice \u202egnp.exe"
 def r12() -> dict[str, Any]:
     """R12: hostile subject to ALICE@EXAMPLE.COM, accepted into INBOX (later moved to Trash)."""
     return {
-        "id": "r-mx01-20261127-605D5162539-1", "time": D(2026, 11, 27, 5, 40, 9),
+        "id": "r-mx01-20261127054009-605D5162539-1", "time": D(2026, 11, 27, 5, 40, 9),
         "status": "accepted", "reason": None, "sender": "petra@partner.test",
         "recipient": "alice@example.com", "domain": "example.com", "subject": HOSTILE_SUBJECT,
         "size": 571, "message_id": "r12.6acd47.228290@partner.test", "queue_id": "605D5162539",
@@ -53,7 +53,7 @@ def r12_locate() -> dict[str, Any]:
 def r06() -> dict[str, Any]:
     """R06: nobody@example.com rejected at RCPT (NOQUEUE) — mostly nulls."""
     return {
-        "id": "r-mx01-20261127-NOQUEUE-053958-10034-1", "time": D(2026, 11, 27, 5, 39, 58),
+        "id": "r-mx01-20261127053958-NOQUEUE-10034-1", "time": D(2026, 11, 27, 5, 39, 58),
         "status": "rejected",
         "reason": "550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in "
         "virtual mailbox table",
@@ -69,7 +69,7 @@ def r06() -> dict[str, Any]:
 def r08() -> dict[str, Any]:
     """R08: spam filed into Junk (quarantined), with a negative-looking score variant."""
     row = r12() | {
-        "id": "r-mx01-20261127-BEB6C16249E-1", "time": D(2026, 11, 27, 5, 40, 4, 150000),
+        "id": "r-mx01-20261127054004-BEB6C16249E-1", "time": D(2026, 11, 27, 5, 40, 4, 150000),
         "status": "quarantined", "sender": "deals@remote.test", "recipient": "bob@example.com",
         "subject": "=cmd|' /C calc'!A0", "message_id": "r08.6acd47.1df793@remote.test",
         "queue_id": "BEB6C16249E", "client_ip": "127.0.0.11", "folder": "Junk",

@@ -95,9 +95,12 @@ def test_failures(rows: pl.DataFrame, scenario: str, session: str, user: str, er
     assert r["logout_time"] is None and r["bytes_in"] is None
 
 
-def test_a04_time_is_the_attempt(rows: pl.DataFrame) -> None:
-    # the auth verdict (05:40:40) comes before the login process gives up (05:40:41)
+def test_failed_attempt_time_is_the_auth_verdict(rows: pl.DataFrame) -> None:
+    # A04: the auth verdict (05:40:40) comes before the login process reports the failure
+    # (05:40:41, after anvil's penalty delay): the attempt was made at 05:40:40
     assert by_session(rows, "w5rYfzthu7R/AAAf")["time"].second == 40
+    # A07: the deny-passdb hit (05:40:53) names nobody; joined to its failure (05:40:54)
+    assert by_session(rows, "H7ThgDth6cN/AAAe")["time"].second == 53
 
 
 def test_a09_plaintext_is_not_tls(rows: pl.DataFrame) -> None:
@@ -225,3 +228,65 @@ def test_webmail_rows() -> None:
     assert ok["id"] == "a-web1-rcabcd1234-20261127050102-0"
     assert (bad["status"], bad["error"], bad["user"], bad["remote_ip"], bad["domain"]) == (
         "failed", "auth-failed", "bob@example.com", "192.0.2.8", "example.com")
+
+
+def test_webmail_failure_takes_the_imap_verdict() -> None:
+    dv = [
+        "Nov 27 01:10:19 imap1 dovecot: auth: passwd-file(max@oak.test,10.0.0.31,<HN1>): "
+        "unknown user",
+        "Nov 27 01:10:21 imap1 dovecot: imap-login: Disconnected: Aborted login by logging out "
+        "(auth failed, 1 attempts in 2 secs): user=<max@oak.test>, method=PLAIN, rip=10.0.0.31, "
+        "lip=10.0.0.21, secured, session=<HN1>",
+    ]
+    rc = ["[27-Nov-2026 01:10:22 +0000]: <76epfsx3> Failed login for Max@oak.test from "
+          "198.51.100.230 in session 76epfsx3owaxcwdd (error: 0)",
+          "[27-Nov-2026 01:19:22 +0000]: <86epfsx3> Failed login for max@oak.test from "
+          "198.51.100.230 in session 86epfsx3owaxcwdd (error: 0)"]
+    corr = AccessCorrelator()
+    imap = corr.feed(dovecot.parse(lines_frame(dv, host="imap1")))
+    web = corr.feed(roundcube.parse(lines_frame(rc, host="webmail1")))
+    assert imap["error"].to_list() == ["unknown-user"]
+    # the second one is too late to be caused by that IMAP failure: Roundcube's own word
+    assert web["error"].to_list() == ["unknown-user", "auth-failed"]
+    assert web["remote_ip"].to_list() == ["198.51.100.230"] * 2
+
+
+def test_proxied_session() -> None:
+    lines = [
+        "Nov 27 07:00:00 px1 dovecot: imap-login: proxy(fay@example.com): started proxying to "
+        "10.0.0.2:143: user=<fay@example.com>, method=PLAIN, rip=198.51.100.3, lip=192.0.2.1, "
+        "TLS, session=<Px1>",
+        "Nov 27 07:05:00 px1 dovecot: imap-login: proxy(fay@example.com): disconnecting "
+        "198.51.100.3 (Disconnected by client: EOF(0s idle, in=321, out=6543)): "
+        "user=<fay@example.com>, method=PLAIN, rip=198.51.100.3, lip=192.0.2.1, TLS, "
+        "session=<Px1>",
+    ]
+    ev = dovecot.parse(lines_frame(lines, host="px1"))
+    assert ev.unparsed == 0
+    r = by_session(correlate(ev), "Px1")
+    assert (r["status"], r["user"], r["bytes_in"], r["bytes_out"], r["tls"]) == (
+        "success", "fay@example.com", 321, 6543, True)
+    assert r["logout_time"].minute == 5
+
+
+def test_login_without_session_id_is_still_a_row() -> None:
+    line = ("Nov 27 06:02:00 mx03 dovecot: imap-login: Login: user=<kim@example.com>, "
+            "method=PLAIN, rip=198.51.100.9, lip=192.0.2.2, mpid=77, TLS")
+    rows = correlate(dovecot.parse(lines_frame([line, line.replace("kim", "lee")])))
+    assert rows["id"].to_list() == ["a-mx03-20261127060200-0", "a-mx03-20261127060200-1"]
+    assert rows["status"].to_list() == ["success"] * 2
+    assert rows["user"].to_list() == ["kim@example.com", "lee@example.com"]
+
+
+def test_dovecot_22_logout_without_session_joins_the_open_login() -> None:
+    login = ("Nov 27 06:10:00 old1 dovecot: imap-login: Login: user=<Max@example.com>, "
+             "method=PLAIN, rip=198.51.100.9, lip=192.0.2.2, mpid=7001, TLS, session=<Old22>")
+    logout = ("Nov 27 06:20:00 old1 dovecot: imap(max@example.com): Disconnected: Logged out "
+              "in=55 out=6666")
+    corr = AccessCorrelator()
+    first = corr.feed(dovecot.parse(lines_frame([login])))
+    assert first.row(0, named=True)["logout_time"] is None
+    r = corr.feed(dovecot.parse(lines_frame([logout]))).row(0, named=True)
+    assert (r["id"], r["status"], r["bytes_in"], r["bytes_out"]) == ("a-old1-Old22", "success",
+                                                                     55, 6666)
+    assert r["logout_time"].minute == 20 and corr.open_sessions == 0

@@ -180,7 +180,8 @@ def test_delivery_variants() -> None:
     assert (d["S5"]["discarded"], d["S5"]["filter_rule"], d["S5"]["folder"]) == (
         True, "discard", None)
     assert (d["S6"]["filter_rule"], d["S6"]["error"]) == ("reject", "reject")
-    assert (d["S7"]["folder"], d["S7"]["error"]) == (None, "INBOX")
+    assert (d["S7"]["folder"], d["S7"]["error"]) == (
+        None, "save failed to INBOX: Quota exceeded (mailbox for user is full)")
     assert (d["S8"]["message_id"], d["S8"]["folder"]) == (None, "INBOX")
 
 
@@ -260,3 +261,14 @@ def test_non_ascii_users_and_folders() -> None:
     assert m["subject"] == "Grüße, subject=x"
     lg = ev.logins.row(0, named=True)
     assert (lg["user"], lg["rip"], lg["session"]) == ("jürgen@bäckerei.de", "192.0.2.9", "U1")
+
+
+def test_ignored_counts_quiet_lines_and_bare_connections() -> None:
+    lines = [
+        _sys("06:05:00", "imap-login: Disconnected (no auth attempts in 0 secs): user=<>, "
+             "rip=198.51.100.7, lip=192.0.2.2, session=<Q1>"),
+        _sys("06:05:01", "lmtp(41): Connect from local"),
+        _sys("06:05:02", "master: Warning: Killed with signal 15 (by pid=1 uid=0 code=kill)"),
+    ]
+    ev = parse(lines)
+    assert (ev.ignored, ev.unparsed, ev.connections.height) == (3, 0, 1)

@@ -139,3 +139,12 @@ def test_cli_errors_are_one_line_exit_2() -> None:
     assert got.returncode == 2 and got.stderr.count("\n") == 1 and "--account" in got.stderr
     bad = _cli("<x@y>", "/nonexistent/dir", "-a", "a@b.c")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_accepts_lazy_frames_and_stores(mailbox: pl.DataFrame) -> None:
+    from tracemail_tui.store.query import MemoryStore
+
+    mid, acct = "<r12.6acd47.228290@partner.test>", "alice@example.com"
+    want = locate(mailbox, mid, acct)
+    assert locate(mailbox.lazy(), mid, acct) == want
+    assert locate(MemoryStore({"mailbox": mailbox}), mid, acct) == want

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import IO, Final
 
 import polars as pl
@@ -60,21 +59,32 @@ def write_table(df: pl.DataFrame, out: IO[str], view: str) -> None:
 
 
 def _jsonable(df: pl.DataFrame) -> list[dict[str, object]]:
+    return _iso(df).to_dicts()
+
+
+JSON_BATCH: Final = 50_000
+"""Rows serialised at a time by Polars' own JSON writer (no Python dict per row)."""
+
+
+def _iso(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(
         pl.col(pl.Datetime).dt.to_string("%Y-%m-%dT%H:%M:%S%.f").str.replace(r"\.$", "")
-    ).to_dicts()
+    )
 
 
 def write_json(df: pl.DataFrame, out: IO[str]) -> None:
-    """One JSON array of objects with the view's fields."""
-    out.write(json.dumps(_jsonable(df), ensure_ascii=False, indent=1)
-              .translate(_JSON_LINE_BREAKS) + "\n")
+    """One JSON array of objects with the view's fields (ISO times, nulls as null)."""
+    out.write("[")
+    for i, start in enumerate(range(0, df.height, JSON_BATCH)):
+        text = _iso(df.slice(start, JSON_BATCH)).write_json().translate(_JSON_LINE_BREAKS)
+        out.write(("," if i else "") + text.strip()[1:-1])
+    out.write("]\n")
 
 
 def write_jsonl(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON object per line."""
-    for row in _jsonable(df):
-        out.write(json.dumps(row, ensure_ascii=False).translate(_JSON_LINE_BREAKS) + "\n")
+    for start in range(0, df.height, JSON_BATCH):
+        out.write(_iso(df.slice(start, JSON_BATCH)).write_ndjson().translate(_JSON_LINE_BREAKS))
 
 
 def write_csv(df: pl.DataFrame, out: IO[str], view: str) -> None:

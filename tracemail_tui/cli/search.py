@@ -15,6 +15,7 @@ import typer
 from tracemail_tui import config as config_mod
 from tracemail_tui.cli import common, output
 from tracemail_tui.cli.common import app, fail
+from tracemail_tui.cli.store_cmds import open_store
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.fileperm import secure_open
 from tracemail_tui.store import engine, query, schema
@@ -100,8 +101,12 @@ def search(
     redact: Annotated[
         bool, typer.Option(help="Pseudonymise addresses, mask IPs, drop subjects.")
     ] = False,
+    store_dir: Annotated[
+        Path | None,
+        typer.Option("--store", metavar="DIR", help="Read the persistent store, not raw logs."),
+    ] = None,
 ) -> None:
-    """Search one view (accesses, received, sent) of the logs."""
+    """Search one view (accesses, received, sent) of the logs (or of the store)."""
     if view not in schema.VIEWS:
         fail(f"unknown view {view!r}: choose one of {', '.join(schema.VIEWS)}")
     if fmt not in FORMATS:
@@ -121,9 +126,16 @@ def search(
     cfg = load_config()
     if cfg.scope:
         filters = filters.with_(scope=cfg.scope)
-    result = run_engine(paths, host, year, cfg)
-    store = query.MemoryStore(result.views)
-    df = query.query(store, view, filters).collect()
+    if store_dir is not None:
+        if paths:
+            fail("give either log PATHs or --store, not both")
+        try:
+            source: query.Source = open_store(store_dir)
+        except ValueError as exc:
+            fail(str(exc))
+    else:
+        source = query.MemoryStore(run_engine(paths, host, year, cfg).views)
+    df = query.query(source, view, filters).collect()
     # Scope (again, whatever the source), subjects and redaction: one gate for every format.
     df = Privacy.from_config(cfg, redact=redact).frame(df, view)
     with _open_out(out) as fh:

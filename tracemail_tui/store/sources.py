@@ -20,8 +20,8 @@ import polars as pl
 
 from tracemail_tui.store.parse.header import split_lines
 
-CHUNK_BYTES = 8 * 1024 * 1024
-"""Default chunk size: ~50k typical lines per file; a batch holds one chunk per stream."""
+CHUNK_BYTES = 4 * 1024 * 1024
+"""Default chunk size: ~20k typical lines; a batch holds one chunk per stream (file + rotations)."""
 
 # mail.log, mail.log.1, mail.log.2.gz, mail.log-20261127, mail.log-20261127.gz
 _ROTATED = re.compile(r"^(?P<base>.+?)(?:\.(?P<n>\d+)|-(?P<date>\d{8}))?(?P<gz>\.gz)?$")

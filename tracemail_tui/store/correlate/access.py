@@ -13,10 +13,13 @@ touched and keeps the events of unfinished sessions (an IMAP login whose logout 
 been seen yet can stay open for days) for the next chunk. Feeding all chunks and keeping
 the last row of each ``id`` gives the same result as one big chunk.
 
-Which failure word wins when a session has several (A09 logs ``Plaintext authentication
-disabled`` and then ``auth failed``): plaintext-disallowed, then many-connections, then
-a login-side reason that is not plain ``auth failed`` (user-disabled ...), then the auth
-process's verdict (unknown-user, ip-notallowed, auth-failed), then the login-side word.
+The time of a failed attempt is when it was made: the auth process's verdict when
+logged (the login process reports the failure later, after anvil's penalty delay), else
+the login process's failure line. Which failure word wins when a session has
+several (A09 logs ``Plaintext authentication disabled`` and then ``auth failed``):
+plaintext-disallowed, then many-connections, then a login-side reason that is not plain
+``auth failed`` (user-disabled ...), then the auth process's verdict (unknown-user,
+ip-notallowed, auth-failed), then the login-side word.
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
         has_logout=(k == "logout").any(),
         attempt=k.is_in(("login", "fail", "refused", "auth", "logout")).any(),
         t_login=pl.col("time").filter(k == "login").min(),
-        t_fail=pl.col("time").filter(k.is_in(("fail", "refused", "auth"))).min(),
+        t_fail=pl.col("time").filter(k.is_in(("fail", "refused"))).min(),
+        t_auth=pl.col("time").filter(k == "auth").min(),
         t_first=pl.col("time").min(),
         last_seen=pl.col("time").max(),
         logout_time=pl.col("time").filter(k == "logout").max(),
@@ -117,7 +121,7 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
     return g.with_columns(
         id=pl.concat_str([pl.lit("a-"), pl.col("host"), pl.lit("-"), pl.col("session")]),
         time=pl.when(pl.col("has_login")).then(pl.col("t_login"))
-        .otherwise(pl.coalesce("t_fail", "t_first")),
+        .otherwise(pl.coalesce(pl.min_horizontal("t_fail", "t_auth"), "t_first")),
         logout_time=pl.when(ok).then(pl.col("logout_time")),
         status=pl.when(ok).then(pl.lit("success")).otherwise(pl.lit("failed")),
         error=pl.when(ok).then(None).otherwise(error),
@@ -140,10 +144,29 @@ def _status(pending: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def webmail_rows(web: pl.DataFrame) -> pl.DataFrame:
-    """Roundcube login records → access rows (protocol ``webmail``; no logout is logged)."""
+# How far back a webmail failure looks for the IMAP failure Roundcube's own login caused.
+WEBMAIL_IMAP_WINDOW: Final = dt.timedelta(seconds=15)
+_IMAP_FAIL: Final[dict[str, pl.DataType]] = {
+    "time": pl.Datetime("us"), "user": pl.String(), "imap_error": pl.String()}
+
+
+def webmail_rows(web: pl.DataFrame, imap_failures: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Roundcube login records → access rows (protocol ``webmail``; no logout is logged).
+
+    Roundcube's ``(error: 0)`` only says the IMAP server refused the login; the IMAP
+    failure of the same user just before it (``imap_failures``: time, user, imap_error)
+    says why (unknown-user, user-disabled, ...), so a plain ``auth-failed`` takes its word.
+    """
     if web.height == 0:
         return empty("accesses")
+    if imap_failures is not None and imap_failures.height:
+        web = web.with_row_index("_r").sort("time").join_asof(
+            imap_failures.sort("time"), on="time", by="user", strategy="backward",
+            tolerance=WEBMAIL_IMAP_WINDOW, check_sortedness=False,
+        ).sort("_r").drop("_r")
+        web = web.with_columns(error=pl.when(pl.col("error") == "auth-failed")
+                               .then(pl.coalesce("imap_error", "error"))
+                               .otherwise(pl.col("error")))
     stamp = pl.col("time").dt.strftime("%Y%m%d%H%M%S")
     web = web.with_columns(
         _n=pl.int_range(pl.len()).over("host", "session", stamp).cast(pl.String),
@@ -163,6 +186,7 @@ class AccessCorrelator:
     def __init__(self) -> None:
         self._pending = pl.DataFrame(schema=_EV)
         self._deny = pl.DataFrame()  # deny-passdb hits not yet matched to their failure
+        self._imap_fail = pl.DataFrame(schema=_IMAP_FAIL)  # recent, for webmail failures
         self._nosession_seq: dict[tuple[str, str], int] = {}
 
     @property
@@ -185,7 +209,7 @@ class AccessCorrelator:
             out.append(self._dovecot(events))
             out.append(self._sessionless(events))
         if webmail is not None:
-            out.append(webmail_rows(webmail))
+            out.append(webmail_rows(webmail, self._imap_fail))
         out = [o for o in out if o.height]
         if not out:
             return empty("accesses")
@@ -193,6 +217,7 @@ class AccessCorrelator:
 
     def _dovecot(self, events: DovecotEvents) -> pl.DataFrame:
         new = session_events(events, self._auth_with_carried_deny(events))
+        new = pl.concat([new, self._attach_orphan_logouts(events, new)], how="vertical")
         if new.height == 0:
             return empty("accesses")
         keys = ["host", "session"]
@@ -201,8 +226,39 @@ class AccessCorrelator:
         rest = self._pending.join(touched, on=keys, how="anti")
         ev = pl.concat([carried, new], how="vertical")
         rows = conform("accesses", _aggregate(ev).filter(pl.col("attempt")))
-        self._pending = self._evict(pl.concat([rest, ev], how="vertical"), new["time"].max())
+        now = new["time"].max()
+        self._pending = self._evict(pl.concat([rest, ev], how="vertical"), now)
+        failed = rows.filter((pl.col("status") == "failed") & pl.col("user").is_not_null())
+        recent = pl.concat([self._imap_fail, failed.select(
+            "time", "user", imap_error="error")], how="vertical")
+        # Keep the whole chunk (its Roundcube lines are fed next) plus a margin before it.
+        first = new["time"].min()
+        if isinstance(first, dt.datetime):
+            recent = recent.filter(pl.col("time") >= first - 4 * WEBMAIL_IMAP_WINDOW)
+        self._imap_fail = recent
         return rows
+
+    def _attach_orphan_logouts(self, events: DovecotEvents, new: pl.DataFrame) -> pl.DataFrame:
+        """Dovecot 2.2 mail processes log ``imap(user): Logged out in=..`` without the
+        session id: give such a logout to the latest open login of the same host, user
+        and protocol before it."""
+        lo = events.logouts.filter(pl.col("session").is_null() & pl.col("user").is_not_null())
+        if lo.height == 0:
+            return pl.DataFrame(schema=_EV)
+        k = pl.col("kind")
+        cand = pl.concat([self._pending, new], how="vertical").group_by("host", "session").agg(
+            t_login=pl.col("time").filter(k == "login").min(),
+            user=pl.col("user").filter(k == "login").first(),
+            proto=pl.col("proto").filter(k == "login").first(),
+            closed=(k == "logout").any(),
+        ).filter(pl.col("t_login").is_not_null() & ~pl.col("closed")).drop("closed")
+        if cand.height == 0:
+            return pl.DataFrame(schema=_EV)
+        got = lo.drop("session").sort("time").join_asof(
+            cand.sort("t_login"), left_on="time", right_on="t_login",
+            by=["host", "user", "proto"], strategy="backward", check_sortedness=False,
+        ).filter(pl.col("session").is_not_null())
+        return _frame(got, "logout")
 
     def _auth_with_carried_deny(self, events: DovecotEvents) -> pl.DataFrame:
         """The chunk's auth verdicts, with deny-passdb hits of earlier chunks matched too."""
@@ -233,25 +289,34 @@ class AccessCorrelator:
         return pending.join(keep, on=["host", "session"], how="semi")
 
     def _sessionless(self, events: DovecotEvents) -> pl.DataFrame:
-        """Login-side failures without a session id (old Dovecot): one row each, with the
-        id ``a-<host>-<YYYYMMDDHHMMSS>-<n>`` (n counts within the second, across chunks)."""
-        f = events.failures.filter(pl.col("session").is_null() | (pl.col("session") == ""))
+        """Logins and login-side failures without a session id (old Dovecot, or a
+        ``login_log_format_elements`` without ``session``): one row each, nothing to join,
+        with the id ``a-<host>-<YYYYMMDDHHMMSS>-<n>`` (n counts within the second and host,
+        across chunks)."""
+        none = pl.col("session").is_null() | (pl.col("session") == "")
+        cols = ["time", "host", "proto", "user", "method", "rip", "lip", "tls"]
+        f = pl.concat([
+            events.logins.filter(none).select(*cols, status=pl.lit("success"),
+                                              error=pl.lit(None, pl.String)),
+            events.failures.filter(none).select(*cols, status=pl.lit("failed"), error="error"),
+        ], how="vertical_relaxed")
         if f.height == 0:
             return empty("accesses")
         f = f.sort("time", maintain_order=True).with_columns(
             _s=pl.col("time").dt.strftime("%Y%m%d%H%M%S"))
-        f = f.with_columns(_n=pl.int_range(pl.len()).over("host", "_s"))
-        base = [self._nosession_seq.get((h, s), 0) for h, s in f.select("host", "_s").iter_rows()]
-        f = f.with_columns(_n=pl.col("_n") + pl.Series(base, dtype=pl.Int64))
-        for h, s, n in f.group_by("host", "_s").agg(pl.col("_n").max()).iter_rows():
-            self._nosession_seq[(h, s)] = int(n) + 1
+        seq = pl.DataFrame(
+            [(h, s, n) for (h, s), n in self._nosession_seq.items()],
+            schema={"host": pl.String, "_s": pl.String, "_base": pl.Int64}, orient="row")
+        f = f.join(seq, on=["host", "_s"], how="left", maintain_order="left").with_columns(
+            _n=pl.int_range(pl.len()).over("host", "_s") + pl.col("_base").fill_null(0))
         newest = f["_s"].max()
-        self._nosession_seq = {k: v for k, v in self._nosession_seq.items() if k[1] >= newest}
+        nxt = f.group_by("host", "_s").agg(pl.col("_n").max() + 1).filter(pl.col("_s") >= newest)
+        self._nosession_seq = {(h, s): int(n) for h, s, n in nxt.iter_rows()}
         user = pl.col("user")
         return conform("accesses", f.with_columns(
             id=pl.concat_str([pl.lit("a-"), pl.col("host"), pl.lit("-"), pl.col("_s"), pl.lit("-"),
                               pl.col("_n").cast(pl.String)]),
-            status=pl.lit("failed"), domain=user.str.extract(r"@([^@]*)$"),
+            domain=user.str.extract(r"@([^@]*)$"),
             protocol=pl.col("proto").replace(PROTOCOL), server=pl.col("host"),
             local_ip=pl.col("lip"), remote_ip=pl.col("rip"),
         ))

@@ -24,11 +24,18 @@ when the last removal was a POP3 expunge; ``unknown`` when no event put it anywh
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import polars as pl
 
 _DELIVERY_PROTOCOLS: Final = ("lmtp", "lda", "dovecot-lda", "deliver")
+
+
+class _Scannable(Protocol):
+    def scan(self, view: str) -> pl.LazyFrame: ...
+
+
+MailboxSource = pl.DataFrame | pl.LazyFrame | _Scannable
 MOVE_WINDOW: Final = dt.timedelta(seconds=2)
 
 
@@ -56,12 +63,18 @@ def _account_match(account: str) -> pl.Expr:
     return (user == account) | (~user.str.contains("@", literal=True) & (user == local))
 
 
-def _events(mailbox: pl.DataFrame, message_id: str, account: str) -> list[dict[str, Any]]:
-    mine = mailbox.filter(_account_match(account))
-    msg = mine.filter(pl.col("message_id").str.to_lowercase() == message_id.lower())
-    boxes = mine.filter(pl.col("event").is_in(("mailbox_rename", "mailbox_delete")))
-    both = pl.concat([msg, boxes], how="vertical_relaxed").with_row_index("_i")
-    return both.sort("time", "_i").drop("_i").to_dicts()
+def _events(mailbox: MailboxSource, message_id: str, account: str) -> list[dict[str, Any]]:
+    """The account's events for this message plus its folder renames/deletions, oldest
+    first; the filter runs inside the scan, so a large store yields only these rows."""
+    lf = mailbox.scan("mailbox") if hasattr(mailbox, "scan") else mailbox.lazy()
+    folders = pl.col("event").is_in(("mailbox_rename", "mailbox_delete"))
+    # Cheap exact match first; lower-casing every Message-ID only when that finds nothing.
+    rows = lf.filter((pl.col("message_id") == message_id) | folders).collect()
+    if not rows.filter(pl.col("message_id").is_not_null()).height:
+        mid = pl.col("message_id").str.to_lowercase() == message_id.lower()
+        rows = lf.filter(mid | folders).collect()
+    rows = rows.filter(_account_match(account)).with_row_index("_i")
+    return rows.sort("time", "_i").drop("_i").to_dicts()
 
 
 def _access_id(e: dict[str, Any]) -> str | None:
@@ -74,8 +87,12 @@ def _iso(t: dt.datetime | None) -> str | None:
     return t.isoformat() if t is not None else None
 
 
-def locate(mailbox: pl.DataFrame, message_id: str, account: str) -> dict[str, Any]:
-    """Replay the mailbox events of `message_id` for `account` (see the module doc)."""
+def locate(mailbox: MailboxSource, message_id: str, account: str) -> dict[str, Any]:
+    """Replay the mailbox events of `message_id` for `account` (see the module doc).
+
+    `mailbox` is the ``mailbox`` view as a DataFrame or LazyFrame, or a store with
+    ``scan("mailbox")`` (``store.query.Source``).
+    """
     mid, acct = normalize_message_id(message_id), normalize_account(account)
     folders: dict[str, bool] = {}  # folder -> carries \\Deleted
     order: list[str] = []  # folders in the order the message entered them

@@ -60,6 +60,13 @@ class DovecotEvents:
     kinds: dict[str, int] = field(default_factory=dict)
 
     @property
+    def ignored(self) -> int:
+        """Lines understood that make no row: LMTP connects, service and debug messages,
+        warnings/errors, and connections that never tried to log in (``connections``)."""
+        quiet = ("lmtp_connection", "service", "debug", "diagnostic", "proxy")
+        return sum(self.kinds.get(k, 0) for k in quiet) + self.connections.height
+
+    @property
     def unparsed(self) -> int:
         """Dovecot lines of no known form in this chunk (never dropped silently)."""
         by = self.unparsed_by_process

@@ -25,7 +25,7 @@ from typing import Final
 
 import polars as pl
 
-from tracemail_tui.store.parse.cut import after, before, cut, nbytes, upto
+from tracemail_tui.store.parse.cut import after, before, cut, nbytes
 from tracemail_tui.store.schema import MAILBOX
 
 DELIVERY_PROCS: Final = ("lmtp", "lda", "dovecot-lda", "deliver")
@@ -54,7 +54,7 @@ DELIVERIES: Final[dict[str, pl.DataType]] = {
 # at the end and cannot span a hostile Message-ID, so the leftmost match is the real one.
 _NO_COLON_SPACE = r"(?:[^:]|:[^ ])*"
 _ACTIONS: Final = (
-    ("store", r": (?:\w+ action: )?stored mail into mailbox '[^']*'$"),
+    ("store", r": (?:[a-z]+ action: )?stored mail into mailbox '[^']*'$"),
     ("store", r": saved mail to " + _NO_COLON_SPACE + "$"),
     ("redirect", r": (?:redirect action: )?forwarded to <[^>]*>$"),
     ("vacation", r": (?:vacation action: )?sent vacation response to <[^>]*>$"),
@@ -92,7 +92,7 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
     p = pl.col("_p")
     d = d.with_columns(mid=cut(b, 0, p), _t=cut(b, p + 2))
     tail, a = pl.col("_t"), pl.col("action")
-    verb = pl.when(tail.str.contains(r"^\w+ action: ")).then(before(tail, " action: "))
+    verb = pl.when(tail.str.contains(r"^[a-z]+ action: ")).then(before(tail, " action: "))
     in_quotes = after(tail, " '").str.strip_suffix("'")
     in_angles = after(tail, "<").str.strip_suffix(">")
     arg = (
@@ -101,9 +101,7 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
         .when(a == "store").then(in_quotes)
         .when(a.is_in(("redirect", "vacation"))).then(in_angles)
         .when(a == "reject").then(after(tail, "> (").str.strip_suffix(")"))
-        .when((a == "failed") & tail.str.starts_with("save failed to "))
-        .then(upto(cut(tail, len("save failed to ")), ": "))
-        .when(a == "failed").then(before(after(tail, " '"), "'"))
+        .when(a == "failed").then(tail)  # "save failed to INBOX: Quota exceeded (...)"
     )
     return d.select(
         "time", "host", "proc", "user", "session", "action", "raw",

@@ -146,7 +146,7 @@ def _ids(df: pl.DataFrame) -> pl.DataFrame:
             pl.col("session")),
     )
     v = pl.col("idv")
-    stop = r", [a-z][\w-]*="
+    stop = r", [a-z][a-z0-9_-]*="
     first = pl.when(v.str.starts_with("name=")).then(cut(v, 5)).otherwise(after(v, ", name="))
     name = upto(first, stop, regex=True)
     vfirst = pl.when(v.str.starts_with("version=")).then(cut(v, 8)).otherwise(
@@ -180,7 +180,7 @@ def parse_auth(df: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
     """``passwd-file(user,ip[,<session>]): verdict`` lines (and the deny-passdb hit)."""
     a = df.filter(pl.col("kind") == "auth")
     g = pl.col("text").str.extract_groups(
-        r"^(?<driver>[a-z][\w-]*)\((?<auser>.*),(?<ip>[0-9A-Fa-f:.]*)"
+        r"^(?<driver>[a-z][a-z0-9_-]*)\((?<auser>.*),(?<ip>[0-9A-Fa-f:.]*)"
         r"(?:,<(?<asess>[^>]*)>)?\): (?<verdict>.*)$"
     )
     a = a.with_columns(_g=g).unnest("_g").with_columns(
@@ -218,11 +218,20 @@ def attach_deny(auth: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
 
 def logouts(df: pl.DataFrame) -> pl.DataFrame:
     """Session ends with their counters (IMAP in/out/deleted/expunged/trashed, POP3
-    top/retr/del/size, ManageSieve and old IMAP ``bytes=in/out``)."""
-    lo = df.filter(pl.col("kind") == "logout").with_columns(proto=pl.col("proc"))
+    top/retr/del/size, ManageSieve and old IMAP ``bytes=in/out``), and the ends of proxied
+    sessions (``imap-login: proxy(u): disconnecting IP (... in=N, out=M)): ...``)."""
     t = pl.col("text")
+    lo = df.filter(pl.col("kind") == "logout").with_columns(proto=pl.col("proc"))
+    px = df.filter((pl.col("kind") == "proxy")
+                   & t.str.contains("): disconnecting ", literal=True)).with_columns(
+        proto=pl.col("proc").str.strip_suffix("-login"),
+        user=before(cut(t, 6), "): ").str.to_lowercase(),
+        session=c_.field(t, "session=<", ">"),
+    )
+    if px.height:
+        lo = pl.concat([lo, px.select(lo.columns)], how="vertical")
     imap = t.str.extract_groups(
-        r"\bin=(?<i_in>\d+) out=(?<i_out>\d+)"
+        r"\bin=(?<i_in>\d+),? out=(?<i_out>\d+)"
         r"(?: deleted=(?<i_del>\d+) expunged=(?<i_exp>\d+) trashed=(?<i_tr>\d+))?"
     )
     pop = t.str.extract_groups(

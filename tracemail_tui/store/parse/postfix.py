@@ -281,4 +281,8 @@ def _conform(df: pl.DataFrame) -> pl.DataFrame:
         (pl.col(c).cast(t) if c in df.columns else pl.lit(None, dtype=t)).alias(c)
         for c, t in EVENTS.items()
     ]
-    return df.select(cols)
+    # postscreen writes "from [ip]:port" (no name): an empty name is unknown, not "".
+    empty_host = pl.col("client_host") == ""
+    return df.select(cols).with_columns(
+        client_host=pl.when(empty_host).then(None).otherwise(pl.col("client_host"))
+    )

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Where the engine's time goes: CPU seconds per stage on a generated log set.
+
+Wraps the stage functions (read/decode, header split, each parser, correlation, pruning)
+with CPU-time counters (process time: all threads, so a shared machine's load matters
+less than for wall-clock figures) and runs `engine.run` once. Writes the
+`<!-- bench:engine -->` section of BENCHMARKS.md.
+
+    python bench/engine_profile.py /tmp/tracemail-bench/seed42-1000000-4956dfcb
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tracemail_tui.store import engine, sources  # noqa: E402
+from tracemail_tui.store.correlate import mail  # noqa: E402
+from tracemail_tui.store.parse import clamav, postfix, rspamd  # noqa: E402
+
+CPU: collections.Counter[str] = collections.Counter()
+
+
+def wrap(owner: Any, name: str, label: str) -> None:
+    """Count the CPU time of `owner.name` under `label`."""
+    fn: Callable[..., Any] = getattr(owner, name)
+
+    def timed(*a: Any, **k: Any) -> Any:
+        t = time.process_time()
+        try:
+            return fn(*a, **k)
+        finally:
+            CPU[label] += time.process_time() - t
+
+    setattr(owner, name, timed)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path", type=Path, help="log directory (e.g. from bench/ingest.py)")
+    ap.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    if not args.path.exists():
+        print(f"engine_profile.py: error: no such path: {args.path}", file=sys.stderr)
+        sys.exit(2)
+    wrap(sources, "_decode", "read + decode (pl.read_lines)")
+    wrap(sources, "split_lines", "header split")
+    wrap(postfix, "parse", "postfix parser")
+    wrap(rspamd, "parse", "rspamd parser")
+    wrap(clamav, "parse", "clamav parser")
+    if engine.dovecot_parser is not None:
+        wrap(engine.dovecot_parser, "parse", "dovecot parser")
+    if engine.AccessCorrelator is not None:
+        wrap(engine.AccessCorrelator, "feed", "access correlator")
+    wrap(mail, "correlate", "mail correlation")
+    wrap(engine.SmtpAuthCorrelator, "feed", "smtp auth correlator")
+    wrap(engine.Engine, "_prune", "state pruning")
+    wrap(engine.Engine, "feed", "engine.feed (all of the above but read/split)")
+    t0, w0 = time.process_time(), time.perf_counter()
+    res = engine.run([args.path])
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    n = res.stats.lines
+    rows = [f"| {k} | {v:.2f} | {100 * v / cpu:.0f}% |" for k, v in CPU.most_common()]
+    body = "\n".join([
+        "<!-- bench:engine -->",
+        "## Engine stages (`bench/engine_profile.py`)",
+        "",
+        f"{n:,} generated lines (`{args.path.name}`), CPython {platform.python_version()}, "
+        f"in-process `engine.run`: {cpu:.1f} s CPU ({n / cpu:,.0f} lines per CPU-second), "
+        f"{wall:.1f} s wall on a shared 2-core machine. Views: "
+        + ", ".join(f"{v} {res[v].height:,}" for v in ("received", "sent", "accesses"))
+        + ".",
+        "",
+        "| stage | CPU s | share |",
+        "|---|---:|---:|",
+        *rows,
+        "<!-- /bench:engine -->",
+    ])
+    print(body)
+    if not args.no_write:
+        text = args.output.read_text("utf-8") if args.output.exists() else "# Benchmarks\n"
+        pat = re.compile(r"<!-- bench:engine -->.*?<!-- /bench:engine -->", re.S)
+        text = pat.sub(lambda _m: body, text) if pat.search(text) else text.rstrip() + "\n\n" + body
+        args.output.write_text(text.rstrip() + "\n", "utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Postfix line forms beyond the lab run: postscreen, expiry, postsuper, header/milter
+actions, long queue ids; every line is an event or a counted ignore, none unparsed."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tracemail_tui.store import engine
+from tracemail_tui.store.parse import postfix
+from tracemail_tui.store.parse.header import split_lines
+
+P = "Nov 27 06:00:00 mx9 postfix"
+LINES = [
+    f"{P}/postscreen[11]: NOQUEUE: reject: RCPT from [198.51.100.7]:40000: 550 5.7.1 Service "
+    "unavailable; client [198.51.100.7] blocked using zen.spamhaus.org; from=<s@spam.test>, "
+    "to=<u@ours.test>, proto=ESMTP, helo=<spam.test>",
+    f"{P}/postscreen[11]: CONNECT from [198.51.100.7]:40000 to [192.0.2.1]:25",
+    f"{P}/postscreen[11]: DNSBL rank 3 for [198.51.100.7]:40000",
+    f"{P}/qmgr[12]: 4PZ0Lx3Sb8z9tGx: from=<a@ours.test>, status=expired, returned to sender",
+    f"{P}/postsuper[13]: 3B1C2D4E5F: placed on hold",
+    f"{P}/postsuper[13]: 3B1C2D4E5F: released from hold",
+    f"{P}/postsuper[13]: Deleted: 1 message",
+    f"{P}/cleanup[14]: 5A6B7C8D9E: reject: header Subject: win money from x[203.0.113.9]; "
+    "from=<a@x.test> to=<u@ours.test> proto=ESMTP helo=<x>: 5.7.1 no thanks",
+    f"{P}/cleanup[14]: 5A6B7C8D9F: milter-discard: END-OF-MESSAGE from x[203.0.113.9]: "
+    "milter triggers DISCARD action; from=<a@x.test> to=<u@ours.test> proto=ESMTP helo=<x>",
+    f"{P}/local[15]: 6A6B7C8D9E: to=<u@ours.test>, orig_to=<alias@ours.test>, relay=local, "
+    "delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (forwarded as 7A6B7C8D9E)",
+    f"{P}/smtp[16]: 4PZ0Lx3Sb8z9tGx: to=<r@far.test>, relay=mx.far.test[203.0.113.5]:25, "
+    "conn_use=2, delay=5, delays=1/0/2/2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "
+    "4PZ0Lx3Sb8z9tGy)",
+    f"{P}/error[17]: 8A6B7C8D9E: to=<r@far.test>, relay=none, delay=1, delays=1/0/0/0, "
+    "dsn=4.4.1, status=deferred (delivery temporarily suspended)",
+]
+
+
+def _events() -> postfix.PostfixEvents:
+    lines = split_lines(pl.Series("raw", LINES, pl.String), year=2026)
+    return postfix.parse(lines)
+
+
+def test_every_line_understood() -> None:
+    ev = _events()
+    assert ev.unparsed.height == 0, ev.unparsed
+    assert int(ev.ignored["n"].sum()) == 3
+
+
+def test_fields() -> None:
+    e = _events().events
+    ps = e.filter(pl.col("program") == "postfix/postscreen").row(0, named=True)
+    assert (ps["kind"], ps["client_ip"], ps["sender"], ps["recipient"], ps["dsn"]) == (
+        "reject", "198.51.100.7", "s@spam.test", "u@ours.test", "5.7.1")
+    assert ps["text"].startswith("550 5.7.1 Service unavailable")
+    kinds = dict(e.select("qid", "kind").filter(pl.col("qid").is_not_null()).iter_rows())
+    assert kinds["4PZ0Lx3Sb8z9tGx"] in ("expired", "delivery")
+    hdr = e.filter((pl.col("qid") == "5A6B7C8D9E") & (pl.col("kind") == "action")).row(
+        0, named=True)
+    assert (hdr["status"], hdr["dsn"], hdr["text"]) == ("reject", "5.7.1", "no thanks")
+    disc = e.filter(pl.col("qid") == "5A6B7C8D9F").row(0, named=True)
+    assert (disc["kind"], disc["status"]) == ("action", "discard")
+    fwd = e.filter(pl.col("qid") == "6A6B7C8D9E").row(0, named=True)
+    assert (fwd["orig_to"], fwd["relay"], fwd["status"]) == ("alias@ours.test", "local", "sent")
+    out = e.filter((pl.col("qid") == "4PZ0Lx3Sb8z9tGx") & (pl.col("kind") == "delivery"))
+    assert out.row(0, named=True)["link_qid"] == "4PZ0Lx3Sb8z9tGy"
+    assert out.row(0, named=True)["delay"] == 5.0
+
+
+def test_rows_from_these_lines() -> None:
+    lines = split_lines(pl.Series("raw", LINES, pl.String), year=2026)
+    res = engine.run_lines([lines])
+    rec = res["received"]
+    ps = rec.filter(pl.col("client_ip") == "198.51.100.7").row(0, named=True)
+    assert ps["status"] == "rejected" and ps["client_host"] is None
+    hdr = rec.filter(pl.col("queue_id") == "5A6B7C8D9E").row(0, named=True)
+    assert hdr["status"] == "rejected" and hdr["reason"] == "no thanks"
+    disc = rec.filter(pl.col("queue_id") == "5A6B7C8D9F").row(0, named=True)
+    assert disc["status"] == "accepted" and disc["delivery"] == "discarded"

@@ -1,0 +1,90 @@
+"""`tracemail ingest` / `store info|prune|forget` end to end on the real fixture logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tracemail_tui.cli import app
+from tracemail_tui.cli.store_cmds import open_store
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+@pytest.fixture(autouse=True)
+def _keep_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixtures are from 2026-11-27: keep them whatever today's date is."""
+    monkeypatch.setenv("TRACEMAIL_RETENTION_DAYS", "100000")
+
+
+def test_ingest_info_forget_prune(tmp_path: Path) -> None:
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    logs.mkdir()
+    for name in ("mail.log", "dovecot.log"):
+        shutil.copy(REAL / name, logs / name)
+    run = CliRunner().invoke
+    res = run(app, ["ingest", str(logs), "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    assert "ingested 278 lines" in res.output
+    # Again: nothing new, nothing read twice.
+    res = run(app, ["ingest", str(logs), "--store", str(store)])
+    assert "ingested 0 lines" in res.output
+    info = json.loads(run(app, ["store", "info", "--store", str(store), "--format", "json"]).output)
+    assert info["rows"]["lines"] == 278 and len(info["days"]) == 1
+    res = run(app, ["store", "forget", "alice@example.com", "--store", str(store)])
+    mentions = [
+        ln
+        for name in ("mail.log", "dovecot.log")
+        for ln in (REAL / name).read_text().lower().splitlines()
+        if "alice@example.com" in ln or "alice+news@example.com" in ln
+    ]
+    assert res.exit_code == 0 and f"lines {len(mentions)}" in res.output
+    raw = open_store(store).scan("lines").collect()["raw"]
+    assert not raw.str.contains("alice@example.com").any()
+    res = run(app, ["store", "prune", "--before", "9999-01-01", "--store", str(store)])
+    assert f"removed 1 days: {info['days'][0]}" in res.output
+    assert open_store(store).scan("lines").collect().height == 0
+
+
+def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
+    run = CliRunner().invoke
+    res = run(app, ["store", "info", "--store", str(tmp_path / "none")])
+    assert res.exit_code == 2 and "no tracemail store" in res.output
+    res = run(app, ["ingest", str(tmp_path / "missing"), "--store", str(tmp_path / "s")])
+    assert res.exit_code == 2 and "no such file" in res.output
+    res = run(app, ["store", "prune", "--before", "yesterday", "--store", str(tmp_path)])
+    assert res.exit_code == 2 and "bad date" in res.output
+
+
+def test_rows_past_retention_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACEMAIL_RETENTION_DAYS", "1")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    shutil.copy(REAL / "mail.log", logs / "mail.log")
+    old = 1_600_000_000  # 2020: year-less stamps read as 2020, long past retention
+    os.utime(logs / "mail.log", (old, old))
+    res = CliRunner().invoke(app, ["ingest", str(logs), "--store", str(tmp_path / "s")])
+    assert res.exit_code == 0
+    assert "rows older than the 1-day retention window were not stored" in res.output
+
+
+def test_search_store_equals_search_logs(tmp_path: Path) -> None:
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    logs.mkdir()
+    for name in ("mail.log", "dovecot.log", "rspamd.log", "clamav.log"):
+        shutil.copy(REAL / name, logs / name)
+    run = CliRunner().invoke
+    assert run(app, ["ingest", str(logs), "--store", str(store)]).exit_code == 0
+    for view in ("accesses", "received", "sent"):
+        from_logs = run(app, ["search", view, str(logs), "-f", "json"])
+        from_store = run(app, ["search", view, "--store", str(store), "-f", "json"])
+        assert from_store.exit_code == 0, from_store.output
+        assert json.loads(from_store.output) == json.loads(from_logs.output)
+        assert len(json.loads(from_store.output)) > 0
+    both = run(app, ["search", "sent", str(logs), "--store", str(store)])
+    assert both.exit_code == 2 and "not both" in both.output
