@@ -85,3 +85,18 @@ def test_dovecot_cuts_never_split_a_character(tmp_path: Path, msg: str) -> None:
     result = engine.run([log])
     assert result.stats.lines == 4
 
+
+
+def test_ingest_discovery_does_not_follow_symlinks_out(tmp_path: Path) -> None:
+    """`tracemail ingest` finds files with its own walker: the same rule applies."""
+    from tracemail_tui.store.logfiles import discover
+
+    logs, outside = tmp_path / "logs", tmp_path / "outside"
+    logs.mkdir()
+    outside.mkdir()
+    (outside / "mail.log").write_bytes(LINE)
+    (logs / "mail.log").write_bytes(LINE)
+    (logs / "dovecot.log").symlink_to(outside / "mail.log")
+    (logs / "mail.log.1").symlink_to(logs / "mail.log")  # inside: fine
+    found = sorted(Path(f.path).name for f in discover((str(logs),)))
+    assert found == ["mail.log", "mail.log.1"]
