@@ -10,6 +10,7 @@ import typer
 
 from tracemail_tui.cli.common import app, fail
 from tracemail_tui.cli.search import load_config, resolve_paths
+from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import Filters
 
@@ -34,7 +35,8 @@ def _run(session_factory, view: str, filters: Filters) -> None:  # type: ignore[
     from tracemail_tui.app import TracemailApp
 
     try:
-        TracemailApp(session.source, view=view, filters=filters).run()
+        source = Privacy.from_config(load_config()).source(session.source)  # scope, subjects
+        TracemailApp(source, view=view, filters=filters).run()
     finally:
         session.close()
 
