@@ -11,10 +11,11 @@ from pathlib import Path
 
 
 def write_section(path: Path, title: str, text: str) -> None:
-    """Replace the section that starts with the line `title` (up to the next `## ` heading
-    or the end), or append `text` when the file has no such section yet."""
+    """Replace the section that starts with the line `title` (up to the next `## ` heading,
+    the next `<!-- ` marker of a marker-delimited section, or the end), or append `text`
+    when the file has no such section yet."""
     old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    m = re.search(rf"^{re.escape(title)}\n.*?(?=^## |\Z)", old, flags=re.M | re.S)
+    m = re.search(rf"^{re.escape(title)}\n.*?(?=^## |^<!-- |\Z)", old, flags=re.M | re.S)
     if m is None:
         new = old.rstrip("\n") + "\n\n" + text
     else:

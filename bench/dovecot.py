@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from benchmd import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -102,12 +102,6 @@ def section(n: int, rows: list[tuple[str, float, float]], repeat: int, load: str
     return "\n".join(out) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    # Stop at the next section or at another script's ``<!-- bench:... -->`` marker.
-    pat = re.compile(r"^" + re.escape(SECTION) + r"\n.*?(?=^## |^<!-- |\Z)", flags=re.M | re.S)
-    new = pat.sub(lambda _m: text + "\n", old) if pat.search(old) else old.rstrip() + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
 
 
 def main() -> None:
@@ -122,7 +116,7 @@ def main() -> None:
     text = section(n, rows, args.repeat, load)
     print(text)
     if not args.no_write:
-        write_section(args.output, text)
+        write_section(args.output, SECTION, text)
 
 
 if __name__ == "__main__":
