@@ -34,7 +34,7 @@ def _run(session_factory, view: str, filters: Filters) -> None:  # type: ignore[
     from tracemail_tui.app import TracemailApp
 
     try:
-        TracemailApp(session.source, view=view, filters=filters).run()
+        TracemailApp(session.source, view=view, filters=filters, status=session.status).run()
     finally:
         session.close()
 
