@@ -71,25 +71,25 @@ class TracemailApp(App[None]):
 
     def _poll_status(self) -> None:
         text = self._status() if self._status is not None else ""
-        if text == self.status_text:
-            return
-        loading = self.status_text.startswith(LOADING)
-        self.status_text = self.sub_title = text
-        for screen in self.screen_stack:
-            for pane in screen.query(ViewPane):
+        panes = [pane for screen in self.screen_stack for pane in screen.query(ViewPane)]
+        if text != self.status_text:
+            self.status_text = self.sub_title = text
+            for pane in panes:
                 pane.render_status()
                 pane._poll_live()  # a backfill just ended: show its rows now, not next tick
-        if loading and not text.startswith(LOADING) and self._auto_day:
-            self._auto_day = False
-            self._move_to_newest_day()
+        if self._auto_day and not text.startswith(LOADING):
+            self._move_to_newest_day(panes)
 
-    def _move_to_newest_day(self) -> None:
-        """After a backfill, the day picked at start (before any rows) may be empty."""
+    def _move_to_newest_day(self, panes: list[ViewPane]) -> None:
+        """The day picked at start (maybe before any row was read) may have stayed empty:
+        once the backfill is over, move empty views to the newest day with data."""
+        if not panes or any(p.result is None or p.busy for p in panes):
+            return  # the first queries are not back yet: next tick
+        self._auto_day = False
         day = default_day(self.source, self.now().date())
-        for screen in self.screen_stack:
-            for pane in screen.query(ViewPane):
-                if pane.filters.date != day and pane.result is not None and pane.result.total == 0:
-                    pane.set_filters(pane.filters.with_(date=day))
+        for pane in panes:
+            if pane.filters.date != day and pane.result is not None and pane.result.total == 0:
+                pane.set_filters(pane.filters.with_(date=day))
 
     def open_detail(self, view: str, row_id: str) -> None:
         """Show the detail modal of one row."""

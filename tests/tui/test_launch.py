@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -179,3 +180,16 @@ async def test_demo_fills_all_three_views_and_grows_live() -> None:
     finally:
         session.close()
     assert not scratch.exists()  # logs and store removed at exit
+
+
+@pytest.mark.anyio
+async def test_views_move_to_the_newest_day_once_read(real_session: launch.Session) -> None:
+    # The logs end on Nov 27; "today" is the 30th: the day picked before the backfill
+    # (today: nothing read yet) is empty, so the views move to the logs' day.
+    def later() -> dt.datetime:
+        return dt.datetime(2026, 11, 30, 12, 0)
+
+    app = TracemailApp(real_session.source, now=later, status=real_session.status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0)
+        assert pane(app, "received").filters.date == dt.date(2026, 11, 27)
