@@ -222,3 +222,18 @@ def test_generated_logs_do_not_depend_on_chunking(tmp_path: Path) -> None:
         assert canon(big, view).equals(canon(small, view)), view
     for fam in ("postfix", "dovecot", "rspamd"):
         assert big.stats.unparsed_of(fam) == 0, big.stats.unparsed
+
+
+def test_engine_state_survives_pickle(baseline: engine.Result) -> None:
+    """The live store checkpoints the engine with pickle and resumes from it."""
+    import pickle
+
+    eng = engine.Engine()
+    mail = raw("mail.log")
+    first = [eng.feed(frame(mail[:100]))]
+    eng = pickle.loads(pickle.dumps(eng))
+    rest = [eng.feed(frame(mail[100:])), eng.feed(frame(raw("dovecot.log"))),
+            eng.feed(frame(raw("rspamd.log")))]
+    views = engine.collect(first + rest)
+    for view in ("received", "sent"):
+        assert views[view].sort("id").equals(canon(baseline, view)), view

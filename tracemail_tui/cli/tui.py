@@ -11,6 +11,7 @@ import typer
 
 from tracemail_tui.cli.common import app, fail
 from tracemail_tui.cli.search import load_config, resolve_paths
+from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import Filters
 
@@ -39,7 +40,8 @@ def _run(session_factory, view: str, filters: Filters) -> None:  # type: ignore[
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _exit_on_signal)
     try:
-        TracemailApp(session.source, view=view, filters=filters, status=session.status).run()
+        source = Privacy.from_config(load_config()).source(session.source)  # scope, subjects
+        TracemailApp(source, view=view, filters=filters, status=session.status).run()
     finally:
         session.close()
 

@@ -129,6 +129,7 @@ class ViewPane(Vertical):
 
     def reload(self, live: bool = False) -> None:
         """Run the current filters now (in a worker)."""
+        self._debounce = None  # a pending debounce has fired or is superseded
         self.busy = True
         self._query(self.filters, self._table_width(), live, self._index)
 

@@ -14,8 +14,45 @@ import polars as pl
 
 
 def cut(s: pl.Expr, start: pl.Expr | int, length: pl.Expr | int | None = None) -> pl.Expr:
-    """``s[start:start+length]`` in bytes (``length`` None: to the end)."""
-    return s.cast(pl.Binary).bin.slice(start, length).cast(pl.String)
+    """``s[start:start+length]`` in bytes (``length`` None: to the end).
+
+    A when/then branch is computed for every row, so a cut meant for other rows can land
+    inside a multi-byte character of this one (hostile lines do that): such a piece
+    becomes null instead of an "invalid utf8" error that would stop the whole run.
+    """
+    piece = s.cast(pl.Binary).bin.slice(start, length)
+    return piece.map_batches(_to_text, return_dtype=pl.String, is_elementwise=True)
+
+
+def _to_text(piece: pl.Series) -> pl.Series:
+    """Binary pieces as text; the fast cast, unless a piece is split UTF-8 (then null)."""
+    try:
+        return piece.cast(pl.String)
+    except pl.exceptions.ComputeError:
+        pass
+    b = pl.col("b")
+
+    def cont(i: int) -> pl.Expr:  # byte i is a continuation byte (0x80-0xBF)
+        x = b.bin.get(i, null_on_oob=True)
+        return ((x >= 0x80) & (x < 0xC0)).fill_null(False)
+
+    def lead(i: int, at_least: int) -> pl.Expr:
+        return (b.bin.get(i, null_on_oob=True) >= at_least).fill_null(False)
+
+    # Cut at the start: first byte a continuation. At the end: a lead byte missing its
+    # continuation bytes (2-byte lead + 0, 3-byte + 0/1, 4-byte + 0/1/2).
+    broken = cont(0) | lead(-1, 0xC0) | (cont(-1) & lead(-2, 0xE0)) \
+        | (cont(-1) & cont(-2) & lead(-3, 0xF0))
+    # Broken pieces become b"" first: a null mask alone keeps the bytes the cast checks.
+    frame = piece.to_frame("b").select(
+        bad=broken, b=pl.when(broken).then(pl.lit(b"", pl.Binary)).otherwise(b)
+    )
+    try:
+        text = frame.get_column("b").cast(pl.String)
+    except pl.exceptions.ComputeError:  # invalid inside too (cannot come from valid text)
+        return pl.Series(piece.name, [None] * len(piece), pl.String)
+    return frame.select(pl.when(pl.col("bad")).then(None).otherwise(text)).to_series() \
+        .alias(piece.name)
 
 
 def nbytes(s: pl.Expr) -> pl.Expr:
