@@ -20,8 +20,17 @@ import pytest
 from typer.testing import CliRunner
 
 from tracemail_tui.cli.common import app
+from tracemail_tui.store.ingest import Ingestor
+from tracemail_tui.store.partitions import ParquetStore
 
 REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+def real_store(root: Path) -> ParquetStore:
+    """The real logs in a store, as `tracemail tui` / `ingest` put them there."""
+    store = ParquetStore(root)
+    Ingestor(store, [str(REAL)]).backfill()
+    return store
 NO_CONFIG = {"TRACEMAIL_CONFIG": "/nonexistent.toml", "TRACEMAIL_REDACT_KEY": "test-key"}
 runner = CliRunner()
 
@@ -268,13 +277,11 @@ def test_tui_adapters_apply_the_scope(
 ) -> None:
     """The screens get evidence, locate and exports through `adapters`: scoped there too."""
     from tracemail_tui import adapters
-    from tracemail_tui.launch import EngineStore
-    from tracemail_tui.store import engine
     from tracemail_tui.store.query import Filters
 
     monkeypatch.setenv("TRACEMAIL_CONFIG", "/nonexistent.toml")
     monkeypatch.setenv("TRACEMAIL_SCOPE", "example.org")
-    store = EngineStore(engine.run([REAL]))
+    store = real_store(tmp_path / "store")
     row = store.scan("received").filter(pl.col("id") == r14_henry).collect().row(0, named=True)
     raw = "\n".join(adapters.evidence(store, "received", row).get_column("raw"))
     assert "henry@example.org" in raw and "[out-of-scope address]" in raw
@@ -288,13 +295,13 @@ def test_tui_adapters_apply_the_scope(
     assert_clean(text, forbidden)
 
 
-def test_private_source_for_the_screens(unscoped: dict, forbidden: list[str]) -> None:
+def test_private_source_for_the_screens(
+    unscoped: dict, forbidden: list[str], tmp_path: Path
+) -> None:
     """What `tracemail tui` hands the app: scoped views and mailbox, hidden subjects."""
     from tracemail_tui.export.privacy import Privacy
-    from tracemail_tui.launch import EngineStore
-    from tracemail_tui.store import engine
 
-    store = EngineStore(engine.run([REAL]))
+    store = real_store(tmp_path / "store")
     assert Privacy().source(store) is store  # nothing to hide: the store itself
     seen = Privacy(scope=("example.org",), show_subjects=False).source(store)
     received = seen.scan("received").collect()
@@ -302,4 +309,4 @@ def test_private_source_for_the_screens(unscoped: dict, forbidden: list[str]) ->
     assert_clean(received.write_csv(), forbidden)
     users = set(seen.scan("mailbox").collect().get_column("user"))
     assert users and all(u.endswith("@example.org") for u in users)
-    assert seen.generation == store.generation and callable(seen.evidence)
+    assert seen.generation == store.generation and seen.root == store.root

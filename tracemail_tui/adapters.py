@@ -6,7 +6,6 @@ screens. Headless (no Textual): the screens call these from thread workers.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,10 @@ from typing import Any
 import polars as pl
 
 from tracemail_tui import config
-from tracemail_tui.export import csv_export, pdf_report
+from tracemail_tui.export import csv_export
 from tracemail_tui.export import explain as explain_mod
 from tracemail_tui.export.privacy import Privacy
+from tracemail_tui.store import evidence as evidence_mod
 from tracemail_tui.store import schema
 from tracemail_tui.store.correlate import locate as locate_mod
 from tracemail_tui.store.query import Filters, Source, query
@@ -32,34 +32,18 @@ def _privacy() -> Privacy:
 def evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
     """The raw log lines behind `row`, oldest first (columns of `schema.LINES`).
 
-    Uses the source's `evidence(view, row)` when it has one; else, from the `lines`
-    table: lines of the row's server within a day that mention its queue id (mail) or
-    session id (accesses).
+    From the source's `lines` table (the store keeps every raw line), with the same
+    rules as the one-shot `engine.evidence`; a source without one has no evidence.
     """
     return _privacy().evidence(_evidence(source, view, row), row, view)  # other customers out
 
 
 def _evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
-    lookup = getattr(source, "evidence", None)
-    if callable(lookup):  # the engine's own lookup (launch.EngineStore, the live store)
-        return lookup(view, row)
-    key = row.get("session") if view == "accesses" else row.get("queue_id")
-    when = row.get("time")
-    if not key or when is None:
-        return schema.empty("lines")
     try:
         lines = source.scan("lines")
-    except KeyError:
+    except (KeyError, ValueError):
         return schema.empty("lines")
-    window = dt.timedelta(days=1)
-    cond = (
-        (pl.col("time") >= when - window)
-        & (pl.col("time") <= when + window)
-        & pl.col("raw").str.contains(str(key), literal=True)
-    )
-    if row.get("server"):
-        cond &= pl.col("server") == row["server"]
-    return lines.filter(cond).sort("time", maintain_order=True).head(500).collect()
+    return evidence_mod.from_store(lines, view, row)
 
 
 def explain(view: str, row: Row) -> list[str]:
@@ -98,6 +82,9 @@ def export_pdf(
     filters: Filters | None = None,
 ) -> Path:
     """Write the PDF report of one result; returns the file written."""
+    # fpdf2 and its font tools take ~0.2 s to import: paid on the first PDF, not at start.
+    from tracemail_tui.export import pdf_report
+
     path = directory / f"tracemail-{_safe_name(str(row['id']))}.pdf"
     query_shown = filters.describe() if filters is not None else None
     row = _privacy().row(row, view)

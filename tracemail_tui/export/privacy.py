@@ -138,8 +138,8 @@ class Privacy:
 
 class PrivateSource:
     """A `store.query.Source` seen through a `Privacy`: views and mailbox events confined
-    to the scope, subjects null when hidden. Anything else (``generation``, the
-    ``evidence`` lookup, ``upsert``) is the wrapped source's."""
+    to the scope, subjects null when hidden. Anything else (``generation``, the store's
+    ``root``) is the wrapped source's; raw ``lines`` are scrubbed by `Privacy.evidence`."""
 
     def __init__(self, inner: Any, privacy: Privacy) -> None:
         self._inner = inner
