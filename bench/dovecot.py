@@ -2,7 +2,7 @@
 
 Generates a mixed log set with `tracemail_tui.gen`, takes imap1's Dovecot lines (its own
 `log_path` form), and times each stage in-process (CPU time of the process, all threads,
-and wall time; best of --repeat). Results go to the `## Dovecot parser` section of
+and wall time; median of --repeat runs). Results go to the `## Dovecot parser` section of
 BENCHMARKS.md (other sections are kept).
 
     python bench/dovecot.py [--lines 1000000] [--repeat 3] [--no-write]
@@ -11,8 +11,9 @@ BENCHMARKS.md (other sections are kept).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
-import re
+import statistics
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from benchmd import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,16 +38,15 @@ SECTION = "## Dovecot parser"
 
 
 def best(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """(wall s, cpu s, result) of the fastest of `repeat` runs."""
-    out: tuple[float, float, Any] | None = None
+    """(median wall s, median cpu s, result) of `repeat` runs (the machine is shared:
+    a median is steadier than a best)."""
+    walls, cpus, res = [], [], None
     for _ in range(repeat):
         w, c = time.perf_counter(), time.process_time()
         res = fn()
-        got = (time.perf_counter() - w, time.process_time() - c, res)
-        if out is None or got[0] < out[0]:
-            out = got
-    assert out is not None
-    return out
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    return statistics.median(walls), statistics.median(cpus), res
 
 
 def run(total_lines: int, repeat: int) -> tuple[int, list[tuple[str, float, float]]]:
@@ -80,29 +81,27 @@ def run(total_lines: int, repeat: int) -> tuple[int, list[tuple[str, float, floa
     return n, rows
 
 
-def section(n: int, rows: list[tuple[str, float, float]], repeat: int) -> str:
+def section(n: int, rows: list[tuple[str, float, float]], repeat: int, load: str) -> str:
     out = [
         SECTION,
         "",
         f"`python bench/dovecot.py` on {time.strftime('%Y-%m-%d')}; {platform.processor() or 'cpu'}"
-        f", Python {platform.python_version()}, Polars {pl.__version__}. In-process, best of "
-        f"{repeat}; {n:,} Dovecot lines (imap1's `dovecot.log` of a generated set). CPU is "
+        f", Python {platform.python_version()}, Polars {pl.__version__}. In-process, median of "
+        f"{repeat}; load average {load} at the start; {n:,} Dovecot lines (imap1's "
+        "`dovecot.log` of a generated set). CPU is "
         "the process time of all threads; the machine is shared, so wall times vary.",
         "",
-        "| stage | wall s | CPU s | lines/s (wall) |",
-        "|---|---:|---:|---:|",
+        "| stage | wall s | CPU s | lines/s (wall) | lines per CPU-s |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name, w, c in rows:
-        rate = f"{n / w:,.0f}" if not name.startswith("locate") else "—"
-        out.append(f"| {name} | {w:.2f} | {c:.2f} | {rate} |")
+        loc = name.startswith("locate")
+        rate = f"{n / w:,.0f}" if not loc else "—"
+        cpu_rate = f"{n / c:,.0f}" if not loc and c else "—"
+        out.append(f"| {name} | {w:.2f} | {c:.2f} | {rate} | {cpu_rate} |")
     return "\n".join(out) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pat = re.compile(r"^" + re.escape(SECTION) + r"\n.*?(?=^## |\Z)", flags=re.M | re.S)
-    new = pat.sub(lambda _m: text + "\n", old) if pat.search(old) else old.rstrip() + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
 
 
 def main() -> None:
@@ -112,11 +111,12 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     ap.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     args = ap.parse_args()
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     n, rows = run(args.lines, args.repeat)
-    text = section(n, rows, args.repeat)
+    text = section(n, rows, args.repeat, load)
     print(text)
     if not args.no_write:
-        write_section(args.output, text)
+        write_section(args.output, SECTION, text)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmd import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ROOT  # checkout whose `tracemail` is measured (--checkout)
 CACHE = Path(tempfile.gettempdir()) / "tracemail-bench"
@@ -251,16 +253,6 @@ def section(results: list[tuple[Dataset, list[Result]]], repeat: int, repeat_lar
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) the `## Ingest` section, keeping the others."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    m = re.search(r"^## Ingest\n.*?(?=^## |\Z)", old, flags=re.M | re.S)
-    if m is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        rest = old[m.end() :]
-        new = old[: m.start()] + text + ("\n" + rest if rest else "")
-    path.write_text(new, encoding="utf-8")
 
 
 def main() -> None:
@@ -309,7 +301,7 @@ def main() -> None:
     print()
     print(text)
     if not a.no_write:
-        write_section(a.output, text)
+        write_section(a.output, "## Ingest", text)
         print(f"updated {a.output}")
     if any(not r.ok for _, res in results for r in res):
         sys.exit(1)

@@ -21,13 +21,14 @@ import bisect
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from benchmd import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -146,16 +147,6 @@ Target: p99 ≤ 1 s at 10k lines/s.
 """
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) our section, keeping the others."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    m = re.search(rf"^{re.escape(TITLE)}\n.*?(?=^## |\Z)", old, flags=re.M | re.S)
-    if m is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        rest = old[m.end() :]
-        new = old[: m.start()] + text + ("\n" + rest if rest else "")
-    path.write_text(new, encoding="utf-8")
 
 
 def main() -> None:
@@ -174,7 +165,7 @@ def main() -> None:
     text = section(results, a.seconds)
     print(text)
     if not a.no_write:
-        write_section(a.output, text)
+        write_section(a.output, TITLE, text)
 
 
 if __name__ == "__main__":

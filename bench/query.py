@@ -25,11 +25,12 @@ import datetime as dt
 import os
 import platform
 import random
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmd import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -172,19 +173,9 @@ Backfill through the ingest pipeline: {ing.stats.lines / t_ingest:,.0f} lines/s
 """
         print(text)
         if not a.no_write:
-            write_section(a.output, text)
+            write_section(a.output, TITLE, text)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) our section, keeping the others."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    m = re.search(rf"^{re.escape(TITLE)}\n.*?(?=^## |\Z)", old, flags=re.M | re.S)
-    if m is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        rest = old[m.end() :]
-        new = old[: m.start()] + text + ("\n" + rest if rest else "")
-    path.write_text(new, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -153,9 +153,77 @@ under a load of ~9 the text keystroke p50 was ~210-330 ms (the domain one stays 
 """
 
 
+DEMO_CHILD = """
+import asyncio, sys, time
+sys.path.insert(0, {root!r})
+from tracemail_tui import launch
+from tracemail_tui.app import TracemailApp
+from tracemail_tui.widgets.results_table import ResultsTable
+
+async def main():
+    session = launch.open_demo()
+    app = TracemailApp(session.source, status=session.status)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            while True:
+                await pilot.pause(0.01)
+                panes = app.screen.query("#pane-received")
+                p = panes.first() if panes else None
+                r = p.result if p is not None else None
+                if r is not None and r.total and p.query(ResultsTable):
+                    print(time.time(), r.total, flush=True)
+                    return
+    finally:
+        session.close()
+
+asyncio.run(main())
+"""
+
+
+def demo_start() -> tuple[float, int]:
+    """`tracemail demo` in a fresh interpreter: process start → first rows in the table.
+
+    Includes imports, the copy of the demo logs, the backfill in the ingest thread and
+    the app's first query; a fresh process so nothing is imported or cached already.
+    """
+    import subprocess
+
+    t0 = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", DEMO_CHILD.format(root=str(ROOT))],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout.split()
+    return float(out[0]) - t0, int(out[1])
+
+
+def write_demo_row(seconds: float, rows: int) -> str:
+    """Put the "demo start" row into the `## TUI` table (the rest of the section stays)."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text()
+    row = (
+        f"| demo start (`tracemail demo` in a fresh process → first rows shown, Parquet store fed "
+        f"by the ingest thread; `bench/tui.py --demo`, load {os.getloadavg()[0]:.1f}) "
+        f"| {seconds:.2f} s ({rows:,} received rows) | < 2 s |"
+    )
+    lines = text.splitlines()
+    start = lines.index("## TUI")
+    lines = [ln for ln in lines if not ln.startswith("| demo start")]
+    for i in range(start, len(lines)):
+        if lines[i].startswith("| time to first screen"):
+            lines.insert(i + 1, row)
+            break
+    path.write_text("\n".join(lines) + "\n")
+    return row
+
+
 def write(text: str) -> None:
     path = ROOT / "BENCHMARKS.md"
     old = path.read_text() if path.exists() else "# Benchmarks\n"
+    # The demo row is measured separately (`--demo`): keep it across full runs.
+    demo = [ln for ln in old.splitlines() if ln.startswith("| demo start")]
+    if demo:
+        first = next(ln for ln in text.splitlines() if ln.startswith("| time to first screen"))
+        text = text.replace(first, first + "\n" + demo[0], 1)
     pattern = re.compile(r"^## TUI\n.*?(?=^## |\Z)", re.S | re.M)
     new = pattern.sub(text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text
     path.write_text(new)
@@ -165,7 +233,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--demo", action="store_true", help="only time the demo start (best of 3)")
     args = ap.parse_args()
+    if args.demo:
+        best = min(demo_start() for _ in range(3))
+        print(f"demo start: {best[0]:.2f} s ({best[1]} received rows)")
+        if not args.no_write:
+            print(write_demo_row(*best))
+        return
     r = asyncio.run(run(args.rows))
     r["load"] = os.getloadavg()[0]
     text = section(r)

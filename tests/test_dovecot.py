@@ -272,3 +272,20 @@ def test_ignored_counts_quiet_lines_and_bare_connections() -> None:
     ]
     ev = parse(lines)
     assert (ev.ignored, ev.unparsed, ev.connections.height) == (3, 0, 1)
+
+
+def test_utf8_before_the_cuts_in_both_forms() -> None:
+    """A UTF-8 user in Dovecot's own file and a UTF-8 syslog host: byte cuts stay exact."""
+    body = ("imap(jürgen@exämple.com)<10111><xBi2fzthRbZ/AAAg>: Info: Disconnected: "
+            "Logged out in=12 out=345 deleted=0 expunged=1 trashed=0")
+    for line, host in ((f"Nov 27 05:40:33 {body}", "imap1"),
+                       (to_syslog(f"Nov 27 05:40:33 {body}", "mx-ü"), "mx-ü")):
+        row = dovecot.split(split_lines(pl.Series([line]), host="imap1", year=2026)).row(
+            0, named=True)
+        assert (row["host"], row["proc"], row["user"], row["pid"], row["session"]) == (
+            host, "imap", "jürgen@exämple.com", "10111", "xBi2fzthRbZ/AAAg")
+        assert (row["kind"], row["text"]) == (
+            "logout", "Disconnected: Logged out in=12 out=345 deleted=0 expunged=1 trashed=0")
+        lo = dovecot.parse(split_lines(pl.Series([line]), host="imap1", year=2026)).logouts
+        assert lo.select("host", "user", "bytes_in", "bytes_out", "expunged").row(0) == (
+            host, "jürgen@exämple.com", 12, 345, 1)

@@ -77,3 +77,36 @@ def test_real_logs_all_split() -> None:
         assert (df["time"].dt.date() == dt.date(2026, 11, 27)).all(), name
     dov = split_lines(pl.Series((REAL / "dovecot.log").read_text().splitlines()), host="mx01")
     assert not dov["msg"].str.contains(": Info: ").any()
+
+
+@pytest.mark.parametrize(
+    ("line", "host", "program", "pid", "msg"),
+    [
+        # UTF-8 host: every cut after it is a byte offset, not a character count.
+        ("Nov 27 05:39:56 mx-ü postfix/smtpd[10034]: connect from unknown[127.0.0.10]",
+         "mx-ü", "postfix/smtpd", "10034", "connect from unknown[127.0.0.10]"),
+        ("Nov 27 05:39:56 mx-üüü-日本 postfix/qmgr[7]: A1: removed",
+         "mx-üüü-日本", "postfix/qmgr", "7", "A1: removed"),
+        # UTF-8 program name (tag), with and without a pid.
+        ("Nov 27 05:39:56 mx01 prögrämm[77]: hello wörld: x",
+         "mx01", "prögrämm", "77", "hello wörld: x"),
+        ("Nov 27 05:39:56 mx01 tägß: no pid here",
+         "mx01", "tägß", None, "no pid here"),
+        ("2026-11-27T05:01:02.123456+01:00 hôte-é postfix/smtpd[12]: connect from x",
+         "hôte-é", "postfix/smtpd", "12", "connect from x"),
+        # Dovecot's own log file: the user name (client-chosen) holds UTF-8.
+        ("Nov 27 05:40:33 imap(jürgen@exämple.com)<10111><xBi2fzthRbZ/AAAg>: Info: "
+         "Disconnected: Logged out in=1 out=2",
+         "imap1", "dovecot", None,
+         "imap(jürgen@exämple.com)<10111><xBi2fzthRbZ/AAAg>: Disconnected: Logged out in=1 out=2"),
+        ("2026-11-27 05:40:04 #9883(rspamd_proxy) <3af9e4>; proxy; ünïcode",
+         "imap1", "rspamd", "9883", "<3af9e4>; proxy; ünïcode"),
+        ("[27-Nov-2026 05:01:02 +0000]: <abc> Successful login for ü@e.com (ID: 1) from 1.2.3.4",
+         "imap1", "roundcube", None, "<abc> Successful login for ü@e.com (ID: 1) from 1.2.3.4"),
+    ],
+)
+def test_non_ascii_before_the_cuts(line: str, host: str, program: str, pid: str | None,
+                                   msg: str) -> None:
+    row = _one(line, host="imap1", year=2026)
+    assert (row["host"], row["program"], row["pid"], row["msg"]) == (host, program, pid, msg)
+    assert row["time"] is not None and row["raw"] == line

@@ -6,15 +6,17 @@ screens. Headless (no Textual): the screens call these from thread workers.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from tracemail_tui.export import csv_export, pdf_report
+from tracemail_tui import config
+from tracemail_tui.export import csv_export
 from tracemail_tui.export import explain as explain_mod
+from tracemail_tui.export.privacy import Privacy
+from tracemail_tui.store import evidence as evidence_mod
 from tracemail_tui.store import schema
 from tracemail_tui.store.correlate import locate as locate_mod
 from tracemail_tui.store.query import Filters, Source, query
@@ -22,33 +24,26 @@ from tracemail_tui.store.query import Filters, Source, query
 Row = dict[str, Any]
 
 
+def _privacy() -> Privacy:
+    """Scope and subject settings of this run (config, environment, `--scope`)."""
+    return Privacy.from_config(config.load())
+
+
 def evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
     """The raw log lines behind `row`, oldest first (columns of `schema.LINES`).
 
-    Uses the source's `evidence(view, row)` when it has one; else, from the `lines`
-    table: lines of the row's server within a day that mention its queue id (mail) or
-    session id (accesses).
+    From the source's `lines` table (the store keeps every raw line), with the same
+    rules as the one-shot `engine.evidence`; a source without one has no evidence.
     """
-    lookup = getattr(source, "evidence", None)
-    if callable(lookup):  # the engine's own lookup (launch.EngineStore, the live store)
-        return lookup(view, row)
-    key = row.get("session") if view == "accesses" else row.get("queue_id")
-    when = row.get("time")
-    if not key or when is None:
-        return schema.empty("lines")
+    return _privacy().evidence(_evidence(source, view, row), row, view)  # other customers out
+
+
+def _evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
     try:
         lines = source.scan("lines")
-    except KeyError:
+    except (KeyError, ValueError):
         return schema.empty("lines")
-    window = dt.timedelta(days=1)
-    cond = (
-        (pl.col("time") >= when - window)
-        & (pl.col("time") <= when + window)
-        & pl.col("raw").str.contains(str(key), literal=True)
-    )
-    if row.get("server"):
-        cond &= pl.col("server") == row["server"]
-    return lines.filter(cond).sort("time", maintain_order=True).head(500).collect()
+    return evidence_mod.from_store(lines, view, row)
 
 
 def explain(view: str, row: Row) -> list[str]:
@@ -60,11 +55,12 @@ def locate(source: Source, message_id: str, account: str) -> Row:
     """Where a received message is now for `account` (DESIGN.md "locate" fields)."""
     # Only this account's events leave the store: locate replays them in memory.
     local = account.strip().lower().partition("@")[0].partition("+")[0]
-    mailbox = (
-        source.scan("mailbox")
-        .filter(pl.col("user").str.to_lowercase().str.contains(local, literal=True))
-        .collect()
+    events = source.scan("mailbox").filter(
+        pl.col("user").str.to_lowercase().str.contains(local, literal=True)
     )
+    if not _privacy().account_in_scope(account):
+        events = events.limit(0)  # out of scope: the same answer as an unknown message
+    mailbox = events.collect()
     return dict(locate_mod.locate(mailbox, message_id, account))
 
 
@@ -72,7 +68,8 @@ def export_csv(source: Source, view: str, filters: Filters, directory: Path) -> 
     """Write the CSV of every row the view's filters match; returns the file written."""
     status = f"-{filters.status}" if filters.status else ""
     path = directory / f"tracemail-{view}-{_stamp(filters)}{status}.csv"
-    csv_export.write_csv(query(source, view, filters).collect(), path, view=view)
+    frame = _privacy().frame(query(source, view, filters).collect(), view)
+    csv_export.write_csv(frame, path, view=view)
     return path
 
 
@@ -85,8 +82,14 @@ def export_pdf(
     filters: Filters | None = None,
 ) -> Path:
     """Write the PDF report of one result; returns the file written."""
+    # fpdf2 and its font tools take ~0.2 s to import: paid on the first PDF, not at start.
+    from tracemail_tui.export import pdf_report
+
     path = directory / f"tracemail-{_safe_name(str(row['id']))}.pdf"
     query_shown = filters.describe() if filters is not None else None
+    row = _privacy().row(row, view)
+    if not _privacy().account_in_scope(row.get("recipient")):
+        located = None
     pdf_report.write_result_pdf(
         row, path, view=view, lines=lines, locate=located, query=query_shown
     )

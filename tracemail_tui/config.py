@@ -36,6 +36,24 @@ class Config:
     redact_key: str | None = None
 
 
+def _flag(env_value: str | None, default: object) -> bool:
+    """A boolean from the environment ("0", "false", "no", "off" are false) or the file."""
+    if env_value is None:
+        return bool(default)
+    return env_value.strip().lower() not in ("0", "false", "no", "off", "")
+
+
+# Command-line flags of this process (e.g. the global `--scope`), applied by every `load()`
+# so the CLI, the TUI and the exports all see the same settings.
+_OVERRIDES: dict[str, object] = {}
+
+
+def override(**settings: object) -> None:
+    """Set this process's command-line settings (replacing earlier ones; None = unset)."""
+    _OVERRIDES.clear()
+    _OVERRIDES.update({k: v for k, v in settings.items() if v is not None})
+
+
 def config_path() -> Path:
     """Where the config file is looked for."""
     env = os.environ.get("TRACEMAIL_CONFIG")
@@ -62,13 +80,15 @@ def load(path: Path | None = None) -> Config:
             for d in (scope.split(",") if scope else data.get("scope", []))
             if d.strip()
         ),
-        show_subjects=bool(data.get("show_subjects", True)),
+        show_subjects=_flag(env.get("TRACEMAIL_SHOW_SUBJECTS"), data.get("show_subjects", True)),
         hosts={str(k): str(v) for k, v in data.get("hosts", {}).items()},
         redact_key=env.get("TRACEMAIL_REDACT_KEY", data.get("redact_key")),
     )
     store = env.get("TRACEMAIL_STORE", data.get("store"))
     if store:
         cfg = Config(**{**cfg.__dict__, "store": Path(store)})
+    if _OVERRIDES:
+        cfg = Config(**{**cfg.__dict__, **_OVERRIDES})
     if cfg.retention_days < 1:
         raise ValueError("retention_days must be at least 1")
     return cfg

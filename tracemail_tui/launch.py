@@ -1,143 +1,151 @@
-"""CLI → Source wiring for the app, in one place so the real live store can be swapped in.
+"""CLI → Source wiring for the app, in one place: the Parquet store, fed live.
 
-`open_paths()`: one engine run over PATHs into memory (evidence re-read from the files).
-`open_demo()`: the demo log set in a scratch directory, the live generator appending to
-it, and a small follower feeding the appended lines to the same incremental `Engine`.
-When `store/tail.py` + `store/partitions.py` land, both become "open the Parquet store
-and start the tailer"; nothing else in the TUI changes (it only sees a `Source`).
+`open_paths(paths)`: an `Ingestor` tails `paths` into the configured store (history kept
+for the retention window). When another process (`tracemail ingest --follow`) already
+writes that store, it is opened read-only and the app follows its commits instead.
+`open_demo()`: the demo log set and a store, both in scratch directories, with the live
+generator appending to the logs; everything is removed at exit.
+
+The backfill runs in a background thread, so the app's first screen shows at once and
+fills in as batches reach the store's hot layer; the same thread then follows the files.
+`Session.status()` says how far it got ("reading logs… 45%") for the app's status line.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import polars as pl
+from tracemail_tui import config
+from tracemail_tui.store.ingest import Ingestor
+from tracemail_tui.store.partitions import ParquetStore, StoreBusy
+from tracemail_tui.store.query import Source
+from tracemail_tui.store.tail import Batch
 
-from tracemail_tui.store import engine, schema, sources
-from tracemail_tui.store.parse.header import split_lines
-from tracemail_tui.store.query import MemoryStore, Source
+log = logging.getLogger(__name__)
 
-FOLLOW_S = 1.0  # how often the demo follower reads what the generator appended
-DEMO_RATE = 8.0  # generated lines per second in the demo
+DEMO_RATE = 10.0  # generated lines per second in the demo
+DEMO_RETENTION_DAYS = 36500  # the bundled demo logs have fixed dates: never age them out
+STOP_TIMEOUT_S = 10.0  # how long quitting waits for the ingest thread's last commit
 
 
-@dataclass
 class Session:
-    """A source for the app, and how to stop whatever feeds it."""
+    """A source for the app, what feeds it, and how to stop it.
 
-    source: Source
-    close: Callable[[], None] = field(default=lambda: None)
+    `progress` is the backfill's share read (0..1) while it runs, None otherwise;
+    `note` a standing remark (read-only store), `error` why ingest stopped, if it did.
+    """
+
+    def __init__(self, source: Source, *, note: str = "") -> None:
+        self.source = source
+        self.note = note
+        self.progress: float | None = None
+        self.error: str | None = None
+        self.stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._cleanup: list[Callable[[], None]] = []
+
+    def status(self) -> str:
+        """One short line for the app: backfill progress, read-only note or error."""
+        if self.error:
+            return f"ingest stopped: {self.error}"
+        if self.progress is not None:
+            return f"reading logs… {int(self.progress * 100)}%"
+        return self.note
+
+    def start(self, target: Callable[[], None], name: str) -> None:
+        """Run `target` in a daemon thread until `close()` sets `stop`."""
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Run `fn` at close, after the threads stopped (in the order registered)."""
+        self._cleanup.append(fn)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=STOP_TIMEOUT_S)
+        for fn in self._cleanup:
+            fn()
+        self._cleanup.clear()
 
 
-class EngineStore(MemoryStore):
-    """Views of an engine run, plus the evidence lookup over the files they came from."""
+def _ingest(session: Session, ingestor: Ingestor) -> None:
+    """The ingest thread: backfill (stoppable, with progress), then follow until stop."""
+    session.progress = 0.0
+    try:
+        total = max(ingestor.pending_bytes(), 1)
+        done = 0
 
-    def __init__(self, result: engine.Result) -> None:
-        super().__init__({v: result.views[v] for v in engine.VIEWS_OUT if v in result.views})
-        self.result = result
-        self.lock = threading.Lock()
+        def read(batch: Batch) -> None:
+            nonlocal done
+            done += len(batch.data)  # decompressed bytes of archives: capped below
+            session.progress = min(done / total, 0.99)
 
-    def evidence(self, view: str, row: Mapping[str, Any]) -> pl.DataFrame:
-        """The raw log lines behind `row` (the app's detail modal and PDF use this)."""
-        return engine.evidence(self.result, view, row)
+        # The tailer's first poll is the backfill; `run` commits exactly what was
+        # handled when the app quits half-way.
+        batches = itertools.takewhile(lambda _: not session.stop.is_set(), ingestor.tailer.poll())
+        ingestor.run(batches, on_batch=read)
+        session.progress = None
+        if not session.stop.is_set():
+            ingestor.follow(session.stop)
+    except Exception as exc:  # shown in the status line; the app keeps what it has
+        log.exception("ingest failed")
+        session.error = str(exc) or type(exc).__name__
+    finally:
+        session.progress = None
 
-    def upsert(self, delta: engine.Delta) -> None:
-        """Apply what one chunk changed: new/changed rows by id, retracted ids removed."""
-        frames: dict[str, pl.DataFrame] = {}
-        with self.lock:
-            for view, rows in delta.rows.items():
-                retracted = delta.retracted.get(view) or []
-                if rows.height == 0 and not retracted:
-                    continue
-                old = self.scan(view).collect()
-                df = pl.concat([old, schema.conform(view, rows)], how="vertical_relaxed")
-                if view != "mailbox":
-                    df = df.unique("id", keep="last", maintain_order=True)
-                    if retracted:
-                        df = df.filter(~pl.col("id").is_in(retracted))
-                frames[view] = df.sort("time", nulls_last=True, maintain_order=True)
-            if frames:
-                self.replace(frames)
+
+def _live(store: ParquetStore, paths: list[Path], hosts: dict[str, str]) -> Session:
+    """A session whose thread tails `paths` into the writable `store`."""
+    session = Session(store)
+    ingestor = Ingestor(store, [str(p) for p in paths], hosts=hosts, on_warning=log.warning)
+    session.on_close(store.close)
+    session.start(lambda: _ingest(session, ingestor), "tracemail-ingest")
+    return session
 
 
 def open_paths(paths: list[Path]) -> Session:
-    """The views of the logs under `paths` (files or directories).
+    """The configured store, fed live from the logs under `paths` (files or directories).
 
-    Raises ValueError/OSError (the CLI turns them into exit 2) when unreadable.
+    Raises ValueError/OSError (the CLI turns them into exit 2) when a path is missing
+    or the store cannot be opened.
     """
     for path in paths:
         if not path.exists():
             raise OSError(f"no such file or directory: {path}")
-    return Session(EngineStore(engine.run(paths)))
+    cfg = config.load()
+    try:
+        store = ParquetStore(cfg.store, retention_days=cfg.retention_days)
+    except StoreBusy:
+        # `tracemail ingest --follow` owns it: show what it commits (every flush).
+        store = ParquetStore(cfg.store, retention_days=cfg.retention_days, readonly=True)
+        session = Session(store, note="read-only: another tracemail process ingests")
+        session.on_close(store.close)
+        return session
+    return _live(store, paths, cfg.hosts)
 
 
-class _Follower:
-    """Reads lines appended to the demo files and feeds them to the running engine.
-
-    A stand-in for `store/tail.py` (no rotation/truncation handling: the demo files
-    only grow).
-    """
-
-    def __init__(self, store: EngineStore, eng: engine.Engine, srcs: list[sources.Source]) -> None:
-        self.store = store
-        self.engine = eng
-        self.srcs = srcs
-        self.offsets = {s.path: s.path.stat().st_size for s in srcs}
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.wait(FOLLOW_S):
-            frames = [f for s in self.srcs if (f := self._new_lines(s)) is not None]
-            if frames:
-                chunk = pl.concat(frames, how="vertical_relaxed").sort("time", nulls_last=True)
-                self.store.upsert(self.engine.feed(chunk))
-
-    def _new_lines(self, src: sources.Source) -> pl.DataFrame | None:
-        with open(src.path, "rb") as fh:
-            fh.seek(self.offsets[src.path])
-            data = fh.read()
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            return None
-        self.offsets[src.path] += cut + 1
-        raw = sources._decode(data[: cut + 1])
-        return split_lines(raw, host=src.host, year=src.year, mtime=src.mtime) if len(raw) else None
-
-
-def open_demo(live: bool = True) -> Session:
-    """The bundled demo logs (copied to a scratch dir), with new lines arriving live."""
+def open_demo() -> Session:
+    """The bundled demo logs (copied to a scratch dir) in a scratch store, growing live."""
     from tracemail_tui.gen.demo import make_demo
     from tracemail_tui.gen.live import run_live
 
     scratch = Path(tempfile.mkdtemp(prefix="tracemail-demo-"))
-    make_demo(scratch)
-    eng = engine.Engine()
-    store = EngineStore(engine.run([scratch], engine=eng))
-    if not live:
-        return Session(store, lambda: shutil.rmtree(scratch, ignore_errors=True))
-    follower = _Follower(store, eng, sources.sources([scratch]))
-    threads = [
-        threading.Thread(
-            target=run_live,
-            args=(scratch, DEMO_RATE, follower.stop),
-            name="demo-generator",
-            daemon=True,
-        ),
-        threading.Thread(target=follower.run, name="demo-follower", daemon=True),
-    ]
-    for t in threads:
-        t.start()
-
-    def close() -> None:
-        follower.stop.set()
-        for t in threads:
-            t.join(timeout=2)
+    try:
+        logs = make_demo(scratch / "logs")
+        store = ParquetStore(scratch / "store", retention_days=DEMO_RETENTION_DAYS)
+    except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
-
-    return Session(store, close)
+        raise
+    session = _live(store, [logs], {})
+    session.on_close(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    session.start(lambda: run_live(logs, DEMO_RATE, session.stop), "tracemail-demo-generator")
+    return session

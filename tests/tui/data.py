@@ -20,20 +20,21 @@ def frozen_now() -> dt.datetime:
 
 
 def lines_for(received: pl.DataFrame, n: int = 20) -> pl.DataFrame:
-    """Raw log lines (evidence) for the newest `n` received rows: one smtpd + one qmgr each."""
-    tail = received.tail(n)
+    """Raw log lines (evidence) for the newest `n` received rows: one smtpd + one qmgr each,
+    in syslog form (the store keeps raw lines and splits them again for the evidence)."""
+    tail = received.tail(n).with_columns(_stamp=pl.col("time").dt.strftime("%b %e %H:%M:%S"))
     smtpd = tail.select(
         "time",
         "server",
         program=pl.lit("postfix/smtpd"),
-        raw=pl.format("Nov 27 mx1 postfix/smtpd[1]: {}: client={}", "queue_id", "client_ip"),
+        raw=pl.format("{} mx1 postfix/smtpd[1]: {}: client={}", "_stamp", "queue_id", "client_ip"),
     )
     qmgr = tail.select(
         "time",
         "server",
         program=pl.lit("postfix/qmgr"),
         raw=pl.format(
-            "Nov 27 mx1 postfix/qmgr[2]: {}: from=<{}>, size={}", "queue_id", "sender", "size"
+            "{} mx1 postfix/qmgr[2]: {}: from=<{}>, size={}", "_stamp", "queue_id", "sender", "size"
         ),
     )
     return schema.conform("lines", pl.concat([smtpd, qmgr]).sort("time"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -21,12 +22,30 @@ def make_app(
     return TracemailApp(source, view=view, now=frozen_now, export_dir=export_dir)
 
 
-async def settle(pilot: Pilot, rounds: int = 3) -> None:
-    """Let debounce timers fire and every worker finish, then let the UI catch up."""
+async def settle(pilot: Pilot, rounds: int = 3, timeout: float = 15.0) -> None:
+    """Let debounce timers fire and every worker finish, then let the UI catch up.
+
+    On a loaded machine a fixed number of pauses is not enough (snapshots then catch a
+    half-loaded screen), so this also waits until every pane has a result and no query
+    or debounce is pending, within `timeout` seconds.
+    """
+    deadline = time.monotonic() + timeout
     for _ in range(rounds):
         await pilot.pause(0.05)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    while time.monotonic() < deadline and not _idle(pilot.app):
+        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _idle(app: TracemailApp) -> bool:
+    panes = [p for screen in app.screen_stack for p in screen.query(ViewPane)]
+    return all(
+        not p.busy and p.result is not None and getattr(p, "_debounce", None) is None
+        for p in panes
+    )
 
 
 async def settle_debounced(pilot: Pilot) -> None:

@@ -1,12 +1,16 @@
-"""The CLI → source wiring on real logs: engine run, evidence, locate, the live demo."""
+"""The CLI → source wiring on real logs: the Parquet store fed live by the ingest thread."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tests.tui.data import frozen_now
@@ -14,25 +18,128 @@ from tests.tui.helpers import pane, plain, settle
 from tracemail_tui import launch
 from tracemail_tui.app import TracemailApp
 from tracemail_tui.screens.detail import DetailScreen
+from tracemail_tui.store.partitions import ParquetStore
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
+BOUNCE = "Undelivered Mail Returned to Sender"
+
+# A new inbound message as Postfix logs it (the lines of the fixture's first message, with
+# a new queue id, Message-ID and subject), a few minutes after the fixture's last line.
+NEW_QID = "C0FFEE16257F"
+NEW_MESSAGE = f"""\
+Nov 27 05:45:01 mx01 postfix/smtpd[10234]: connect from unknown[127.0.0.10]
+Nov 27 05:45:01 mx01 postfix/smtpd[10234]: {NEW_QID}: client=unknown[127.0.0.10]
+Nov 27 05:45:01 mx01 postfix/cleanup[10239]: {NEW_QID}: info: header Subject: Arrived while \
+watching from unknown[127.0.0.10]; from=<petra@partner.test> to=<alice@example.com> \
+proto=ESMTP helo=<mail.partner.test>
+Nov 27 05:45:01 mx01 postfix/cleanup[10239]: {NEW_QID}: message-id=<live.1@partner.test>
+Nov 27 05:45:01 mx01 postfix/smtpd[10234]: disconnect from unknown[127.0.0.10] ehlo=2 \
+starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7
+Nov 27 05:45:01 mx01 postfix/qmgr[9978]: {NEW_QID}: from=<petra@partner.test>, size=650, \
+nrcpt=1 (queue active)
+Nov 27 05:45:02 mx01 postfix/lmtp[10240]: {NEW_QID}: to=<alice@example.com>, \
+relay=mx01.example.com[private/dovecot-lmtp], delay=0.19, delays=0.15/0.01/0.02/0.02, \
+dsn=2.0.0, status=sent (250 2.0.0 <alice@example.com> x3apMqwXCWs5JwAAg+zDdQ Saved)
+Nov 27 05:45:02 mx01 postfix/qmgr[9978]: {NEW_QID}: removed
+"""
 
 
-def test_open_paths_rejects_a_missing_path(tmp_path: Path) -> None:
+@pytest.fixture
+def private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Config and store in tmp: never the user's data dir."""
+    monkeypatch.setenv("TRACEMAIL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TRACEMAIL_STORE", str(tmp_path / "store"))
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(REAL, tmp_path / "logs"))
+
+
+@pytest.fixture
+def real_session(private_store: Path, logs: Path) -> Iterator[launch.Session]:
+    session = launch.open_paths([logs])
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+async def until(pilot: Pilot, cond: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Let the app run until `cond()` holds (the ingest thread works meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.1)
+    await settle(pilot)
+
+
+def total(app: TracemailApp, view: str) -> int:
+    result = pane(app, view).result
+    return result.total if result is not None else 0
+
+
+def test_open_paths_rejects_a_missing_path(private_store: Path, tmp_path: Path) -> None:
     with pytest.raises(OSError, match="no such file"):
         launch.open_paths([tmp_path / "nope.log"])
 
 
 @pytest.mark.anyio
-async def test_details_on_real_logs_show_raw_lines_and_locate(tmp_path: Path) -> None:
-    session = launch.open_paths([REAL])
-    src = session.source
-    rec = src.scan("received").collect()
-    row = rec.filter(pl.col("subject") == "Undelivered Mail Returned to Sender").row(0, named=True)
-    app = TracemailApp(src, now=frozen_now, export_dir=tmp_path)
+async def test_appended_lines_show_up_as_a_new_row(
+    real_session: launch.Session, logs: Path, private_store: Path
+) -> None:
+    src = real_session.source
+    assert isinstance(src, ParquetStore) and src.root == private_store
+    app = TracemailApp(src, now=frozen_now, status=real_session.status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0 and not real_session.status())
+        before = total(app, "received")
+        assert before == src.scan("received").collect().height
+        with open(logs / "mail.log", "a") as fh:  # what Postfix does: append lines
+            fh.write(NEW_MESSAGE)
+        await until(pilot, lambda: total(app, "received") == before + 1)
+        new = src.scan("received").filter(pl.col("queue_id") == NEW_QID).collect()
+        assert new.height == 1 and new["subject"][0] == "Arrived while watching"
+        assert new["id"][0] in pane(app, "received").result.ids.to_list()  # type: ignore[union-attr]
+    assert real_session.error is None
+
+
+@pytest.mark.anyio
+async def test_backfill_progress_is_shown_while_reading(
+    real_session: launch.Session,
+) -> None:
+    app = TracemailApp(real_session.source, now=frozen_now, status=lambda: "reading logs… 45%")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert pane(app, "received").result.total == rec.height  # type: ignore[union-attr]
+        await pilot.pause(0.6)  # the status poll
+        live = plain(pane(app, "received").query_one("#live", Static))
+        assert "reading logs… 45%" in live
+
+
+def test_a_store_in_use_is_opened_read_only(private_store: Path, logs: Path) -> None:
+    writer = ParquetStore(private_store)  # as `tracemail ingest --follow` holds it
+    try:
+        session = launch.open_paths([logs])
+        try:
+            assert isinstance(session.source, ParquetStore) and session.source.readonly
+            assert "read-only" in session.status()
+        finally:
+            session.close()
+    finally:
+        writer.close()
+
+
+@pytest.mark.anyio
+async def test_details_from_the_store_show_raw_lines_and_locate(
+    real_session: launch.Session, tmp_path: Path
+) -> None:
+    src = real_session.source
+    app = TracemailApp(src, now=frozen_now, export_dir=tmp_path, status=real_session.status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0 and not real_session.status())
+        rec = src.scan("received").collect()
+        row = rec.filter(pl.col("subject") == BOUNCE).row(0, named=True)
         app.open_detail("received", row["id"])
         await settle(pilot)
         screen = app.screen
@@ -45,16 +152,44 @@ async def test_details_on_real_logs_show_raw_lines_and_locate(tmp_path: Path) ->
         assert "Where it is now" in plain(screen.query_one("#detail-content", Static))
 
 
-def test_demo_grows_live() -> None:
+@pytest.mark.anyio
+async def test_demo_fills_all_three_views_and_grows_live() -> None:
     session = launch.open_demo()
+    scratch = session.source.root.parent  # type: ignore[attr-defined]
     try:
-        src = session.source
-        before = src.generation
-        deadline = time.monotonic() + 20
-        while src.generation == before and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert src.generation > before
-        total = sum(src.scan(v).collect().height for v in ("accesses", "received", "sent"))
-        assert total > 0
+        app = TracemailApp(session.source, status=session.status)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: total(app, "received") > 0)
+            seen = {}
+            for key, view in (("1", "accesses"), ("3", "sent"), ("2", "received")):
+                await pilot.press(key)
+                await until(pilot, lambda v=view: total(app, v) > 0)  # type: ignore[misc]
+                seen[view] = total(app, view)
+            # The generator appends ~10 lines/s: some view gets a new row within seconds.
+            stored = {v: session.source.scan(v).collect().height for v in seen}
+            await until(
+                pilot,
+                lambda: any(session.source.scan(v).collect().height > n for v, n in stored.items()),
+            )
+            grown = next(
+                v for v, n in stored.items() if session.source.scan(v).collect().height > n
+            )
+            await pilot.press({"accesses": "1", "received": "2", "sent": "3"}[grown])
+            await until(pilot, lambda: total(app, grown) > seen[grown])
+        assert session.error is None
     finally:
         session.close()
+    assert not scratch.exists()  # logs and store removed at exit
+
+
+@pytest.mark.anyio
+async def test_views_move_to_the_newest_day_once_read(real_session: launch.Session) -> None:
+    # The logs end on Nov 27; "today" is the 30th: the day picked before the backfill
+    # (today: nothing read yet) is empty, so the views move to the logs' day.
+    def later() -> dt.datetime:
+        return dt.datetime(2026, 11, 30, 12, 0)
+
+    app = TracemailApp(real_session.source, now=later, status=real_session.status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0)
+        assert pane(app, "received").filters.date == dt.date(2026, 11, 27)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
+
+from tracemail_tui import config
 
 app = typer.Typer(
     name="tracemail",
@@ -23,9 +25,44 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def parse_scope(value: str) -> tuple[str, ...]:
+    """`example.org, @Example.COM` -> ("example.org", "example.com"); empty is an error."""
+    domains = tuple(d.strip().lstrip("@").lower() for d in value.split(","))
+    if not value.strip() or not all(domains) or any(c in d for d in domains for c in " @/"):
+        fail(f"--scope: not a list of domains: {value!r}")
+    return domains
+
+
+def load_config() -> config.Config:
+    """The configuration with the global command-line options (`--scope`) on top.
+
+    The root callback registers `--scope` with `config.override`, so this (and any
+    `config.load()`, e.g. in the TUI) confines like a scope from the config file or
+    `TRACEMAIL_SCOPE`. A broken config file ends the command with exit 2.
+    """
+    try:
+        cfg = config.load()
+    except ValueError as exc:
+        fail(str(exc))
+    return cfg
+
+
 @app.callback(invoke_without_command=True)
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope", metavar="DOMAIN[,DOMAIN]", show_default=False,
+            help="Only rows of these domains (as account or counterpart); "
+            "overrides config `scope` / TRACEMAIL_SCOPE.",
+        ),
+    ] = None,
+) -> None:
     """Without a command, `tracemail` opens the app on the configured logs."""
+    # In config (not here) so every `config.load()` — TUI, exports — sees it too.
+    config.override(scope=parse_scope(scope) if scope is not None else None)
+    ctx.call_on_close(config.override)  # for this invocation only (tests run many)
     if ctx.invoked_subcommand is None:
         # The TUI registers `tui`; fall back to help until it exists.
         tui = ctx.command.commands.get("tui") if hasattr(ctx.command, "commands") else None

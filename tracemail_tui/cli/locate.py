@@ -11,6 +11,7 @@ import typer
 from tracemail_tui.cli.common import app, fail
 from tracemail_tui.cli.output import escape
 from tracemail_tui.cli.search import HostOpt, PathsArg, YearOpt, load_config, run_engine
+from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store.correlate.locate import locate as locate_message
 
 
@@ -57,7 +58,10 @@ def locate(
     cfg = load_config()
     # Deliveries + mail_log events only: no mail correlation, no accesses.
     result = run_engine(list(paths) if paths else None, host, year, cfg, {"mailbox"})
-    found = locate_message(result["mailbox"], message_id, account)
+    mailbox = result["mailbox"]
+    if not Privacy.from_config(cfg).account_in_scope(account):
+        mailbox = mailbox.clear()  # out of scope: the same answer as an unknown message
+    found = locate_message(mailbox, message_id, account)
     if fmt == "json":
         json.dump(found, sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")

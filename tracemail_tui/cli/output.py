@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from typing import IO, Final
 
 import polars as pl
 
-# C0/C1 controls, DEL, and Unicode bidi/format controls that reorder or hide text.
-_UNSAFE: Final = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\n\t]"
-)
+from tracemail_tui.export.text import visible
 
 TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "accesses": ("time", "status", "error", "user", "protocol", "remote_ip", "client",
@@ -29,18 +25,18 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
              "subject", "reason", "queue_id", "server"),
 }
 MAX_CELL: Final = 60
+# Valid raw inside JSON strings, but line breaks to JavaScript and to Python's
+# `str.splitlines`: a JSONL reader would cut a record in two. Escaped, they stay exact.
+_JSON_LINE_BREAKS: Final = str.maketrans(
+    {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
 
 
 def escape(text: str) -> str:
-    """Make a value safe for a terminal: control characters become visible escapes."""
-
-    def one(m: re.Match[str]) -> str:
-        c = m.group(0)
-        return {"\n": "\\n", "\t": "\\t"}.get(c) or (
-            f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
-        )
-
-    return _UNSAFE.sub(one, text)
+    """Make a value safe for a terminal: C0/C1 controls, DEL, bidi and invisible format
+    characters, line separators and lone surrogates become visible escapes (the same
+    rules as reports: `export.text.visible`)."""
+    return visible(text)
 
 
 def _cell(value: object) -> str:
@@ -80,7 +76,7 @@ def write_json(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON array of objects with the view's fields (ISO times, nulls as null)."""
     out.write("[")
     for i, start in enumerate(range(0, df.height, JSON_BATCH)):
-        text = _iso(df.slice(start, JSON_BATCH)).write_json()
+        text = _iso(df.slice(start, JSON_BATCH)).write_json().translate(_JSON_LINE_BREAKS)
         out.write(("," if i else "") + text.strip()[1:-1])
     out.write("]\n")
 
@@ -88,7 +84,7 @@ def write_json(df: pl.DataFrame, out: IO[str]) -> None:
 def write_jsonl(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON object per line."""
     for start in range(0, df.height, JSON_BATCH):
-        out.write(_iso(df.slice(start, JSON_BATCH)).write_ndjson())
+        out.write(_iso(df.slice(start, JSON_BATCH)).write_ndjson().translate(_JSON_LINE_BREAKS))
 
 
 def write_csv(df: pl.DataFrame, out: IO[str], view: str) -> None:

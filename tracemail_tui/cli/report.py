@@ -14,10 +14,10 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from tracemail_tui import config
-from tracemail_tui.cli.common import app, fail
+from tracemail_tui.cli.common import app, fail, load_config
 from tracemail_tui.export.pdf_doc import PAPERS
 from tracemail_tui.export.pdf_report import write_result_pdf
+from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import schema
 
 
@@ -91,15 +91,6 @@ def _locate(views: Any, row: dict[str, Any]) -> dict[str, Any] | None:
     return dict(result) if result is not None else None
 
 
-def _in_scope(view: str, row: dict[str, Any], scope: tuple[str, ...]) -> bool:
-    if not scope:
-        return True
-    from tracemail_tui.store.query import scope_expr
-
-    frame = schema.conform(view, pl.DataFrame([row]))
-    return frame.filter(scope_expr(view, scope)).height == 1
-
-
 @app.command()
 def report(
     view: Annotated[str, typer.Argument(help="accesses, received or sent")],
@@ -118,7 +109,8 @@ def report(
         fail(f"unknown view {view!r} (expected {', '.join(schema.VIEWS)})")
     if paper.lower() not in PAPERS:
         fail(f"unknown paper size {paper!r} (expected a4 or letter)")
-    cfg = config.load()
+    cfg = load_config()
+    privacy = Privacy.from_config(cfg)
     sources = list(paths or cfg.logs)
     if not sources:
         fail("no log files given and none configured")
@@ -129,13 +121,17 @@ def report(
         bundle = load_result(view, result_id, sources)
     except EngineUnavailable as exc:
         fail(f"engine not available: {exc}")
-    if bundle is None or not _in_scope(view, bundle.row, cfg.scope):
+    if bundle is None or not privacy.in_scope(view, bundle.row):
         fail(f"no {view} result with id {result_id!r} in the given logs")
+    row = privacy.row(bundle.row, view)
+    lines = privacy.evidence(bundle.lines, row, view)
+    # The recipient's mailbox history is theirs: only when the recipient is in scope.
+    located = bundle.locate if privacy.account_in_scope(row.get("recipient")) else None
     query = {"id": result_id, "paths": ", ".join(str(p) for p in sources)}
     if cfg.scope:
         query["scope"] = ", ".join(cfg.scope)
     write_result_pdf(
-        bundle.row, output, view=view, lines=bundle.lines, locate=bundle.locate,
+        row, output, view=view, lines=lines, locate=located,
         query=query, paper=paper, redact=redact,
     )
     typer.echo(f"wrote {output}")

@@ -13,9 +13,11 @@ from typing import IO, Annotated
 import typer
 
 from tracemail_tui import config as config_mod
-from tracemail_tui.cli import output
+from tracemail_tui.cli import common, output
 from tracemail_tui.cli.common import app, fail
 from tracemail_tui.cli.store_cmds import open_store
+from tracemail_tui.export.privacy import Privacy
+from tracemail_tui.fileperm import secure_open
 from tracemail_tui.store import engine, query, schema
 
 FORMATS = ("table", "csv", "json", "jsonl")
@@ -44,10 +46,8 @@ def resolve_paths(paths: list[Path] | None, cfg: config_mod.Config) -> list[Path
 
 
 def load_config() -> config_mod.Config:
-    try:
-        return config_mod.load()
-    except ValueError as exc:
-        fail(str(exc))
+    """The configuration with the global `--scope` on top (see `common.load_config`)."""
+    return common.load_config()
 
 
 def run_engine(
@@ -80,7 +80,7 @@ def _open_out(path: Path | None) -> Iterator[IO[str]]:
         yield sys.stdout
         return
     try:
-        fh = open(path, "w", encoding="utf-8", newline="")
+        fh = secure_open(path, "w", encoding="utf-8", newline="")
     except OSError as exc:
         fail(f"cannot write {path}: {exc.strerror or exc}")
     with fh:
@@ -101,6 +101,9 @@ def search(
     out: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
     host: HostOpt = None,
     year: YearOpt = None,
+    redact: Annotated[
+        bool, typer.Option(help="Pseudonymise addresses, mask IPs, drop subjects.")
+    ] = False,
     store_dir: Annotated[
         Path | None,
         typer.Option("--store", metavar="DIR", help="Read the persistent store, not raw logs."),
@@ -136,6 +139,8 @@ def search(
     else:
         source = query.MemoryStore(run_engine(paths, host, year, cfg, {view}).views)
     df = query.query(source, view, filters).collect()
+    # Scope (again, whatever the source), subjects and redaction: one gate for every format.
+    df = Privacy.from_config(cfg, redact=redact).frame(df, view)
     with _open_out(out) as fh:
         if fmt == "table":
             output.write_table(df, fh, view)
@@ -160,7 +165,11 @@ def stats(
     cfg = load_config()
     result = run_engine(paths, host, year, cfg)
     data = result.stats.to_dict()
-    data["rows"] = {v: result.views[v].height for v in schema.VIEWS}
+    # Line counters describe the log files (no personal data); row counts are in-scope only.
+    privacy = Privacy.from_config(cfg)
+    data["rows"] = {v: result.views[v].filter(privacy.scope_filter(v)).height
+                    for v in schema.VIEWS}
+    data["scope"] = list(cfg.scope)
     if fmt == "json":
         json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -170,6 +179,8 @@ def stats(
     w(f"time span:  {data['first_time'] or '-'} .. {data['last_time'] or '-'}\n")
     w(f"hosts:      {', '.join(output.escape(h) for h in data['hosts']) or '-'}\n")
     w(f"files:      {len(data['files'])}\n")
+    if cfg.scope:
+        w(f"scope:      {', '.join(cfg.scope)} (rows counted in scope only)\n")
     w("rows:       " + ", ".join(f"{v} {n}" for v, n in data["rows"].items()) + "\n")
     progs = data["programs"]
     width = max([7, *(len(output.escape(p)) for p in progs)])

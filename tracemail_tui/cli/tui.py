@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 
 from tracemail_tui.cli.common import app, fail
 from tracemail_tui.cli.search import load_config, resolve_paths
+from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import Filters
 
@@ -33,10 +35,19 @@ def _run(session_factory, view: str, filters: Filters) -> None:  # type: ignore[
     # Imported here so headless commands never pay for Textual.
     from tracemail_tui.app import TracemailApp
 
+    # A closed terminal (SIGHUP) or a kill (SIGTERM) still stops the ingest thread,
+    # commits, and removes the demo's scratch files: exit through the `finally`.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
     try:
-        TracemailApp(session.source, view=view, filters=filters).run()
+        source = Privacy.from_config(load_config()).source(session.source)  # scope, subjects
+        TracemailApp(source, view=view, filters=filters, status=session.status).run()
     finally:
         session.close()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 ViewOpt = Annotated[str, typer.Option("--view", help="accesses, received or sent")]

@@ -16,6 +16,7 @@ import polars as pl
 
 from tracemail_tui.export.fields import check_view, design_fields
 from tracemail_tui.export.redact import Redactor
+from tracemail_tui.fileperm import secure_open
 
 BATCH_ROWS: Final = 50_000
 FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
@@ -77,7 +78,7 @@ def format_batch(batch: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
 def _binary_out(target: str | os.PathLike[str] | IO[bytes] | IO[str]) -> Iterator[IO[bytes]]:
     """A binary stream for a path, a binary file or a text file (written via its buffer)."""
     if isinstance(target, str | os.PathLike):
-        with open(target, "wb") as fh:
+        with secure_open(target, "wb") as fh:  # personal data: 0600
             yield fh
         return
     if isinstance(target, io.TextIOBase):

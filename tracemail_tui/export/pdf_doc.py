@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from fpdf.fonts import FontFace
 
 import tracemail_tui
 from tracemail_tui.export.text import visible
+from tracemail_tui.fileperm import write_private
 
 FONT_DIR: Final = Path(__file__).parent / "fonts"
 SANS: Final = "dejavu"
@@ -51,13 +53,47 @@ def covered_codepoints() -> frozenset[int]:
     return frozenset(points)
 
 
+MAX_TEXT: Final = 8_000
+"""Longest text drawn in one place: a 1 MB hostile log line would be hundreds of pages,
+so the rest is replaced by a visible "… [N more characters not shown]"."""
+NEUTRAL_RUN: Final = 200
+"""fpdf2's bidi step recurses once per character of a run without a strong direction
+(spaces, punctuation) and is quadratic in it: 1,000 `<` crash it (RecursionError). Longer
+runs are shortened to this many characters plus a visible "…[+N]"."""
+_STRONG: Final = frozenset({"L", "R", "AL", "EN", "AN"})
+
+
 def printable(text: str) -> str:
-    """`text` made visible (escapes for controls) with glyph-less characters as ``[U+XXXX]``."""
+    """`text` made visible (escapes for controls) with glyph-less characters as ``[U+XXXX]``,
+    bounded in length and in neutral runs (see MAX_TEXT, NEUTRAL_RUN)."""
     text = visible(text)
     covered = covered_codepoints()
-    if all(ord(ch) in covered for ch in text):
+    if not all(ord(ch) in covered for ch in text):
+        text = "".join(ch if ord(ch) in covered else f"[U+{ord(ch):04X}]" for ch in text)
+    return _bounded(text)
+
+
+def _bounded(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        text = f"{text[:MAX_TEXT]} … [{len(text) - MAX_TEXT} more characters not shown]"
+    if len(text) <= NEUTRAL_RUN:
         return text
-    return "".join(ch if ord(ch) in covered else f"[U+{ord(ch):04X}]" for ch in text)
+    out: list[str] = []
+    run = skipped = 0
+    for ch in text:
+        if unicodedata.bidirectional(ch) in _STRONG:
+            if skipped:
+                out.append(f"…[+{skipped}]")
+            run = skipped = 0
+        else:
+            run += 1
+            if run > NEUTRAL_RUN:
+                skipped += 1
+                continue
+        out.append(ch)
+    if skipped:
+        out.append(f"…[+{skipped}]")
+    return "".join(out)
 
 
 def paper_format(paper: str) -> str:
@@ -262,7 +298,7 @@ class ReportPDF(FPDF):
 def save(pdf: FPDF, target: str | os.PathLike[str] | IO[bytes]) -> None:
     """Write the finished document to a path or a binary file object."""
     if isinstance(target, str | os.PathLike):
-        pdf.output(str(target))
+        write_private(target, bytes(pdf.output()))  # personal data: 0600
     else:
         target.write(bytes(pdf.output()))
 

@@ -51,8 +51,11 @@ TEXT_COLUMNS: Final = {
 SUBJECT_COLUMNS: Final = ("subject",)
 DOMAIN_COLUMNS: Final = ("domain",)
 
+_LOCAL: Final = r"[^\s<>()\[\]{},;:\"'=@/\\]"
+# The lookbehind lets a local part start only where a run of local-part characters starts:
+# without it a 1 MB line without `@` is rescanned from every position (quadratic).
 _ADDRESS_RE: Final = re.compile(
-    r"[^\s<>()\[\]{},;:\"'=@/\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*"
+    rf"(?<!{_LOCAL}){_LOCAL}+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*"
 )
 _IPV4_RE: Final = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 _IPV6_RE: Final = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%\w+)?")
@@ -60,7 +63,7 @@ _IPV6_RE: Final = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){
 # Postfix header_checks INFO `header Subject: ... from host[ip];` ends at the client.
 _DOVECOT_SUBJECT_RE: Final = re.compile(r"(\bsubject=).*$", re.IGNORECASE)
 _POSTFIX_SUBJECT_RE: Final = re.compile(
-    r"(\bheader Subject: ).*?(?=( from [^\s\[]+\[[^\]]*\](?::\d+)?;)|$)", re.IGNORECASE
+    r"(\bheader Subject: ).*?(?=( from [^\s\[]+\[[^\]\[\s]*\](?::\d+)?;)|$)", re.IGNORECASE
 )
 # Dovecot mail_log `from=Display Name <addr>`: the display name is personal too.
 _DISPLAY_NAME_RE: Final = re.compile(r"(\bfrom=)([^<,=]*[^<,=\s])(\s*<)")
@@ -148,11 +151,7 @@ class Redactor:
     def text(self, text: str, subjects: Iterable[str] = ()) -> str:
         """Free text (a log line, a reject reason) with subjects, display names,
         addresses and IPs replaced. `subjects`: known subjects to remove literally too."""
-        for subject in subjects:
-            if subject and len(subject) >= 4:
-                text = text.replace(subject, SUBJECT_REMOVED)
-        text = _DOVECOT_SUBJECT_RE.sub(rf"\g<1>{SUBJECT_REMOVED}", text)
-        text = _POSTFIX_SUBJECT_RE.sub(rf"\g<1>{SUBJECT_REMOVED}", text)
+        text = remove_subjects(text, subjects)
         text = _DISPLAY_NAME_RE.sub(rf"\g<1>{NAME_REMOVED}\g<3>", text)
         text = _ADDRESS_RE.sub(lambda m: self.address(m.group(0)), text)
         text = _IPV4_RE.sub(_masked_match, text)
@@ -202,6 +201,22 @@ class Redactor:
         if out.get("message_id"):
             out["message_id"] = self.text(out["message_id"])
         return out
+
+
+def remove_subjects(text: str, subjects: Iterable[str] = ()) -> str:
+    """`text` (a log line) with logged subjects replaced by ``[subject removed]``: the
+    Dovecot ``subject=`` and Postfix ``header Subject:`` fields, and `subjects` literally."""
+    for subject in subjects:
+        if subject and len(subject) >= 4:
+            text = text.replace(subject, SUBJECT_REMOVED)
+    text = _DOVECOT_SUBJECT_RE.sub(rf"\g<1>{SUBJECT_REMOVED}", text)
+    return _POSTFIX_SUBJECT_RE.sub(rf"\g<1>{SUBJECT_REMOVED}", text)
+
+
+def mask_addresses(text: str, keep: Callable[[str], bool], mask: str) -> str:
+    """`text` with every address (or message-id) for which `keep(address)` is false
+    replaced by `mask`; the address finder is the one pseudonymisation uses."""
+    return _ADDRESS_RE.sub(lambda m: m.group(0) if keep(m.group(0)) else mask, text)
 
 
 def _masked_match(match: re.Match[str]) -> str:

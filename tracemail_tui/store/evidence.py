@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from tracemail_tui.store import schema, sources
+from tracemail_tui.store.parse.header import split_lines
 from tracemail_tui.store.parse.postfix import QID
 
 BEFORE = dt.timedelta(minutes=5)
@@ -151,3 +152,24 @@ def _connection(
             break
     seg = (pl.col("time") >= start) & (pl.col("time") <= end)
     return lines.filter(seg & (pl.col("pid").eq(pid).fill_null(False) | auth))
+
+
+def from_store(lines: pl.LazyFrame, view: str, row: Mapping[str, Any]) -> pl.DataFrame:
+    """`evidence` over a store's `lines` table (``time, server, program, raw``).
+
+    Only the row's time window leaves the store (row groups are sorted by time, so the
+    filter skips other days); those raw lines are split again for their message and pid,
+    keeping the stored time and server (the file's year and host are not known here).
+    """
+    t = row.get("time")
+    if not isinstance(t, dt.datetime):
+        return schema.empty("lines")
+    window = lines.filter(
+        (pl.col("time") >= t - BEFORE) & (pl.col("time") <= t + AFTER)
+    ).collect()
+    if window.height == 0:
+        return schema.empty("lines")
+    frame = split_lines(window.get_column("raw")).with_columns(
+        time=window.get_column("time"), host=window.get_column("server")
+    )
+    return evidence(frame, view, row)

@@ -84,9 +84,12 @@ def discover(
             continue
         if not os.path.isdir(root):
             continue
+        real_root = os.path.realpath(root)  # symlinks leading out of a log dir: not followed
         for dirpath, _dirs, files in os.walk(root):
             for name in files:
                 lf = classify(os.path.abspath(os.path.join(dirpath, name)))
+                if os.path.commonpath([real_root, os.path.realpath(lf.path)]) != real_root:
+                    continue
                 fam = os.path.basename(lf.family)
                 if _matches(name, fam, include) and not _matches(name, fam, exclude):
                     found[lf.path] = lf

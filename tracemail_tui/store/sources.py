@@ -77,7 +77,9 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            files.extend(f for f in path.rglob("*") if f.is_file() and _is_log_name(f))
+            root = path.resolve()  # symlinks leading out of a log dir are not followed
+            files.extend(f for f in path.rglob("*")
+                         if f.is_file() and _is_log_name(f) and f.resolve().is_relative_to(root))
         elif path.is_file():
             files.append(path)
         elif not path.exists():

@@ -129,6 +129,7 @@ class ViewPane(Vertical):
 
     def reload(self, live: bool = False) -> None:
         """Run the current filters now (in a worker)."""
+        self._debounce = None  # a pending debounce has fired or is superseded
         self.busy = True
         self._query(self.filters, self._table_width(), live, self._index)
 
@@ -251,6 +252,10 @@ class ViewPane(Vertical):
         self.query_one("#showing", Static).update(showing)
         self._render_live()
 
+    def render_status(self) -> None:
+        """Show the app's status (backfill progress, read-only store) beside the live state."""
+        self._render_live()
+
     def _render_live(self) -> None:
         if self.paused:
             state = "⏸ paused"
@@ -258,7 +263,8 @@ class ViewPane(Vertical):
             state = f"↓ {self.new_rows:,} new"
         else:
             state = "● follow" if self.follow else "○ live"
-        self.query_one("#live", Static).update(state)
+        status = getattr(self.app, "status_text", "")
+        self.query_one("#live", Static).update(f"{status}  {state}" if status else state)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = self._table()

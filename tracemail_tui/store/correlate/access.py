@@ -81,9 +81,6 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
     k = pl.col("kind")
     ev = ev.with_columns(_rank=k.replace_strict(_KIND_RANK, default=9)).sort("time", "_rank")
 
-    def best(c: str) -> pl.Expr:  # first non-null by source preference login > fail > ...
-        return pl.col(c).sort_by("_rank", maintain_order=True).drop_nulls().first()
-
     def last_of(c: str, kind: str) -> pl.Expr:
         return pl.col(c).filter(k == kind).drop_nulls().last()
 
@@ -98,8 +95,6 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
         t_first=pl.col("time").min(),
         last_seen=pl.col("time").max(),
         logout_time=pl.col("time").filter(k == "logout").max(),
-        user=best("user"), proto=best("proto"), method=best("method"),
-        rip=best("rip"), lip=best("lip"), tls=best("tls"),
         client=last_of("client", "id"),
         fail_errors=pl.col("error").filter(k.is_in(("fail", "refused"))).drop_nulls(),
         auth_error=last_of("error", "auth"),
@@ -107,6 +102,12 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
         deleted=last_of("deleted", "logout"), expunged=last_of("expunged", "logout"),
         trashed=last_of("trashed", "logout"),
     )
+    # First non-null by source preference (login > fail > ...), then time: one stable sort
+    # of the frame and a join is ~3x cheaper than a sort_by inside each group.
+    keys = ["host", "session"]
+    best = ev.sort("_rank", "time", maintain_order=True).group_by(keys).agg(
+        pl.col(c).drop_nulls().first() for c in ("user", "proto", "method", "rip", "lip", "tls"))
+    g = g.join(best, on=keys, how="left", nulls_equal=True, maintain_order="left")
     fe = pl.col("fail_errors")
     specific = fe.list.eval(pl.element().filter(pl.element() != "auth-failed")).list.first()
     error = (

@@ -12,6 +12,7 @@ through Python (``map_elements`` over distinct values), the rest stays vectorise
 from __future__ import annotations
 
 import re
+from email.errors import MessageError  # HeaderParseError: broken base64 word
 from email.header import decode_header, make_header
 from typing import Final
 
@@ -19,16 +20,19 @@ import polars as pl
 
 _FOLD_BETWEEN_WORDS: Final = re.compile(r"\?=\?(\s+)=\?")
 _DOVECOT_CUT: Final = "..."
+# Postfix logs ~200 characters of a header; `email.header`'s regex is quadratic on long
+# hostile values (`=?a?q?x` repeated), so longer values are kept raw.
+MAX_DECODE: Final = 4096
 
 
 def decode_rfc2047(raw: str) -> str:
     """Decode encoded words of a Postfix-logged header value; keep it raw if broken."""
-    if "=?" not in raw:
+    if "=?" not in raw or len(raw) > MAX_DECODE:
         return raw
     text = _FOLD_BETWEEN_WORDS.sub(r"?=\1=?", raw)
     try:
         return str(make_header(decode_header(text)))
-    except (UnicodeError, LookupError, ValueError, AssertionError):
+    except (UnicodeError, LookupError, ValueError, AssertionError, MessageError):
         return raw
 
 

@@ -83,10 +83,8 @@ def split(lines: pl.DataFrame) -> pl.DataFrame:
     m = pl.col("msg")
     df = df.with_columns(_c=m.str.find(": ", literal=True))
     c = pl.col("_c")
-    df = df.with_columns(
-        _head=pl.when(c.is_not_null()).then(cut(m, 0, c)).otherwise(m),
-        text=pl.when(c.is_not_null()).then(cut(m, c + 2)),
-    )
+    # A null length cuts to the end, a null offset gives null: no when/then needed.
+    df = df.with_columns(_head=cut(m, 0, c), text=cut(m, c + 2))
     h = pl.col("_head")
     df = df.with_columns(
         _po=h.str.find("(", literal=True),
@@ -95,40 +93,54 @@ def split(lines: pl.DataFrame) -> pl.DataFrame:
         _lt=h.str.find("<", literal=True),
     )
     po, pc, lt = pl.col("_po"), pl.col("_pc"), pl.col("_lt")
-    angle = pl.when(pc.is_not_null()).then(cut(h, pc + 1)).when(po.is_null() & lt.is_not_null()) \
-        .then(cut(h, lt))
     df = df.with_columns(
-        proc=cut(h, 0, pl.coalesce(po, lt, nbytes(h))),
-        paren=pl.when(po.is_not_null() & pc.is_not_null()).then(cut(h, po + 1, pc - po - 1)),
-        _in=pl.when(angle.str.starts_with("<") & angle.str.ends_with(">"))
-        .then(cut(angle, 1, nbytes(angle) - 2)),
+        proc=cut(h, 0, pl.coalesce(po, lt)),
+        paren=cut(h, pl.when(pc.is_not_null()).then(po + 1), pc - po - 1),
+        _angle=cut(h, pl.when(pc.is_not_null()).then(pc + 1)
+                   .when(po.is_null() & lt.is_not_null()).then(lt)),
     )
-    inner = pl.col("_in")
-    sep = inner.str.find("><", literal=True)
-    in_digits = inner.str.contains(r"^\d+$")
-    paren = pl.col("paren")
-    digits = paren.str.contains(r"^\d+$")
-    old = paren.str.contains(r"^\d+, ")  # Dovecot 2.2 LMTP: "lmtp(12345, user)"
+    angle = pl.col("_angle")
     df = df.with_columns(
-        pid=pl.when(digits).then(paren).when(old).then(before(paren, ", "))
-        .when(sep.is_not_null()).then(cut(inner, 0, sep)).when(in_digits).then(inner),
-        user=pl.when(digits).then(None).when(old).then(after(paren, ", "))
-        .otherwise(paren).str.to_lowercase(),
+        _in=cut(angle, pl.when(angle.str.starts_with("<") & angle.str.ends_with(">")).then(1),
+                nbytes(angle) - 2),
+    )
+    inner, paren = pl.col("_in"), pl.col("paren")
+    df = df.with_columns(
+        _sep=inner.str.find("><", literal=True),
+        _in_digits=inner.str.contains(r"^\d+$"),
+        _digits=paren.str.contains(r"^\d+$"),
+        _old=paren.str.contains(r"^\d+, "),  # Dovecot 2.2 LMTP: "lmtp(12345, user)"
+    )
+    sep, in_digits, digits, old = (pl.col(x) for x in ("_sep", "_in_digits", "_digits", "_old"))
+    pid = pl.when(digits).then(paren)
+    user = pl.when(digits).then(None)
+    if df["_old"].any():  # rare: keep its cuts off the common path
+        pid = pid.when(old).then(before(paren, ", "))
+        user = user.when(old).then(after(paren, ", "))
+    df = df.with_columns(
+        pid=pid.when(sep.is_not_null()).then(cut(inner, 0, sep)).when(in_digits).then(inner),
+        user=user.otherwise(paren).str.to_lowercase(),
         session=pl.when(sep.is_not_null()).then(cut(inner, sep + 2))
         .when(~in_digits).then(inner),
     )
     t = pl.col("text")
-    sev_hit = t.str.contains(r"^(?:Error|Warning|Fatal|Panic|Debug): ")
-    df = df.with_columns(severity=pl.when(sev_hit).then(before(t, ": ")))
-    df = df.with_columns(text=pl.when(sev_hit).then(after(t, ": ")).otherwise(t))
+    df = df.with_columns(_sev=t.str.contains(r"^(?:Error|Warning|Fatal|Panic|Debug): "))
+    if df["_sev"].any():
+        sev_hit = pl.col("_sev")
+        df = df.with_columns(severity=pl.when(sev_hit).then(before(t, ": ")),
+                             text=pl.when(sev_hit).then(after(t, ": ")).otherwise(t))
+    else:
+        df = df.with_columns(severity=pl.lit(None, pl.String))
     # Dovecot 2.2 LMTP writes the session at the start of the text: "lmtp(1, u): SID: msgid=..".
-    lead = t.str.contains(r"^[A-Za-z0-9+/]{16,}(?::R\d+)?: ")
-    in_text = pl.col("proc").is_in(DELIVERY_PROCS) & pl.col("session").is_null() & lead
-    df = df.with_columns(
-        session=pl.when(in_text).then(before(t, ": ")).otherwise(pl.col("session")),
-        text=pl.when(in_text).then(after(t, ": ")).otherwise(t),
-    )
-    return df.with_columns(kind=_kind()).select(
+    cand = pl.col("proc").is_in(DELIVERY_PROCS) & pl.col("session").is_null()
+    df = df.with_columns(_lead=cand & t.str.contains(r"^[A-Za-z0-9+/]{16,}(?::R\d+)?: "))
+    if df["_lead"].any():
+        in_text = pl.col("_lead")
+        df = df.with_columns(
+            session=pl.when(in_text).then(before(t, ": ")).otherwise(pl.col("session")),
+            text=pl.when(in_text).then(after(t, ": ")).otherwise(t),
+        )
+    return df.with_columns(kind=_kind(df)).select(
         "time", "host", "proc", "user", "pid", "session", "severity", "kind", "text", "raw"
     )
 
@@ -144,35 +156,50 @@ _MAIL_LOG = (r"^(?:(?:save|copy|expunge|delete|undelete|flag_change)(?: from [^:
 _ENDS = r"^(?:" + "|".join(_SESSION_ENDS) + ")"
 
 
-def _kind() -> pl.Expr:
-    """Classify a split Dovecot line: the process class, then one anchored (DFA-only)
-    regex test per kind of text; no capture groups over all lines."""
-    cls = pl.col("proc").replace_strict(_CLASS, default="other", return_dtype=pl.String)
+def _tests() -> list[tuple[str, set[str] | None, pl.Expr]]:
+    """(kind, process classes it can match (None: any), test), in priority order."""
     t, sev = pl.col("text"), pl.col("severity")
     rx = t.str.contains
-    login, mail, deliv = cls == "login", cls == "mail", cls == "delivery"
-    # Numbered in a when-chain (cheap integers), named once at the end.
-    tests = [
-        ("unparsed", t.is_null()),
-        ("debug", sev == "Debug"),
-        ("login", login & rx(r"^(?:Login: |proxy\(.*\): started proxying to)")),
-        ("proxy", login & t.str.starts_with("proxy(")),
-        ("id", (login | (cls == "mail")) & t.str.starts_with("ID sent: ")),
-        ("failure", login & t.str.contains("user=<", literal=True)),
-        ("auth", (cls == "auth") & (t.str.starts_with("User found from deny passdb")
-                                    | t.str.contains("): ", literal=True))),
-        ("mail_log", (mail | deliv) & rx(_MAIL_LOG)),
-        ("delivery", deliv & rx(r"^(?:sieve: |msgid=)")),
-        ("lmtp_connection", deliv & rx(r"^(?:Connect|Disconnect) from ")),
-        ("logout", mail & pl.col("proc").is_in(SESSION_PROCS) & rx(_ENDS)),
-        ("diagnostic", sev.is_not_null()),
-        ("service", cls == "service"),
+    return [
+        ("unparsed", None, t.is_null()),
+        ("debug", None, sev == "Debug"),
+        ("login", {"login"}, rx(r"^(?:Login: |proxy\(.*\): started proxying to)")),
+        ("proxy", {"login"}, t.str.starts_with("proxy(")),
+        ("id", {"login", "mail"}, t.str.starts_with("ID sent: ")),
+        ("failure", {"login"}, t.str.contains("user=<", literal=True)),
+        ("auth", {"auth"}, t.str.starts_with("User found from deny passdb")
+         | t.str.contains("): ", literal=True)),
+        ("mail_log", {"mail", "delivery"}, rx(_MAIL_LOG)),
+        ("delivery", {"delivery"}, rx(r"^(?:sieve: |msgid=)")),
+        ("lmtp_connection", {"delivery"}, rx(r"^(?:Connect|Disconnect) from ")),
+        ("logout", {"mail"}, pl.col("proc").is_in(SESSION_PROCS) & rx(_ENDS)),
+        ("diagnostic", None, sev.is_not_null()),
+        ("service", {"service"}, pl.lit(True)),
     ]
-    code: pl.Expr = pl.lit(len(tests), pl.UInt8)
-    for i, (_, test) in reversed(list(enumerate(tests))):
-        code = pl.when(test).then(pl.lit(i, pl.UInt8)).otherwise(code)
-    names = {i: name for i, (name, _) in enumerate(tests)} | {len(tests): "unparsed"}
-    return code.replace_strict(names, return_dtype=pl.String)
+
+
+_NAMES: Final = [name for name, _, _ in _tests()] + ["unparsed"]
+
+
+def _kind(df: pl.DataFrame) -> pl.Series:
+    """Classify split Dovecot lines: the process class, then per class only the tests
+    that can match it (a when-chain evaluates every branch on every row, so one chain
+    over all lines would run all the regexes on all lines). Anchored DFA-only tests."""
+    cls = df.select(
+        pl.col("proc").replace_strict(_CLASS, default="other", return_dtype=pl.String)
+    ).to_series()
+    codes = pl.Series("kind", [len(_NAMES) - 1] * df.height, dtype=pl.UInt8)
+    tests = _tests()
+    df = df.select("proc", "text", "severity")
+    for name in cls.unique().to_list():
+        idx = (cls == name).arg_true()
+        code: pl.Expr = pl.lit(len(tests), pl.UInt8)
+        for i, (_, classes, test) in reversed(list(enumerate(tests))):
+            if classes is None or name in classes:
+                code = pl.when(test).then(pl.lit(i, pl.UInt8)).otherwise(code)
+        part = df[idx] if idx.len() < df.height else df
+        codes.scatter(idx, part.select(code).to_series())
+    return codes.replace_strict(dict(enumerate(_NAMES)), return_dtype=pl.String)
 
 
 def parse(lines: pl.DataFrame) -> DovecotEvents:

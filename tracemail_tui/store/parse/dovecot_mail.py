@@ -111,8 +111,7 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
 
 def _msgid(mid: pl.Expr) -> pl.Expr:
     """Message-ID as logged; Pigeonhole's ``unspecified`` / empty become null."""
-    m = mid.str.strip_chars()
-    return pl.when((m == "") | (m == "unspecified")).then(None).otherwise(m)
+    return mid.str.strip_chars().replace(["", "unspecified"], None)
 
 
 def mail_log_lines(df: pl.DataFrame) -> pl.DataFrame:
@@ -124,29 +123,36 @@ def mail_log_lines(df: pl.DataFrame) -> pl.DataFrame:
     """
     ml = df.filter(pl.col("kind") == "mail_log")
     t = pl.col("text")
-    pb, pu, pm, ps = (t.str.find(m, literal=True) for m in (": box=", ", uid=", ", msgid=",
-                                                          ", size="))
-    pv, pf, pr, pj = (t.str.find(m, literal=True) for m in (", vsize=", ", flags=", ", from=",
-                                                          ", subject="))
-    box_end = pl.min_horizontal(pu, pm, ps, pv, pf, pr, pj, nbytes(t))
-    mid_end = pl.min_horizontal(ps, pv, pf, pr, pj, nbytes(t))
-    mb = t.str.starts_with("Mailbox ")
-    rest = after(t, ": ")
-    renamed = t.str.starts_with("Mailbox renamed: ")
+    # Eager expressions are not de-duplicated: find each marker once, as a column.
+    marks = {"_pb": ": box=", "_pu": ", uid=", "_pm": ", msgid=", "_ps": ", size=",
+             "_pv": ", vsize=", "_pf": ", flags=", "_pr": ", from=", "_pj": ", subject="}
+    ml = ml.with_columns(
+        *(t.str.find(m, literal=True).alias(k) for k, m in marks.items()), _n=nbytes(t),
+    )
+    pb, pu, pm, ps, pv, pf, pr, pj, n = (pl.col(k) for k in (*marks, "_n"))
+    box_end = pl.min_horizontal(pu, pm, ps, pv, pf, pr, pj, n)
+    mid_end = pl.min_horizontal(ps, pv, pf, pr, pj, n)
+    event = t.str.extract(r"^([a-z_]+)")
+    folder = cut(t, pb + 6, box_end - pb - 6)
+    from_folder = pl.when(t.str.starts_with("copy from ")).then(cut(t, 10, pb - 10))
+    if ml["text"].str.starts_with("Mailbox ").any():  # rare: keep it off the common path
+        mb = t.str.starts_with("Mailbox ")
+        ml = ml.with_columns(_rest=after(t, ": "))
+        rest = pl.col("_rest")
+        renamed = t.str.starts_with("Mailbox renamed: ")
+        # Mailbox renamed/deleted/created → mailbox_rename / mailbox_delete / mailbox_create
+        event = pl.when(mb).then(pl.concat_str([pl.lit("mailbox_"), before(cut(t, 8), ": ")])
+                                 .str.strip_suffix("d")).otherwise(event)
+        folder = pl.when(renamed).then(after(rest, " -> ")).when(mb).then(rest) \
+            .otherwise(folder)
+        from_folder = pl.when(renamed).then(before(rest, " -> ")).otherwise(from_folder)
     return ml.select(
         "time", "host", "proc", "user", "session", "raw",
-        # Mailbox renamed/deleted/created → mailbox_rename / mailbox_delete / mailbox_create
-        event=pl.when(mb).then(pl.concat_str([pl.lit("mailbox_"), before(cut(t, 8), ": ")])
-                               .str.strip_suffix("d"))
-        .otherwise(t.str.extract(r"^([a-z_]+)")),
-        folder=pl.when(renamed).then(after(rest, " -> ")).when(mb).then(rest)
-        .when(pb.is_not_null()).then(cut(t, pb + 6, box_end - pb - 6)),
-        from_folder=pl.when(renamed).then(before(rest, " -> "))
-        .when(t.str.starts_with("copy from ")).then(cut(t, 10, pb - 10)),
+        event=event, folder=folder, from_folder=from_folder,
         uid=t.str.extract(r", uid=(\d+)").cast(pl.Int64, strict=False),
-        message_id=_msgid(pl.when(pm.is_not_null()).then(cut(t, pm + 8, mid_end - pm - 8))),
+        message_id=_msgid(cut(t, pm + 8, mid_end - pm - 8)),
         size=t.str.extract(r", size=(\d+)").cast(pl.Int64, strict=False),
-        subject=pl.when(pj.is_not_null()).then(cut(t, pj + 10)),
+        subject=cut(t, pj + 10),
     )
 
 
@@ -199,27 +205,31 @@ def combine_deliveries(ev: pl.DataFrame) -> pl.DataFrame:
     """Per-action events (or partial delivery rows) → one row per (host, delivery session)."""
     if "action" not in ev.columns:  # already delivery rows: merge partial rows
         return _merge_rows(ev)
-    a = pl.col("action")
-
-    def joined(expr: pl.Expr) -> pl.Expr:
-        out = expr.drop_nulls().unique(maintain_order=True).str.join(", ")
-        return pl.when(out == "").then(None).otherwise(out)
-
-    stored = joined(pl.col("arg").filter(a == "store"))
-    saved = joined(pl.col("arg").filter(a == "mail_log_save"))
+    a, arg = pl.col("action"), pl.col("arg")
+    # Aggregate the values as lists and join them afterwards, vectorised: a per-group
+    # ``unique().str.join()`` costs about twice as much (measured).
+    lists = {"_stored": arg.filter(a == "store"), "_saved": arg.filter(a == "mail_log_save"),
+             "_fwd": arg.filter(a == "redirect"), "_rule": pl.col("rule"),
+             "_err": arg.filter(a.is_in(("failed", "reject")))}
     out = ev.group_by("host", "_key", maintain_order=True).agg(
+        *(e.drop_nulls().alias(k) for k, e in lists.items()),
         time=pl.col("time").min(),
         session=pl.col("session").drop_nulls().first(),
         user=pl.col("user").drop_nulls().first(),
         message_id=pl.col("message_id").drop_nulls().first(),
-        folder=pl.coalesce(stored, saved),
-        forwarded_to=joined(pl.col("arg").filter(a == "redirect")),
         auto_reply=(a == "vacation").any(),
         discarded=(a == "discard").any() & ~(a == "store").any() & ~(a == "mail_log_save").any(),
-        filter_rule=joined(pl.col("rule")),
         subject=pl.col("subject").drop_nulls().first(),
         size=pl.col("size").drop_nulls().first(),
-        error=joined(pl.col("arg").filter(a.is_in(("failed", "reject")))),
+    )
+
+    def joined(col: str) -> pl.Expr:
+        out = pl.col(col).list.unique(maintain_order=True).list.join(", ")
+        return pl.when(out == "").then(None).otherwise(out)
+
+    out = out.with_columns(
+        folder=pl.coalesce(joined("_stored"), joined("_saved")),
+        forwarded_to=joined("_fwd"), filter_rule=joined("_rule"), error=joined("_err"),
     )
     return out.select([pl.col(c).cast(t) for c, t in DELIVERIES.items()])
 

@@ -28,27 +28,28 @@ def _client_info(df: pl.DataFrame) -> pl.DataFrame:
     login = t.str.starts_with("Login: ")
     df = df.with_columns(
         reason=pl.when(login).then(pl.lit("Login")).otherwise(before(t, ": user=<")),
-        _info=pl.when(login).then(cut(t, 7)).otherwise(after(t, ": user=<").str.replace(
-            r"^", "user=<")),
+        _info=pl.when(login).then(cut(t, 7)).otherwise(
+            pl.concat_str([pl.lit("user=<"), after(t, ": user=<")])),
     )
     i = pl.col("_info")
-    e = i.str.find(_USER_END)
+    df = df.with_columns(_e=i.str.find(_USER_END))
+    e = pl.col("_e")  # a column: eager expressions are not de-duplicated
     df = df.with_columns(
         _luser=pl.when(e.is_not_null()).then(cut(i, 6, e - 6))
         .otherwise(i.str.strip_prefix("user=<").str.strip_suffix(">")),
-        _tail=pl.when(e.is_not_null()).then(cut(i, e + 3)).otherwise(pl.lit("")),
+        _tail=cut(i, e + 3).fill_null(""),
     )
     tail = pl.col("_tail")
     return df.with_columns(
-        login_user=pl.when(pl.col("_luser") == "").then(None).otherwise(pl.col("_luser")),
-        method=pl.when(tail.str.starts_with("method=")).then(upto(cut(tail, 7), ",")),
+        login_user=pl.col("_luser").replace("", None),
+        method=tail.str.extract(r"^method=([^,]*)"),
         rip=c_.field(tail, "rip=", ","),
         lip=c_.field(tail, "lip=", ","),
         mpid=c_.field(tail, "mpid=", ","),
         tls=tail.str.contains(r"(?:^|, )TLS(?:, |$)"),
         secured=tail.str.contains(r"(?:^|, )secured(?:, |$)"),
         session=pl.coalesce(c_.field(tail, "session=<", ">"), pl.col("session")),
-    ).drop("_info", "_luser", "_tail")
+    ).drop("_info", "_e", "_luser", "_tail")
 
 
 def failure_error(reason: pl.Expr) -> pl.Expr:
@@ -138,20 +139,22 @@ def _ids(df: pl.DataFrame) -> pl.DataFrame:
     # The ID values come first and may be hostile: the client info starts at the last
     # ": user=<...>, rip=" (post-login ID lines have none and carry the session in their
     # prefix).
-    p = t.str.find(r": user=<[^>]*" + _USER_END)
+    ids = ids.with_columns(_p=t.str.find(r": user=<[^>]*" + _USER_END))
+    p = pl.col("_p")  # null offset / length: see cut.py
     ids = ids.with_columns(
-        idv=pl.when(p.is_not_null()).then(cut(t, 9, p - 9)).otherwise(cut(t, 9)),
-        session=pl.coalesce(
-            pl.when(p.is_not_null()).then(c_.field(cut(t, p), "session=<", ">")),
-            pl.col("session")),
+        idv=cut(t, 9, p - 9),
+        session=pl.coalesce(c_.field(cut(t, p), "session=<", ">"), pl.col("session")),
     )
     v = pl.col("idv")
     stop = r", [a-z][a-z0-9_-]*="
-    first = pl.when(v.str.starts_with("name=")).then(cut(v, 5)).otherwise(after(v, ", name="))
-    name = upto(first, stop, regex=True)
-    vfirst = pl.when(v.str.starts_with("version=")).then(cut(v, 8)).otherwise(
-        after(v, ", version="))
-    version = upto(vfirst, stop, regex=True)
+    ids = ids.with_columns(
+        _name=pl.when(v.str.starts_with("name=")).then(cut(v, 5)).otherwise(after(v, ", name=")),
+        _version=pl.when(v.str.starts_with("version=")).then(cut(v, 8))
+        .otherwise(after(v, ", version=")),
+    )
+    ids = ids.with_columns(name=upto(pl.col("_name"), stop, regex=True),
+                           version=upto(pl.col("_version"), stop, regex=True))
+    name, version = pl.col("name"), pl.col("version")
     client = pl.when(version.is_not_null() & name.is_not_null()).then(
         pl.concat_str([name, pl.lit(" "), version])).otherwise(name)
     return ids.select("time", "host", "session", client=client, id_fields=v)
