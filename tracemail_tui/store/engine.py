@@ -29,10 +29,12 @@ from tracemail_tui.store.stats import Stats
 try:  # Dovecot / Roundcube side (branch `access`); the engine works without it.
     from tracemail_tui.store.correlate.access import AccessCorrelator
     from tracemail_tui.store.parse import dovecot as dovecot_parser
+    from tracemail_tui.store.parse import dovecot_mail
     from tracemail_tui.store.parse.dovecot_mail import combine_deliveries
 except ImportError:  # pragma: no cover - depends on which branches are merged
     dovecot_parser = None  # type: ignore[assignment]
     combine_deliveries = None  # type: ignore[assignment]
+    dovecot_mail = None  # type: ignore[assignment]
     AccessCorrelator = None  # type: ignore[assignment,misc]
 try:
     from tracemail_tui.store.parse import roundcube as roundcube_parser
@@ -114,15 +116,23 @@ class Engine:
         if dovecot_parser is not None:
             handled.append("dovecot")
             dv_lines = need.dovecot_lines(lines) if need.dovecot else lines.clear()
-            if dv_lines.height:
+            if dv_lines.height and not need.accesses:
+                # No sessions asked: split + deliveries / mailbox rows, not the whole parse
+                # (logins, auth, logouts cost more than the rest, even on few lines).
+                split = dovecot_parser.split(dv_lines)
+                st.add_counts(st.unparsed, {
+                    "dovecot": split.filter(pl.col("kind") == "unparsed").height})
+                dl = dovecot_mail.delivery_lines(split)
+                ml = dovecot_mail.mail_log_lines(split)
+                if need.mail:
+                    new_dv = self._dv_columns(dovecot_mail.deliveries(split, dl, ml))
+                if need.mailbox:
+                    mailbox.append(schema.conform("mailbox", dovecot_mail.mailbox(split, dl, ml)))
+            elif dv_lines.height:
                 dv = dovecot_parser.parse(dv_lines)
                 st.add_counts(st.unparsed, {"dovecot": dv.unparsed})
                 st.add_counts(st.ignored, {"dovecot": dv.ignored})
-                new_dv = dv.deliveries.select(
-                    [pl.col(c).cast(t) if c in dv.deliveries.columns
-                     else pl.lit(None, t).alias(c)
-                     for c, t in mail_corr.DOVECOT_COLUMNS.items()]
-                )
+                new_dv = self._dv_columns(dv.deliveries)
                 if need.mailbox:
                     mailbox.append(schema.conform("mailbox", dv.mailbox))
                 if self._access is not None and need.accesses:
@@ -163,6 +173,13 @@ class Engine:
                 "mailbox": pl.concat(mailbox, how="vertical_relaxed"),
             },
             retracted=retracted,
+        )
+
+    @staticmethod
+    def _dv_columns(deliveries: pl.DataFrame) -> pl.DataFrame:
+        return deliveries.select(
+            [pl.col(c).cast(t) if c in deliveries.columns else pl.lit(None, t).alias(c)
+             for c, t in mail_corr.DOVECOT_COLUMNS.items()]
         )
 
     def _mail(
