@@ -27,9 +27,14 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 MAX_CELL: Final = 60
 # Valid raw inside JSON strings, but line breaks to JavaScript and to Python's
 # `str.splitlines`: a JSONL reader would cut a record in two. Escaped, they stay exact.
-_JSON_LINE_BREAKS: Final = str.maketrans(
-    {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+_JSON_LINE_BREAKS: Final = (("\x85", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def _escape_breaks(text: str) -> str:
+    """Escape the line breaks above; `str.replace` (not `translate`, ~70x slower)."""
+    for raw, escaped in _JSON_LINE_BREAKS:
+        text = text.replace(raw, escaped)
+    return text
 
 
 def escape(text: str) -> str:
@@ -76,7 +81,7 @@ def write_json(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON array of objects with the view's fields (ISO times, nulls as null)."""
     out.write("[")
     for i, start in enumerate(range(0, df.height, JSON_BATCH)):
-        text = _iso(df.slice(start, JSON_BATCH)).write_json().translate(_JSON_LINE_BREAKS)
+        text = _escape_breaks(_iso(df.slice(start, JSON_BATCH)).write_json())
         out.write(("," if i else "") + text.strip()[1:-1])
     out.write("]\n")
 
@@ -84,7 +89,7 @@ def write_json(df: pl.DataFrame, out: IO[str]) -> None:
 def write_jsonl(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON object per line."""
     for start in range(0, df.height, JSON_BATCH):
-        out.write(_iso(df.slice(start, JSON_BATCH)).write_ndjson().translate(_JSON_LINE_BREAKS))
+        out.write(_escape_breaks(_iso(df.slice(start, JSON_BATCH)).write_ndjson()))
 
 
 def write_csv(df: pl.DataFrame, out: IO[str], view: str) -> None:
