@@ -276,12 +276,8 @@ def _ids(rows: pl.DataFrame) -> pl.DataFrame:
     The stamp is the key's first event (queue ids get reused, so the second is part of
     the identity); `n` ranks the key's recipients by first sight, then address.
     """
-    # Rank on a narrow sorted copy: sorting the wide rows themselves costs far more.
-    rank = rows.select("host", "key", "seen", "rcpt").with_row_index("_o").sort(
-        "host", "key", "seen", "rcpt", nulls_last=True
-    ).select("_o", _n=pl.int_range(1, pl.len() + 1).over("host", "key")).sort("_o")
-    rows = rows.with_columns(_n=rank.get_column("_n"))
-    n = pl.col("_n")
+    rows = rows.sort("host", "key", "seen", "rcpt", nulls_last=True)
+    n = pl.int_range(1, pl.len() + 1).over("host", "key")
     parts = pl.col("key").str.split_exact("@", 1)
     base, stamp = parts.struct.field("field_0"), parts.struct.field("field_1")
     return rows.with_columns(
