@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import platform
 import re
 import sys
@@ -69,6 +70,7 @@ def main() -> None:
     wrap(engine.SmtpAuthCorrelator, "feed", "smtp auth correlator")
     wrap(engine.Engine, "_prune", "state pruning")
     wrap(engine.Engine, "feed", "engine.feed (all of the above but read/split)")
+    load0 = os.getloadavg()[0]
     t0, w0 = time.process_time(), time.perf_counter()
     res = engine.run([args.path], views=args.views)
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
@@ -80,7 +82,8 @@ def main() -> None:
         "",
         f"{n:,} generated lines (`{args.path.name}`), CPython {platform.python_version()}, "
         f"in-process `engine.run`: {cpu:.1f} s CPU ({n / cpu:,.0f} lines per CPU-second), "
-        f"{wall:.1f} s wall on a shared 2-core machine"
+        f"{wall:.1f} s wall on a shared 2-core machine (1-min load average "
+        f"{load0:.1f} at start, {os.getloadavg()[0]:.1f} at end)"
         + (f", `views={set(args.views)}`" if args.views else "")
         + ". Views: "
         + ", ".join(f"{v} {res[v].height:,}" for v in ("received", "sent", "accesses"))

@@ -214,8 +214,11 @@ def engine_version() -> str:
     return f"commit `{rev}`"
 
 
-def section(results: list[tuple[Dataset, list[Result]]], repeat: int, repeat_large: int) -> str:
-    """The `## Ingest` section in Markdown."""
+def section(
+    results: list[tuple[Dataset, list[Result]]], repeat: int, repeat_large: int,
+    load: tuple[float, float] | None = None,
+) -> str:
+    """The `## Ingest` section in Markdown (`load`: 1-min load average at start, at end)."""
     lines = [
         "## Ingest",
         "",
@@ -225,6 +228,8 @@ def section(results: list[tuple[Dataset, list[Result]]], repeat: int, repeat_lar
         f"({repeat_large} above 1M lines); peak RSS by",
         "GNU `time`. Data: mixed logs of five hosts from `tracemail_tui.gen` (Postfix, Dovecot,",
         "Rspamd, ClamAV, Roundcube). `cat` and `lnav -n` read the same files as yardsticks.",
+        *([f"Machine load (1-min average): {load[0]:.1f} at start, {load[1]:.1f} at end."]
+          if load else []),
         "",
         "| lines | MB | tool | median s | lines/s | MB/s | peak RSS MB |",
         "|---:|---:|---|---:|---:|---:|---:|",
@@ -292,12 +297,13 @@ def main() -> None:
         require_search()
     CACHE.mkdir(parents=True, exist_ok=True)
     results = []
+    load0 = os.getloadavg()[0]
     for n in sizes:
         ds = dataset(n, a.seed)
         print(f"{ds.lines:,} lines, {ds.size / 1e6:,.0f} MB in {len(ds.files)} files", flush=True)
         repeat = a.repeat if n <= 1_000_000 else a.repeat_large
         results.append((ds, bench_dataset(ds, repeat, not a.no_yardsticks, not a.yardsticks_only)))
-    text = section(results, a.repeat, a.repeat_large)
+    text = section(results, a.repeat, a.repeat_large, (load0, os.getloadavg()[0]))
     print()
     print(text)
     if not a.no_write:
