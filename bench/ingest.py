@@ -69,8 +69,12 @@ class Result:
     note: str = ""
 
 
-def dataset(lines: int, seed: int) -> Dataset:
-    """Generate (or reuse) the log set of `lines` lines for `seed`."""
+def dataset(lines: int, seed: int, any_tag: bool = False) -> Dataset:
+    """Generate (or reuse) the log set of `lines` lines for `seed`.
+
+    `any_tag`: reuse the newest cached set of this seed and size even if the generator
+    changed since (its directory name, with the tag, is printed in the section).
+    """
     sys.path.insert(0, str(ROOT))
     from tracemail_tui.gen import generate
 
@@ -80,6 +84,10 @@ def dataset(lines: int, seed: int) -> Dataset:
     path = CACHE / f"seed{seed}-{lines}-{tag}"
     meta = CACHE / f"seed{seed}-{lines}-{tag}.json"  # beside, not inside: the engine reads the dir
     gen_seconds = None
+    if any_tag and not meta.exists():
+        cached = sorted(CACHE.glob(f"seed{seed}-{lines}-*.json"), key=lambda p: p.stat().st_mtime)
+        if cached and cached[-1].with_suffix("").is_dir():
+            meta, path = cached[-1], cached[-1].with_suffix("")
     if not (meta.exists() and path.is_dir()):
         shutil.rmtree(path, ignore_errors=True)
         print(f"generating {lines:,} lines into {path} ...", flush=True)
@@ -228,6 +236,8 @@ def section(
         f"({repeat_large} above 1M lines); peak RSS by",
         "GNU `time`. Data: mixed logs of five hosts from `tracemail_tui.gen` (Postfix, Dovecot,",
         "Rspamd, ClamAV, Roundcube). `cat` and `lnav -n` read the same files as yardsticks.",
+        "Data sets (seed-lines-generator tag): "
+        + ", ".join(f"`{ds.path.name}`" for ds, _ in results) + ".",
         *([f"Machine load (1-min average): {load[0]:.1f} at start, {load[1]:.1f} at end."]
           if load else []),
         "",
@@ -273,6 +283,8 @@ def main() -> None:
         help="runs per command for sizes above 1M (the 5M set is heavy)",
     )
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--any-tag", action="store_true",
+                    help="reuse a cached data set made by an older generator (no regeneration)")
     ap.add_argument("--no-yardsticks", action="store_true", help="skip cat and lnav")
     ap.add_argument(
         "--yardsticks-only",
@@ -299,7 +311,7 @@ def main() -> None:
     results = []
     load0 = os.getloadavg()[0]
     for n in sizes:
-        ds = dataset(n, a.seed)
+        ds = dataset(n, a.seed, a.any_tag)
         print(f"{ds.lines:,} lines, {ds.size / 1e6:,.0f} MB in {len(ds.files)} files", flush=True)
         repeat = a.repeat if n <= 1_000_000 else a.repeat_large
         results.append((ds, bench_dataset(ds, repeat, not a.no_yardsticks, not a.yardsticks_only)))
