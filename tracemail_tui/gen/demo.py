@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tracemail_tui.gen.batch import generate
@@ -23,6 +23,9 @@ DEMO_OPTIONS = {
     "n_domains": 40,
     "n_accounts": 400,
 }
+
+#: Where the demo logs end: live demo lines continue from here at real speed.
+DEMO_END = DEMO_OPTIONS["start"] + timedelta(days=DEMO_OPTIONS["days"])  # type: ignore[operator]
 
 BUNDLED = Path(__file__).resolve().parents[2] / "demo_data"
 
