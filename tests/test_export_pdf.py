@@ -208,7 +208,7 @@ def test_list_report_redacted() -> None:
 # --- CLI -------------------------------------------------------------------------------
 
 def test_cli_report_writes_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_load(view: str, result_id: str, paths: list[Path]) -> report_cli.ResultBundle:
+    def fake_load(_result: Any, view: str, result_id: str) -> report_cli.ResultBundle:
         assert (view, result_id) == ("received", r12()["id"])
         return report_cli.ResultBundle(r12(), evidence(*R12_LINES), r12_locate())
 
@@ -226,16 +226,12 @@ def test_cli_report_writes_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_cli_report_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def unavailable(*_: Any) -> None:
-        raise report_cli.EngineUnavailable("not built")
-
-    monkeypatch.setattr(report_cli, "load_result", unavailable)
     monkeypatch.setenv("TRACEMAIL_CONFIG", str(tmp_path / "none.toml"))
     logs = str(Path(__file__).parent / "fixtures" / "real")
     runner = CliRunner()
-    result = runner.invoke(app, ["report", "received", "x", logs, "-o", str(tmp_path / "a.pdf")])
-    assert result.exit_code == 2
-    assert "engine not available" in result.output
+    missing = str(tmp_path / "no-such-dir")
+    result = runner.invoke(app, ["report", "received", "x", missing, "-o", str(tmp_path / "a.pdf")])
+    assert result.exit_code == 2 and "no such file" in result.output
     result = runner.invoke(app, ["report", "inbox", "x", logs, "-o", str(tmp_path / "a.pdf")])
     assert result.exit_code == 2 and "unknown view" in result.output
     monkeypatch.setattr(report_cli, "load_result", lambda *_: None)

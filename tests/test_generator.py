@@ -479,3 +479,15 @@ def test_every_file_is_in_time_order(medium: tuple[Path, list[dict]]) -> None:
         if p.is_file():
             stamps = [key(p.name, x) for x in p.read_text().splitlines()]
             assert stamps == sorted(stamps), p
+
+
+def test_live_mode_can_continue_a_fixed_timeline(tmp_path: Path) -> None:
+    """`start=` stamps live lines from that moment on (the demo continues its own dates)."""
+    import datetime as dt
+
+    from tracemail_tui.gen.live import run_live
+
+    start = dt.datetime(2026, 11, 27, 6, 0)
+    assert run_live(tmp_path, rate=40, duration=0.6, start=start, seed=3) > 0
+    stamps = [ln[:15] for p in tmp_path.rglob("mail.log") for ln in p.read_text().splitlines()]
+    assert stamps and all(s.startswith("Nov 27 06:00:0") for s in stamps)

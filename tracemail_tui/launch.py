@@ -135,7 +135,7 @@ def open_paths(paths: list[Path]) -> Session:
 
 def open_demo() -> Session:
     """The bundled demo logs (copied to a scratch dir) in a scratch store, growing live."""
-    from tracemail_tui.gen.demo import make_demo
+    from tracemail_tui.gen.demo import DEMO_END, make_demo
     from tracemail_tui.gen.live import run_live
 
     scratch = Path(tempfile.mkdtemp(prefix="tracemail-demo-"))
@@ -147,5 +147,10 @@ def open_demo() -> Session:
         raise
     session = _live(store, [logs], {})
     session.on_close(lambda: shutil.rmtree(scratch, ignore_errors=True))
-    session.start(lambda: run_live(logs, DEMO_RATE, session.stop), "tracemail-demo-generator")
+    # Live lines continue the bundled logs' timeline (fixed dates), so they land on the
+    # day the app opens on, whatever the calendar says.
+    session.start(
+        lambda: run_live(logs, DEMO_RATE, session.stop, start=DEMO_END),
+        "tracemail-demo-generator",
+    )
     return session

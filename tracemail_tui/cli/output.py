@@ -8,12 +8,11 @@ it exists (formula neutralisation lives there).
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import IO, Final
 
 import polars as pl
 
+from tracemail_tui.export import csv_export
 from tracemail_tui.export.text import visible
 
 TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
@@ -93,25 +92,5 @@ def write_jsonl(df: pl.DataFrame, out: IO[str]) -> None:
 
 
 def write_csv(df: pl.DataFrame, out: IO[str], view: str) -> None:
-    """CSV through `export.csv_export.write_csv` when available, else a minimal safe writer.
-
-    The fallback is this one function so the lead can swap it: it quotes every cell and
-    prefixes cells that a spreadsheet would run as a formula with a quote.
-    """
-    try:
-        from tracemail_tui.export.csv_export import write_csv as export_csv  # type: ignore
-    except ImportError:
-        export_csv = None
-    if export_csv is not None:
-        export_csv(df, out, view=view)
-        return
-    buf = io.StringIO()
-    w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    w.writerow(df.columns)
-    for row in _jsonable(df):
-        cells = []
-        for v in row.values():
-            s = "" if v is None else str(v)
-            cells.append("'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s)
-        w.writerow(cells)
-    out.write(buf.getvalue())
+    """CSV summary (DESIGN.md columns, formula-safe) through the export module."""
+    csv_export.write_csv(df, out, view=view)

@@ -1,12 +1,11 @@
 """`tracemail report VIEW ID [PATH...] -o FILE.pdf`: the PDF report of one result.
 
-Everything the command needs from the engine goes through `load_result`, the one place
-that knows the engine's API; the rest only sees a `ResultBundle`.
+It runs the engine exactly as `search` does (same host mapping, so the same ids), then
+writes the row, its evidence lines and, for received mail, its locate result.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,14 +14,12 @@ import polars as pl
 import typer
 
 from tracemail_tui.cli.common import app, fail, load_config
+from tracemail_tui.cli.search import resolve_paths, run_engine
 from tracemail_tui.export.pdf_doc import PAPERS
 from tracemail_tui.export.pdf_report import write_result_pdf
 from tracemail_tui.export.privacy import Privacy
-from tracemail_tui.store import schema
-
-
-class EngineUnavailable(RuntimeError):
-    """The log engine (store/engine.py) is not part of this build yet."""
+from tracemail_tui.store import engine, schema
+from tracemail_tui.store.correlate.locate import locate
 
 
 @dataclass
@@ -34,61 +31,18 @@ class ResultBundle:
     locate: dict[str, Any] | None = None
 
 
-def load_result(view: str, result_id: str, paths: list[Path]) -> ResultBundle | None:
-    """Run the engine over `paths` and return result `result_id` of `view` (None if absent).
-
-    The single adapter to the engine: `engine.run(paths)` gives the views; the evidence
-    comes from `engine.evidence(result, view, ...)` when the engine offers it; locate
-    from `store/correlate/locate.py` for received mail.
-    """
-    try:
-        engine = importlib.import_module("tracemail_tui.store.engine")
-    except ImportError as exc:
-        raise EngineUnavailable(f"the log engine is not available in this build ({exc})") from exc
-    run = getattr(engine, "run", None)
-    if run is None:
-        raise EngineUnavailable("the log engine has no run(paths) entry point")
-    views = run(paths)
-    frame = _frame(views, view)
-    if frame is None:
-        return None
-    found = frame.filter(pl.col("id") == result_id)
+def load_result(result: engine.Result, view: str, result_id: str) -> ResultBundle | None:
+    """Result `result_id` of `view` from an engine run, with its log lines and, for
+    received mail, where the message is now (None if there is no such id)."""
+    found = result[view].filter(pl.col("id") == result_id)
     if found.height == 0:
         return None
     row = found.row(0, named=True)
-    bundle = ResultBundle(row=row)
-    evidence = getattr(engine, "evidence", None)
-    if evidence is not None:
-        bundle.lines = schema.conform("lines", evidence(views, view, row))
-    if view == "received":
-        bundle.locate = _locate(views, row)
+    lines = schema.conform("lines", engine.evidence(result, view, row))
+    bundle = ResultBundle(row=row, lines=lines)
+    if view == "received" and row.get("message_id") and row.get("recipient"):
+        bundle.locate = dict(locate(result["mailbox"], row["message_id"], row["recipient"]))
     return bundle
-
-
-def _frame(views: Any, view: str) -> pl.DataFrame | None:
-    """The frame of `view` from whatever the engine returned (mapping or attributes)."""
-    try:
-        frame = views[view]
-    except (KeyError, TypeError):
-        frame = getattr(views, view, None)
-    if isinstance(frame, pl.LazyFrame):
-        frame = frame.collect()
-    return frame
-
-
-def _locate(views: Any, row: dict[str, Any]) -> dict[str, Any] | None:
-    if not row.get("message_id") or not row.get("recipient"):
-        return None
-    try:
-        module = importlib.import_module("tracemail_tui.store.correlate.locate")
-    except ImportError:
-        return None
-    locate = getattr(module, "locate", None)
-    mailbox = _frame(views, "mailbox")
-    if locate is None or mailbox is None:
-        return None
-    result = locate(mailbox, row["message_id"], row["recipient"])
-    return dict(result) if result is not None else None
 
 
 @app.command()
@@ -111,16 +65,9 @@ def report(
         fail(f"unknown paper size {paper!r} (expected a4 or letter)")
     cfg = load_config()
     privacy = Privacy.from_config(cfg)
-    sources = list(paths or cfg.logs)
-    if not sources:
-        fail("no log files given and none configured")
-    for path in sources:
-        if not path.exists():
-            fail(f"cannot read {path}: no such file or directory")
-    try:
-        bundle = load_result(view, result_id, sources)
-    except EngineUnavailable as exc:
-        fail(f"engine not available: {exc}")
+    sources = resolve_paths(list(paths) if paths else None, cfg)
+    # The same engine call as `search`, so the ids it printed are found here.
+    bundle = load_result(run_engine(sources, None, None, cfg), view, result_id)
     if bundle is None or not privacy.in_scope(view, bundle.row):
         fail(f"no {view} result with id {result_id!r} in the given logs")
     row = privacy.row(bundle.row, view)

@@ -7,22 +7,26 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tracemail_tui.gen.batch import generate
 from tracemail_tui.gen.options import GenOptions
 
-#: Must match the command in demo_data/README.md (a test checks both). The window ends on
-#: 2026-11-27 06:00 so that live lines appended later that day stay in time order.
+#: Must match the command in demo_data/README.md (a test checks both). Two days ending on
+#: 2026-11-27 18:00: the day the app opens on is well filled, and live demo lines continue
+#: from there (see `DEMO_END`).
 DEMO_OPTIONS = {
     "seed": 2026,
-    "lines": 15000,
-    "days": 3.0,
-    "start": datetime(2026, 11, 24, 6, 0),
+    "lines": 20000,
+    "days": 2.0,
+    "start": datetime(2026, 11, 25, 18, 0),
     "n_domains": 40,
     "n_accounts": 400,
 }
+
+#: Where the demo logs end: live demo lines continue from here at real speed.
+DEMO_END = DEMO_OPTIONS["start"] + timedelta(days=DEMO_OPTIONS["days"])  # type: ignore[operator]
 
 BUNDLED = Path(__file__).resolve().parents[2] / "demo_data"
 

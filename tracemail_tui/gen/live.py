@@ -32,10 +32,13 @@ def run_live(
     seed: int | None = None,
     duration: float | None = None,
     opts: GenOptions | None = None,
+    start: datetime | None = None,
 ) -> int:
     """Append about `rate` lines/s to `outdir/<host>/...` until `stop_event` is set.
 
-    Timestamps are the local wall clock. `duration` (seconds) stops on its own.
+    Timestamps are the local wall clock, or, with `start`, a clock that starts there and
+    runs at real speed (the demo continues its fixed-date logs seamlessly that way, on
+    whatever day it is run). `duration` (seconds) stops on its own.
     Returns the number of lines written. Files are opened in append mode and only
     complete lines are written, flushed every `TICK`.
     """
@@ -49,14 +52,21 @@ def run_live(
     rng = ctx.rng
     stop = stop_event or threading.Event()
     began = time.monotonic()
+    origin = epoch(start) if start is not None else None
+
+    def clock() -> float:
+        if origin is None:
+            return local_now()
+        return origin + (time.monotonic() - began)
+
     per_ep = LINES_PER_EPISODE
-    nxt = local_now() + rng.expovariate(rate / per_ep)
+    nxt = clock() + rng.expovariate(rate / per_ep)
     n = 0
     try:
         while not stop.is_set():
             if duration is not None and time.monotonic() - began >= duration:
                 break
-            now = local_now()
+            now = clock()
             # `nxt` survives across ticks: redrawing it each tick would inflate the rate.
             while nxt <= now:
                 t = nxt
@@ -68,10 +78,10 @@ def run_live(
             sink.flush()
             if n >= 64:
                 per_ep = max(sink.emitted / n, 1.0)
-            spent = local_now() - now
+            spent = clock() - now
             if spent < TICK:
                 stop.wait(TICK - spent)
     finally:
-        sink.release(local_now())
+        sink.release(clock())
         sink.close()
     return sink.lines
