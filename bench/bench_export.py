@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+from benchmd import write_marked
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -115,14 +116,7 @@ def main() -> None:
         f"{dt.date.today()}; machine shared with other jobs, so times are indicative.", "",
         "| what | time | notes |", "|---|---|---|", *lines, END,
     ])
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
-    if START in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text,
-                      flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, "utf-8")
+    write_marked(ROOT / "BENCHMARKS.md", START, END, section)
     print(section)
 
 

@@ -22,3 +22,14 @@ def write_section(path: Path, title: str, text: str) -> None:
         rest = old[m.end() :]
         new = old[: m.start()] + text + ("\n" + rest if rest else "")
     path.write_text(new, encoding="utf-8")
+
+
+def write_marked(path: Path, start: str, end: str, section: str) -> None:
+    """Replace the block from marker `start` to marker `end` (both inside `section`), or
+    append `section` when the file has no such block yet."""
+    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if start in old:
+        new = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _m: section, old, flags=re.S)
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(new, encoding="utf-8")

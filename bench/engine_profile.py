@@ -15,12 +15,13 @@ import argparse
 import collections
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benchmd import write_marked
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -96,10 +97,7 @@ def main() -> None:
     ])
     print(body)
     if not args.no_write:
-        text = args.output.read_text("utf-8") if args.output.exists() else "# Benchmarks\n"
-        pat = re.compile(r"<!-- bench:engine -->.*?<!-- /bench:engine -->", re.S)
-        text = pat.sub(lambda _m: body, text) if pat.search(text) else text.rstrip() + "\n\n" + body
-        args.output.write_text(text.rstrip() + "\n", "utf-8")
+        write_marked(args.output, "<!-- bench:engine -->", "<!-- /bench:engine -->", body)
 
 
 if __name__ == "__main__":

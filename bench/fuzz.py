@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from benchmd import write_marked
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -190,14 +191,7 @@ def main() -> None:
     ])
     print(section)
     if not args.no_write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n"
-        if START in text:
-            text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text,
-                          flags=re.S)
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        path.write_text(text, "utf-8")
+        write_marked(ROOT / "BENCHMARKS.md", START, END, section)
     sys.exit(1 if errors else 0)
 
 
