@@ -62,3 +62,14 @@ def test_year_from_mtime_or_override(tmp_path: Path) -> None:
     assert t == dt.datetime(2030, 11, 27, 5, 39, 56)  # November read in March: last year
     t = next(sources.read_chunks(sources.sources([f], year=2024)[0]))["time"][0]
     assert t.year == 2024
+
+
+def test_chunks_that_look_compressed_are_read_as_text() -> None:
+    """Polars' line reader sniffs gzip/zlib/zstd magic bytes: a hostile log starting with
+    them must still be read as lines (zlib-looking bytes were silently dropped)."""
+    from tracemail_tui.store.sources import _decode
+
+    for data in (b"x\x01\x00\x00\n", b"\x1f\x8bxx\r\nnext\n", b"(\xb5/\xfdab\nc\n", b"x\x9c\n"):
+        got = _decode(data).to_list()
+        assert got and got == [ln.rstrip("\r") for ln in
+                               data.decode("utf-8", "replace").split("\n") if ln], data

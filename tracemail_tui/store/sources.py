@@ -171,15 +171,26 @@ def _configured_host(path: Path, hosts: Mapping[str, str]) -> str | None:
     return None
 
 
+# Leading bytes that make Polars' line reader treat a buffer as gzip, zlib or zstd data.
+_SNIFFED_MAGICS = (b"\x1f\x8b", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"(\xb5/\xfd")
+
+
 def _decode(data: bytes) -> pl.Series:
     """Bytes of whole lines -> a Series of lines; invalid UTF-8 is replaced, never fatal."""
     if not data:
         return pl.Series("raw", [], pl.String)
-    try:
-        s = pl.read_lines(data, name="raw").to_series()
-    except pl.exceptions.ComputeError:
-        fixed = data.decode("utf-8", errors="replace").encode("utf-8")
-        s = pl.read_lines(fixed, name="raw").to_series()
+    if data.startswith(_SNIFFED_MAGICS):
+        # `pl.read_lines` takes such bytes for a compressed buffer: it would drop them
+        # silently (zlib) or fail (gzip, zstd). Split them as plain text instead, with the
+        # same rules (lines end at "\n", a trailing "\r" goes).
+        text = data.decode("utf-8", errors="replace").split("\n")
+        s = pl.Series("raw", [ln.removesuffix("\r") for ln in text], pl.String)
+    else:
+        try:
+            s = pl.read_lines(data, name="raw").to_series()
+        except pl.exceptions.ComputeError:
+            fixed = data.decode("utf-8", errors="replace").encode("utf-8")
+            s = pl.read_lines(fixed, name="raw").to_series()
     return s.filter(s.str.len_bytes() > 0)
 
 
