@@ -149,6 +149,12 @@ ACCESS_ERRORS: Final = (
 LOCATE_STATES: Final = ("in-folder", "deleted", "downloaded-pop", "unknown")
 
 
+def domain_of(address: pl.Expr) -> pl.Expr:
+    """The `domain` field: the part after the last `@`, null when there is none (or it is
+    empty), never ``""``."""
+    return address.str.extract(r"@([^@]+)$", 1)
+
+
 def empty(view: str) -> pl.DataFrame:
     """An empty frame with the exact columns and dtypes of `view`."""
     return pl.DataFrame(schema=SCHEMAS[view])

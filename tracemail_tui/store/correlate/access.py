@@ -31,7 +31,7 @@ import polars as pl
 
 from tracemail_tui.store.parse.dovecot import PROTOCOL, DovecotEvents, attach_deny
 from tracemail_tui.store.parse.roundcube import WebmailEvents
-from tracemail_tui.store.schema import conform, empty
+from tracemail_tui.store.schema import conform, domain_of, empty
 
 _EV: Final[dict[str, pl.DataType]] = {
     "host": pl.String(), "session": pl.String(), "time": pl.Datetime("us"),
@@ -126,8 +126,7 @@ def _aggregate(ev: pl.DataFrame) -> pl.DataFrame:
         logout_time=pl.when(ok).then(pl.col("logout_time")),
         status=pl.when(ok).then(pl.lit("success")).otherwise(pl.lit("failed")),
         error=pl.when(ok).then(None).otherwise(error),
-        domain=pl.when(user.str.contains("@", literal=True)).then(
-            user.str.extract(r"@([^@]*)$")),
+        domain=domain_of(user),
         protocol=pl.col("proto").replace(PROTOCOL),
         server=pl.col("host"),
         local_ip=pl.col("lip"), remote_ip=pl.col("rip"),
@@ -176,7 +175,7 @@ def webmail_rows(web: pl.DataFrame, imap_failures: pl.DataFrame | None = None) -
     return conform("accesses", web.with_columns(
         id=pl.concat_str([pl.lit("a-"), pl.col("host"), pl.lit("-rc"), sid, pl.lit("-"), stamp,
                           pl.lit("-"), pl.col("_n")]),
-        domain=pl.col("user").str.extract(r"@([^@]*)$"),
+        domain=domain_of(pl.col("user")),
         protocol=pl.lit("webmail"), server=pl.col("host"),
     ))
 
@@ -317,7 +316,7 @@ class AccessCorrelator:
         return conform("accesses", f.with_columns(
             id=pl.concat_str([pl.lit("a-"), pl.col("host"), pl.lit("-"), pl.col("_s"), pl.lit("-"),
                               pl.col("_n").cast(pl.String)]),
-            domain=user.str.extract(r"@([^@]*)$"),
+            domain=domain_of(user),
             protocol=pl.col("proto").replace(PROTOCOL), server=pl.col("host"),
             local_ip=pl.col("lip"), remote_ip=pl.col("rip"),
         ))

@@ -287,10 +287,6 @@ def _ids(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _domain(col: str) -> pl.Expr:
-    return pl.col(col).str.extract(r"@([^@]+)$", 1)
-
-
 def _received_view(r: pl.DataFrame) -> pl.DataFrame:
     st = pl.col("d_status")
     flagged = pl.col("sp_action").is_in(SPAM_ACTIONS).fill_null(False) & pl.col(
@@ -331,7 +327,7 @@ def _received_view(r: pl.DataFrame) -> pl.DataFrame:
         status=status,
         delivery=delivery,
         reason=reason,
-        domain=_domain("recipient"),
+        domain=schema.domain_of(pl.col("recipient")),
         server=pl.col("host"),
         queue_id=pl.col("qid"),
         folder=pl.col("dv_folder"),
@@ -365,7 +361,7 @@ def _sent_view(s: pl.DataFrame) -> pl.DataFrame:
         id=pl.concat_str(pl.lit("s-"), pl.col("_idtail")),
         status=status,
         reason=reason,
-        domain=_domain("sender"),
+        domain=schema.domain_of(pl.col("sender")),
         account=pl.coalesce(
             pl.col("sasl_user"), pl.col("sp_user"),
             pl.col("reject_text").str.extract(r"not owned by user (\S+)", 1),

@@ -30,8 +30,12 @@ _OPEN_COLUMNS = {
 }
 
 
-def _domain(col: str) -> pl.Expr:
-    return pl.col(col).str.extract(r"@([^@]+)$", 1)
+def _id_stem() -> pl.Expr:
+    """`a-<host>-<YYYYMMDDHHMMSS>-<smtpd pid>`: the start every SMTP AUTH row id shares."""
+    return pl.concat_str(
+        pl.lit("a-"), pl.col("host").fill_null("unknown"), pl.lit("-"),
+        pl.col("time").dt.strftime("%Y%m%d%H%M%S"), pl.lit("-"), pl.col("pid").fill_null("0"),
+    )
 
 
 def failed_rows(ev: pl.DataFrame) -> pl.DataFrame:
@@ -43,15 +47,11 @@ def failed_rows(ev: pl.DataFrame) -> pl.DataFrame:
     n = pl.int_range(1, pl.len() + 1).over("host", "time", "pid")
     user = pl.col("sasl_user").str.to_lowercase()
     return schema.conform("accesses", f.with_columns(
-        id=pl.concat_str(
-            pl.lit("a-"), pl.col("host").fill_null("unknown"), pl.lit("-"),
-            pl.col("time").dt.strftime("%Y%m%d%H%M%S"), pl.lit("-"), pl.col("pid").fill_null("0"),
-            pl.lit("-smtp-"), n.cast(pl.String),
-        ),
+        id=pl.concat_str(_id_stem(), pl.lit("-smtp-"), n.cast(pl.String)),
         status=pl.lit("failed"),
         error=pl.lit("auth-failed"),
         user=user,
-        domain=user.str.extract(r"@([^@]+)$", 1),
+        domain=schema.domain_of(user),
         protocol=pl.lit("smtp"),
         server=pl.col("host"),
         remote_ip=pl.col("client_ip"),
@@ -108,14 +108,10 @@ class SmtpAuthCorrelator:
         ).cast(_OPEN_COLUMNS)  # type: ignore[arg-type]
         user = pl.col("user").str.to_lowercase()
         ok = sess.with_columns(
-            id=pl.concat_str(
-                pl.lit("a-"), pl.col("host").fill_null("unknown"), pl.lit("-"),
-                pl.col("time").dt.strftime("%Y%m%d%H%M%S"), pl.lit("-"),
-                pl.col("pid").fill_null("0"), pl.lit("-"), pl.col("qid").fill_null("smtp"),
-            ),
+            id=pl.concat_str(_id_stem(), pl.lit("-"), pl.col("qid").fill_null("smtp")),
             status=pl.lit("success"),
             user=user,
-            domain=user.str.extract(r"@([^@]+)$", 1),
+            domain=schema.domain_of(user),
             protocol=pl.lit("smtp"),
             server=pl.col("host"),
             remote_ip=pl.col("client_ip"),
