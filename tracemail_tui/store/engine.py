@@ -20,26 +20,17 @@ from typing import Any
 import polars as pl
 
 from tracemail_tui.store import schema
+from tracemail_tui.store.concurrent import run_all
 from tracemail_tui.store.correlate import mail as mail_corr
+from tracemail_tui.store.correlate.access import AccessCorrelator
 from tracemail_tui.store.correlate.smtp_auth import SmtpAuthCorrelator
 from tracemail_tui.store.needs import Needs
 from tracemail_tui.store.parse import clamav, postfix, rspamd
+from tracemail_tui.store.parse.dispatch import other_programs, parse_dovecot, parse_roundcube
+from tracemail_tui.store.parse.dovecot import DovecotEvents
+from tracemail_tui.store.parse.dovecot_mail import combine_deliveries
+from tracemail_tui.store.parse.roundcube import WebmailEvents
 from tracemail_tui.store.stats import Stats
-
-try:  # Dovecot / Roundcube side (branch `access`); the engine works without it.
-    from tracemail_tui.store.correlate.access import AccessCorrelator
-    from tracemail_tui.store.parse import dovecot as dovecot_parser
-    from tracemail_tui.store.parse import dovecot_mail
-    from tracemail_tui.store.parse.dovecot_mail import combine_deliveries
-except ImportError:  # pragma: no cover - depends on which branches are merged
-    dovecot_parser = None  # type: ignore[assignment]
-    combine_deliveries = None  # type: ignore[assignment]
-    dovecot_mail = None  # type: ignore[assignment]
-    AccessCorrelator = None  # type: ignore[assignment,misc]
-try:
-    from tracemail_tui.store.parse import roundcube as roundcube_parser
-except ImportError:  # pragma: no cover
-    roundcube_parser = None  # type: ignore[assignment]
 
 VIEWS_OUT = ("accesses", "received", "sent", "mailbox")
 _KEYS = ["host", "key"]
@@ -89,98 +80,74 @@ class Engine:
         self._emitted = pl.DataFrame(schema={"host": pl.String(), "key": pl.String(),
                                              "view": pl.String(), "id": pl.String()})
         self._auth = SmtpAuthCorrelator()
-        self._access = AccessCorrelator() if AccessCorrelator is not None else None
+        self._access = AccessCorrelator()
         self._now: dt.datetime | None = None
         self._pruned_at: dt.datetime | None = None
 
     # ------------------------------------------------------------------ feeding
     def feed(self, lines: pl.DataFrame) -> Delta:
-        """Process one chunk of lines; return the rows it touched, per view."""
+        """Process one chunk of lines; return the rows it touched, per view.
+
+        Two phases, each on threads (see concurrent.py): every daemon's parser over the
+        chunk, then the mail and the access correlators (which share no state).
+        """
         if lines.height == 0:
             return _empty_delta()
-        self.stats.add_lines(lines)
-        st = self.stats
         need = self.needs
-        accesses = [schema.empty("accesses")]
-        mailbox = [schema.empty("mailbox")]
-        new_dv = pl.DataFrame(schema=mail_corr.DOVECOT_COLUMNS)
+        st = self.stats
+        _, pf, dv, rs, cl, web = run_all(
+            lambda: st.add_lines(lines),
+            lambda: postfix.parse(need.postfix_lines(lines)) if need.postfix else None,
+            lambda: parse_dovecot(lines, need),
+            lambda: rspamd.parse(lines) if need.mail else None,
+            lambda: clamav.parse(lines) if need.mail else None,
+            lambda: parse_roundcube(lines, need),
+        )
         events = pl.DataFrame(schema=postfix.EVENTS)
-        handled = ["rspamd", "clamd", "clamav-milter"]
-        if need.postfix:
-            pf = postfix.parse(need.postfix_lines(lines))
+        if pf is not None:
             st.add_counts(st.ignored, pf.ignored)
             st.add_counts(st.unparsed, pf.unparsed)
             events = pf.events
-        if need.accesses:
-            accesses.append(self._auth.feed(events))
-        if dovecot_parser is not None:
-            handled.append("dovecot")
-            dv_lines = need.dovecot_lines(lines) if need.dovecot else lines.clear()
-            if dv_lines.height and not need.accesses:
-                # No sessions asked: split + deliveries / mailbox rows, not the whole parse
-                # (logins, auth, logouts cost more than the rest, even on few lines).
-                split = dovecot_parser.split(dv_lines)
-                st.add_counts(st.unparsed, {
-                    "dovecot": split.filter(pl.col("kind") == "unparsed").height})
-                dl = dovecot_mail.delivery_lines(split)
-                ml = dovecot_mail.mail_log_lines(split)
-                if need.mail:
-                    new_dv = self._dv_columns(dovecot_mail.deliveries(split, dl, ml))
-                if need.mailbox:
-                    mailbox.append(schema.conform("mailbox", dovecot_mail.mailbox(split, dl, ml)))
-            elif dv_lines.height:
-                dv = dovecot_parser.parse(dv_lines)
-                st.add_counts(st.unparsed, {"dovecot": dv.unparsed})
-                st.add_counts(st.ignored, {"dovecot": dv.ignored})
-                new_dv = self._dv_columns(dv.deliveries)
-                if need.mailbox:
-                    mailbox.append(schema.conform("mailbox", dv.mailbox))
-                if self._access is not None and need.accesses:
-                    accesses.append(schema.conform("accesses", self._access.feed(dv)))
-        if roundcube_parser is not None and self._access is not None:
-            is_rc = roundcube_parser.is_roundcube(pl.col("program"))
-            rc_lines = lines.filter(is_rc)
-            handled.extend(rc_lines.get_column("program").unique())
-            if rc_lines.height and need.accesses:
-                web = roundcube_parser.parse(rc_lines)
-                st.add_counts(st.ignored, {"roundcube": web.unparsed})
-                accesses.append(schema.conform("accesses", self._access.feed(webmail=web)))
-        other = lines.filter(
-            pl.col("program").is_not_null()
-            & ~pl.col("program").str.starts_with("postfix")
-            & ~pl.col("program").is_in(handled)
-        )
-        st.add_counts(st.unparsed, other.group_by("program").len("n"))
-
-        if need.mail:
-            rs = rspamd.parse(lines)
+        st.add_counts(st.unparsed, {"dovecot": dv.unparsed})
+        st.add_counts(st.ignored, {"dovecot": dv.ignored})
+        st.add_counts(st.ignored, {"roundcube": web.unparsed if web is not None else 0})
+        st.add_counts(st.unparsed, other_programs(lines))
+        if rs is not None and cl is not None:
             st.add_counts(st.ignored, {"rspamd": rs.ignored})
             st.add_counts(st.unparsed, {"rspamd": rs.unparsed})
-            cl = clamav.parse(lines)
             st.add_counts(st.ignored, cl.ignored)
-            received, sent, retracted = self._mail(events, rs.verdicts, new_dv, cl.findings)
-        else:
-            received, sent, retracted = schema.empty("received"), schema.empty("sent"), {}
+
+        accesses, (received, sent, retracted) = run_all(
+            lambda: self._accesses(events, dv.events, web),
+            lambda: self._mail(events, rs.verdicts, dv.deliveries, cl.findings)
+            if rs is not None and cl is not None
+            else (schema.empty("received"), schema.empty("sent"), {}),
+        )
         hi = lines.get_column("time").max()
         if isinstance(hi, dt.datetime) and (self._now is None or hi > self._now):
             self._now = hi
         self._prune()
         return Delta(
             rows={
-                "accesses": pl.concat(accesses, how="vertical_relaxed"),
+                "accesses": accesses,
                 "received": received,
                 "sent": sent,
-                "mailbox": pl.concat(mailbox, how="vertical_relaxed"),
+                "mailbox": dv.mailbox,
             },
             retracted=retracted,
         )
 
-    @staticmethod
-    def _dv_columns(deliveries: pl.DataFrame) -> pl.DataFrame:
-        return deliveries.select(
-            [pl.col(c).cast(t) if c in deliveries.columns else pl.lit(None, t).alias(c)
-             for c, t in mail_corr.DOVECOT_COLUMNS.items()]
-        )
+    def _accesses(self, events: pl.DataFrame, dv: DovecotEvents | None,
+                  web: WebmailEvents | None) -> pl.DataFrame:
+        """Access rows of one chunk: SMTP AUTH, then Dovecot sessions, then webmail."""
+        if not self.needs.accesses:
+            return schema.empty("accesses")
+        rows = [schema.empty("accesses"), self._auth.feed(events)]
+        if dv is not None:
+            rows.append(schema.conform("accesses", self._access.feed(dv)))
+        if web is not None:
+            rows.append(schema.conform("accesses", self._access.feed(webmail=web)))
+        return pl.concat(rows, how="vertical_relaxed")
 
     def _mail(
         self,
@@ -220,7 +187,7 @@ class Engine:
         sess = sub.get_column("session").drop_nulls().unique().implode()
         mids = sub.get_column("message_id").drop_nulls().unique().implode()
         d = self._dv.filter(pl.col("session").is_in(sess) | pl.col("message_id").is_in(mids))
-        if combine_deliveries is not None and d.height:
+        if d.height:
             # One delivery's lines may have come in several chunks: merge the partial rows
             # (only then: merging costs a group-by, and most deliveries fit in one chunk).
             dkey = pl.coalesce("session", pl.concat_str(pl.lit("lda:"), "user", pl.lit(":"),

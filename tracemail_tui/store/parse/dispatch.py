@@ -1,0 +1,87 @@
+"""Which lines of a chunk each parser gets, and what it hands the engine.
+
+The engine runs these side by side (see concurrent.py); each takes the whole lines frame
+and the `Needs` of the run and touches no state, so they can run on any thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from tracemail_tui.store import schema
+from tracemail_tui.store.correlate import mail as mail_corr
+from tracemail_tui.store.needs import Needs
+from tracemail_tui.store.parse import dovecot, dovecot_mail, roundcube
+from tracemail_tui.store.parse.dovecot import DovecotEvents
+from tracemail_tui.store.parse.roundcube import WebmailEvents
+
+# Programs whose lines a parser takes (or deliberately skips when its views are not asked
+# for); every other program's lines are counted as unparsed.
+_HANDLED = ("dovecot", "rspamd", "clamd", "clamav-milter")
+
+
+@dataclass
+class DovecotPart:
+    """The Dovecot side of one chunk: what the mail correlator, the mailbox view and the
+    access correlator each need, plus the line counts for stats."""
+
+    deliveries: pl.DataFrame  # mail_corr.DOVECOT_COLUMNS
+    mailbox: pl.DataFrame  # the mailbox view's rows
+    events: DovecotEvents | None  # the whole parse, when accesses are asked for
+    unparsed: int = 0
+    ignored: int = 0
+
+
+def _delivery_columns(deliveries: pl.DataFrame) -> pl.DataFrame:
+    return deliveries.select(
+        [pl.col(c).cast(t) if c in deliveries.columns else pl.lit(None, t).alias(c)
+         for c, t in mail_corr.DOVECOT_COLUMNS.items()]
+    )
+
+
+def parse_dovecot(lines: pl.DataFrame, need: Needs) -> DovecotPart:
+    """Deliveries, mailbox events and (for accesses) sessions of the Dovecot lines."""
+    part = DovecotPart(pl.DataFrame(schema=mail_corr.DOVECOT_COLUMNS), schema.empty("mailbox"),
+                       None)
+    dv_lines = need.dovecot_lines(lines) if need.dovecot else lines.clear()
+    if dv_lines.height == 0:
+        return part
+    if not need.accesses:
+        # No sessions asked: split + deliveries / mailbox rows, not the whole parse
+        # (logins, auth, logouts cost more than the rest, even on few lines).
+        split = dovecot.split(dv_lines)
+        part.unparsed = split.filter(pl.col("kind") == "unparsed").height
+        dl = dovecot_mail.delivery_lines(split)
+        ml = dovecot_mail.mail_log_lines(split)
+        if need.mail:
+            part.deliveries = _delivery_columns(dovecot_mail.deliveries(split, dl, ml))
+        if need.mailbox:
+            part.mailbox = schema.conform("mailbox", dovecot_mail.mailbox(split, dl, ml))
+        return part
+    dv = dovecot.parse(dv_lines)
+    part.events = dv
+    part.unparsed, part.ignored = dv.unparsed, dv.ignored
+    part.deliveries = _delivery_columns(dv.deliveries)
+    if need.mailbox:
+        part.mailbox = schema.conform("mailbox", dv.mailbox)
+    return part
+
+
+def parse_roundcube(lines: pl.DataFrame, need: Needs) -> WebmailEvents | None:
+    """Webmail logins of the Roundcube lines (None when accesses are not asked for)."""
+    if not need.accesses:
+        return None
+    rc_lines = lines.filter(roundcube.is_roundcube(pl.col("program")))
+    return roundcube.parse(rc_lines) if rc_lines.height else None
+
+
+def other_programs(lines: pl.DataFrame) -> pl.DataFrame:
+    """Lines per program no parser takes (``program``, ``n``): counted as unparsed."""
+    prog = pl.col("program")
+    other = lines.filter(
+        prog.is_not_null() & ~prog.str.starts_with("postfix") & ~prog.is_in(_HANDLED)
+        & ~roundcube.is_roundcube(prog)
+    )
+    return other.group_by("program").len("n")
