@@ -21,6 +21,12 @@ from tracemail_tui.store.stats import Stats
 _MIN_BUFFER_ROWS = 5000
 """A stream buffer below this is topped up before the next batch (no tiny batches)."""
 
+ROUND_BYTES = 48 * 1024 * 1024
+"""Bytes read per round over all streams, shared in proportion to their sizes."""
+
+_MIN_STREAM_BYTES = 256 * 1024
+"""The smallest read of a stream (a tiny clamav.log still moves on in steps)."""
+
 @dataclass
 class Result:
     """Views of a one-shot run (last version of every id) and the run's stats.
@@ -61,7 +67,7 @@ class Result:
 
 
 def merged_chunks(
-    srcs: list[sources.Source], chunk_bytes: int = sources.CHUNK_BYTES
+    srcs: list[sources.Source], chunk_bytes: int = ROUND_BYTES, *, raw: bool = True
 ) -> Iterator[pl.DataFrame]:
     """Lines frames of all sources, interleaved by time up to a common horizon.
 
@@ -69,20 +75,34 @@ def merged_chunks(
     chunk; a batch holds every buffered line no later than the earliest "latest time"
     among the streams still being read, so both sides of a join (mail.log and
     dovecot.log, say) reach the engine close together.
+
+    A round reads about `chunk_bytes` in all, each stream a share in proportion to its
+    size: streams then advance by about the same stretch of time, so few lines wait in
+    buffers (memory) while batches stay large (fewer, cheaper passes of the engine).
+    `raw=False` drops the ``raw`` column as soon as a chunk is split: the engine reads
+    ``msg``, and the raw text is a third of a buffered batch's memory.
     """
     streams: dict[tuple[str, str], list[sources.Source]] = {}
     for s in srcs:
         base = sources.rotation_base(s.path)
         streams.setdefault((str(s.path.parent), base), []).append(s)
-    iters = [_stream(group, chunk_bytes) for group in streams.values()]
+    sizes = [sum(_size(s) for s in group) for group in streams.values()]
+    total = max(sum(sizes), 1)
+    floor = min(chunk_bytes, _MIN_STREAM_BYTES)
+    iters = [_stream(group, max(chunk_bytes * n // total, floor), raw)
+             for group, n in zip(streams.values(), sizes, strict=True)]
     bufs: list[pl.DataFrame | None] = [None] * len(iters)
     live = [True] * len(iters)
     while any(live) or any(b is not None and b.height for b in bufs):
+        ends = [_last_time(b) for b in bufs]
+        leader = max((e for i, e in enumerate(ends) if live[i] and e is not None), default=None)
         for i, it in enumerate(iters):
-            # Top up nearly empty buffers too: a stream left with a few lines past the
-            # horizon would otherwise cap the next batch at those few lines.
+            # Top up nearly empty buffers, and those that lag behind the stream read
+            # furthest: either would cap the next batch at a sliver of time (streams
+            # leap-frogging each other by a few minutes: many small, slow batches).
             b = bufs[i]
-            if live[i] and (b is None or b.height < _MIN_BUFFER_ROWS):
+            lags = leader is not None and ends[i] is not None and ends[i] < leader
+            if live[i] and (b is None or b.height < _MIN_BUFFER_ROWS or lags):
                 nxt = next(it, None)
                 if nxt is None:
                     live[i] = False
@@ -110,9 +130,25 @@ def merged_chunks(
             yield pl.concat(batch) if len(batch) > 1 else batch[0]
 
 
-def _stream(group: list[sources.Source], chunk_bytes: int) -> Iterator[pl.DataFrame]:
+def _last_time(buf: pl.DataFrame | None) -> dt.datetime | None:
+    if buf is None or buf.height == 0:
+        return None
+    t = buf.get_column("time").max()
+    return t if isinstance(t, dt.datetime) else None
+
+
+def _size(src: sources.Source) -> int:
+    try:
+        return src.path.stat().st_size
+    except OSError:  # gone since listed: reading it reports the error
+        return 0
+
+
+def _stream(group: list[sources.Source], chunk_bytes: int,
+            raw: bool) -> Iterator[pl.DataFrame]:
     for src in group:
-        yield from sources.read_chunks(src, chunk_bytes)
+        for chunk in sources.read_chunks(src, chunk_bytes):
+            yield chunk if raw else chunk.drop("raw")
 
 
 def collect(deltas: Iterable[Delta]) -> dict[str, pl.DataFrame]:
@@ -158,7 +194,7 @@ def run(
     host: str | None = None,
     hosts: Mapping[str, str] | None = None,
     year: int | None = None,
-    chunk_bytes: int = sources.CHUNK_BYTES,
+    chunk_bytes: int = ROUND_BYTES,
     engine: Engine | None = None,
     views: Iterable[str] | None = None,
 ) -> Result:
@@ -171,7 +207,8 @@ def run(
     srcs = sources.sources(paths_list, host=host, hosts=hosts, year=year)
     eng = engine or Engine(views=views)
     eng.stats.files = [str(s.path) for s in srcs]
-    views = collect(eng.feed(chunk) for chunk in merged_chunks(srcs, chunk_bytes))
+    chunks = merged_chunks(srcs, chunk_bytes, raw=False)
+    views = collect(eng.feed(chunk) for chunk in chunks)
     return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
                   host=host, year=year, hosts=hosts)
 

@@ -78,8 +78,10 @@ def split(lines: pl.DataFrame) -> pl.DataFrame:
 
     The head ``proc(user)<pid><session>`` is cut with byte positions (see ``cut.py``):
     a regex with capture groups over every line would cost more than everything else.
+    One-shot runs read lines without ``raw`` (memory); ``msg`` then stands in for it.
     """
-    df = lines.filter(pl.col("program") == "dovecot").select("time", "host", "msg", "raw")
+    raw = pl.col("raw") if "raw" in lines.columns else pl.col("msg").alias("raw")
+    df = lines.filter(pl.col("program") == "dovecot").select("time", "host", "msg", raw)
     m = pl.col("msg")
     df = df.with_columns(_c=m.str.find(": ", literal=True))
     c = pl.col("_c")
