@@ -237,3 +237,26 @@ def test_engine_state_survives_pickle(baseline: engine.Result) -> None:
     views = engine.collect(first + rest)
     for view in ("received", "sent"):
         assert views[view].sort("id").equals(canon(baseline, view)), view
+
+
+def test_compact_keeps_every_value_and_dtype() -> None:
+    """State is copied out of shared string buffers (schema.compact) without changing it."""
+    import datetime as dt
+
+    from tracemail_tui.store import schema
+
+    big = pl.DataFrame({
+        "s": [f"line {i} with text that is longer than twelve bytes" for i in range(10_000)],
+        "t": [dt.datetime(2026, 11, 27, 5, 0, 0) + dt.timedelta(seconds=i) for i in range(10_000)],
+        "n": list(range(10_000)),
+        "f": [i / 3 for i in range(10_000)],
+        "b": [i % 2 == 0 for i in range(10_000)],
+    }).with_columns(u=pl.lit(None, pl.String), short=pl.col("s").str.slice(0, 4),
+                    k=pl.col("s").str.slice(5, 3).str.split(" "))
+    few = big.filter(pl.col("n") % 997 == 0)
+    out = schema.compact(few)
+    assert out.schema == few.schema
+    assert out.equals(few)
+    assert schema.compact(few.clear()).schema == few.schema
+    for view in ("accesses", "received", "sent", "mailbox"):
+        assert schema.compact(schema.empty(view)).schema == schema.empty(view).schema

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from tracemail_tui.store import schema, sources
+from tracemail_tui.store.concurrent import prefetch, run_all
 from tracemail_tui.store.engine import VIEWS_OUT, Delta, Engine
 from tracemail_tui.store.stats import Stats
 
@@ -96,18 +98,22 @@ def merged_chunks(
     while any(live) or any(b is not None and b.height for b in bufs):
         ends = [_last_time(b) for b in bufs]
         leader = max((e for i, e in enumerate(ends) if live[i] and e is not None), default=None)
-        for i, it in enumerate(iters):
-            # Top up nearly empty buffers, and those that lag behind the stream read
-            # furthest: either would cap the next batch at a sliver of time (streams
-            # leap-frogging each other by a few minutes: many small, slow batches).
+        # Top up nearly empty buffers, and those that lag behind the stream read
+        # furthest: either would cap the next batch at a sliver of time (streams
+        # leap-frogging each other by a few minutes: many small, slow batches).
+        # The streams to read are read and split side by side (see concurrent.py).
+        due = [
+            i for i, b in enumerate(bufs)
+            if live[i] and (b is None or b.height < _MIN_BUFFER_ROWS
+                            or (leader is not None and ends[i] is not None and ends[i] < leader))
+        ]
+        got = run_all(*(partial(next, iters[i], None) for i in due))
+        for i, nxt in zip(due, got, strict=True):
             b = bufs[i]
-            lags = leader is not None and ends[i] is not None and ends[i] < leader
-            if live[i] and (b is None or b.height < _MIN_BUFFER_ROWS or lags):
-                nxt = next(it, None)
-                if nxt is None:
-                    live[i] = False
-                else:
-                    bufs[i] = nxt if b is None or b.height == 0 else pl.concat([b, nxt])
+            if nxt is None:
+                live[i] = False
+            else:
+                bufs[i] = nxt if b is None or b.height == 0 else pl.concat([b, nxt])
         horizon: dt.datetime | None = None
         for i, b in enumerate(bufs):
             if live[i] and b is not None and b.height:
@@ -207,7 +213,8 @@ def run(
     srcs = sources.sources(paths_list, host=host, hosts=hosts, year=year)
     eng = engine or Engine(views=views)
     eng.stats.files = [str(s.path) for s in srcs]
-    chunks = merged_chunks(srcs, chunk_bytes, raw=False)
+    # The next batch is read and split while the engine works on this one.
+    chunks = prefetch(merged_chunks(srcs, chunk_bytes, raw=False))
     views = collect(eng.feed(chunk) for chunk in chunks)
     return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
                   host=host, year=year, hosts=hosts)

@@ -12,10 +12,13 @@ work itself (pickling one 1M-line log's parsed events and back: ~0.9 s).
 from __future__ import annotations
 
 import os
+import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _WORKERS = 4  # at most five jobs per call (one of them runs on the caller)
 _pool: ThreadPoolExecutor | None = None
@@ -68,3 +71,60 @@ def run_all(*jobs: Callable[[], Any]) -> list[Any]:
     if error is not None:
         raise error
     return results
+
+
+class _Failed:
+    """A producer's exception, carried through the queue to the consumer."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Yield `items`, producing the next ones on a thread while the caller works.
+
+    One-shot runs read and split the next batch of lines while the engine correlates
+    the current one. `depth` bounds how many items wait (memory). An exception of the
+    producer is raised in the consumer; closing the consumer stops the producer.
+    """
+    if serial():
+        yield from items
+        return
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            put(_Failed(exc))
+            return
+        put(_DONE)
+
+    worker = threading.Thread(target=produce, name="tracemail-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()

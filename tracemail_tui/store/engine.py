@@ -290,6 +290,12 @@ class Engine:
         self._dv = self._dv.filter(
             recent | pl.col("session").is_in(open_sess) | pl.col("message_id").is_in(open_mids)
         )
+        self._pf, self._emitted, self._verdicts, self._dv, self._findings = (
+            schema.compact(f)
+            for f in (self._pf, self._emitted, self._verdicts, self._dv, self._findings)
+        )
+        self._auth.compact()
+        self._access.compact()
 
     @property
     def open_keys(self) -> int:

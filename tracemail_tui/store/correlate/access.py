@@ -31,7 +31,7 @@ import polars as pl
 
 from tracemail_tui.store.parse.dovecot import PROTOCOL, DovecotEvents, attach_deny
 from tracemail_tui.store.parse.roundcube import WebmailEvents
-from tracemail_tui.store.schema import conform, domain_of, empty
+from tracemail_tui.store.schema import compact, conform, domain_of, empty
 
 _EV: Final[dict[str, pl.DataType]] = {
     "host": pl.String(), "session": pl.String(), "time": pl.Datetime("us"),
@@ -188,6 +188,11 @@ class AccessCorrelator:
         self._deny = pl.DataFrame()  # deny-passdb hits not yet matched to their failure
         self._imap_fail = pl.DataFrame(schema=_IMAP_FAIL)  # recent, for webmail failures
         self._nosession_seq: dict[tuple[str, str], int] = {}
+
+    def compact(self) -> None:
+        """Copy the carried sessions out of the chunks they came from (schema.compact)."""
+        self._pending = compact(self._pending)
+        self._imap_fail = compact(self._imap_fail)
 
     @property
     def open_sessions(self) -> int:

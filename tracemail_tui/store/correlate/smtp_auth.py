@@ -66,6 +66,10 @@ class SmtpAuthCorrelator:
         self._open = pl.DataFrame(schema=_OPEN_COLUMNS)
         self._ttl = ttl
 
+    def compact(self) -> None:
+        """Copy the open sessions out of the chunks they came from (schema.compact)."""
+        self._open = schema.compact(self._open)
+
     @property
     def open_sessions(self) -> int:
         return self._open.height
