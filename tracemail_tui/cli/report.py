@@ -15,8 +15,6 @@ import typer
 
 from tracemail_tui.cli.common import app, fail, load_config
 from tracemail_tui.cli.search import resolve_paths, run_engine
-from tracemail_tui.export.pdf_doc import PAPERS
-from tracemail_tui.export.pdf_report import write_result_pdf
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import engine, schema
 from tracemail_tui.store.correlate.locate import locate
@@ -59,6 +57,10 @@ def report(
     ] = False,
 ) -> None:
     """The PDF report of one result: fields, timeline, log lines and an explanation."""
+    # fpdf2 and fontTools take ~0.2 s to import: only the command that writes a PDF pays.
+    from tracemail_tui.export.pdf_doc import PAPERS
+    from tracemail_tui.export.pdf_report import write_result_pdf
+
     if view not in schema.VIEWS:
         fail(f"unknown view {view!r} (expected {', '.join(schema.VIEWS)})")
     if paper.lower() not in PAPERS:

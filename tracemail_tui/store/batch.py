@@ -213,9 +213,10 @@ def run(
     srcs = sources.sources(paths_list, host=host, hosts=hosts, year=year)
     eng = engine or Engine(views=views)
     eng.stats.files = [str(s.path) for s in srcs]
-    # The next batch is read and split while the engine works on this one.
-    chunks = prefetch(merged_chunks(srcs, chunk_bytes, raw=False))
-    views = collect(eng.feed(chunk) for chunk in chunks)
+    # Two stages: the next batch is read, split and parsed on other threads while the
+    # engine correlates this one (parsing touches no engine state; see Engine.parse).
+    parsed = prefetch(eng.parse(chunk) for chunk in merged_chunks(srcs, chunk_bytes, raw=False))
+    views = collect(eng.absorb(p) for p in parsed)
     return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
                   host=host, year=year, hosts=hosts)
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_WORKERS = 4  # at most five jobs per call (one of them runs on the caller)
+_WORKERS = 6  # two callers (parse ahead, correlate) with up to five jobs each
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _in_pool = threading.local()

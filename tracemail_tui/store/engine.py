@@ -26,7 +26,7 @@ from tracemail_tui.store.correlate.access import AccessCorrelator
 from tracemail_tui.store.correlate.smtp_auth import SmtpAuthCorrelator
 from tracemail_tui.store.needs import Needs
 from tracemail_tui.store.parse import clamav, postfix, rspamd
-from tracemail_tui.store.parse.dispatch import other_programs, parse_dovecot, parse_roundcube
+from tracemail_tui.store.parse.dispatch import ParsedChunk, parse_chunk
 from tracemail_tui.store.parse.dovecot import DovecotEvents
 from tracemail_tui.store.parse.dovecot_mail import combine_deliveries
 from tracemail_tui.store.parse.roundcube import WebmailEvents
@@ -86,45 +86,41 @@ class Engine:
 
     # ------------------------------------------------------------------ feeding
     def feed(self, lines: pl.DataFrame) -> Delta:
-        """Process one chunk of lines; return the rows it touched, per view.
-
-        Two phases, each on threads (see concurrent.py): every daemon's parser over the
-        chunk, then the mail and the access correlators (which share no state).
-        """
+        """Process one chunk of lines; return the rows it touched, per view."""
         if lines.height == 0:
             return _empty_delta()
-        need = self.needs
-        st = self.stats
-        _, pf, dv, rs, cl, web = run_all(
-            lambda: st.add_lines(lines),
-            lambda: postfix.parse(need.postfix_lines(lines)) if need.postfix else None,
-            lambda: parse_dovecot(lines, need),
-            lambda: rspamd.parse(lines) if need.mail else None,
-            lambda: clamav.parse(lines) if need.mail else None,
-            lambda: parse_roundcube(lines, need),
-        )
-        events = pl.DataFrame(schema=postfix.EVENTS)
-        if pf is not None:
-            st.add_counts(st.ignored, pf.ignored)
-            st.add_counts(st.unparsed, pf.unparsed)
-            events = pf.events
-        st.add_counts(st.unparsed, {"dovecot": dv.unparsed})
-        st.add_counts(st.ignored, {"dovecot": dv.ignored})
-        st.add_counts(st.ignored, {"roundcube": web.unparsed if web is not None else 0})
-        st.add_counts(st.unparsed, other_programs(lines))
-        if rs is not None and cl is not None:
-            st.add_counts(st.ignored, {"rspamd": rs.ignored})
-            st.add_counts(st.unparsed, {"rspamd": rs.unparsed})
-            st.add_counts(st.ignored, cl.ignored)
+        return self.absorb(self.parse(lines))
 
+    def parse(self, lines: pl.DataFrame) -> ParsedChunk:
+        """The parse phase of `feed`: every daemon's parser over the chunk, side by side.
+
+        Touches no engine state, so it may run on another thread, ahead of `absorb`.
+        """
+        return parse_chunk(lines, self.needs)
+
+    def absorb(self, parsed: ParsedChunk) -> Delta:
+        """The correlation phase of `feed`: chunks must be absorbed in log order.
+
+        The mail and the access correlators share no state and run side by side.
+        """
+        st = self.stats
+        st.add_summary(parsed.summary)
+        for counts in parsed.ignored:
+            st.add_counts(st.ignored, counts)
+        for counts in parsed.unparsed:
+            st.add_counts(st.unparsed, counts)
+        if parsed.summary.lines == 0:
+            return _empty_delta()
+        dv = parsed.dovecot
+        verdicts, findings = parsed.verdicts, parsed.findings
         accesses, (received, sent, retracted) = run_all(
-            lambda: self._accesses(events, dv.events, web),
-            lambda: self._mail(events, rs.verdicts, dv.deliveries, cl.findings)
-            if rs is not None and cl is not None
+            lambda: self._accesses(parsed.events, dv.events, parsed.web),
+            lambda: self._mail(parsed.events, verdicts, dv.deliveries, findings)
+            if verdicts is not None and findings is not None
             else (schema.empty("received"), schema.empty("sent"), {}),
         )
-        hi = lines.get_column("time").max()
-        if isinstance(hi, dt.datetime) and (self._now is None or hi > self._now):
+        hi = parsed.last_time
+        if hi is not None and (self._now is None or hi > self._now):
             self._now = hi
         self._prune()
         return Delta(

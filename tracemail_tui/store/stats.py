@@ -14,6 +14,30 @@ UNREADABLE = "(unreadable header)"
 
 
 @dataclass
+class LinesSummary:
+    """A chunk's line count per program (None: unreadable header), span and hosts."""
+
+    lines: int
+    programs: dict[str | None, int]
+    first_time: dt.datetime | None
+    last_time: dt.datetime | None
+    hosts: list[str]
+
+
+def summarize(lines: pl.DataFrame) -> LinesSummary:
+    """What `Stats` counts of a chunk, computed without touching any `Stats`."""
+    times = lines.get_column("time")
+    lo, hi = times.min(), times.max()
+    return LinesSummary(
+        lines=lines.height,
+        programs=dict(lines.group_by("program").len("n").iter_rows()),
+        first_time=lo if isinstance(lo, dt.datetime) else None,
+        last_time=hi if isinstance(hi, dt.datetime) else None,
+        hosts=[h for h in lines.get_column("host").unique().to_list() if h],
+    )
+
+
+@dataclass
 class Stats:
     """What was read. `unparsed` counts lines no parser understood, per program;
     `ignored` counts understood lines that carry nothing the views need."""
@@ -29,19 +53,21 @@ class Stats:
 
     def add_lines(self, lines: pl.DataFrame) -> None:
         """Count a chunk's lines per program, its time span and hosts."""
-        self.lines += lines.height
-        per = lines.group_by("program").len("n")
-        for prog, n in per.iter_rows():
+        self.add_summary(summarize(lines))
+
+    def add_summary(self, summary: LinesSummary) -> None:
+        """Add what `summarize` found in a chunk (parsed on another thread, maybe)."""
+        self.lines += summary.lines
+        for prog, n in summary.programs.items():
             self.programs[prog if prog is not None else UNREADABLE] += n
             if prog is None:
                 self.unparsed[UNREADABLE] += n
-        times = lines.get_column("time")
-        lo, hi = times.min(), times.max()
-        if isinstance(lo, dt.datetime):
+        lo, hi = summary.first_time, summary.last_time
+        if lo is not None:
             self.first_time = lo if self.first_time is None else min(self.first_time, lo)
-        if isinstance(hi, dt.datetime):
+        if hi is not None:
             self.last_time = hi if self.last_time is None else max(self.last_time, hi)
-        self.hosts.update(h for h in lines.get_column("host").unique().to_list() if h)
+        self.hosts.update(summary.hosts)
 
     def add_counts(self, target: Counter[str], frame: pl.DataFrame | dict[str, int]) -> None:
         items = frame.items() if isinstance(frame, dict) else frame.iter_rows()

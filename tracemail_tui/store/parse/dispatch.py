@@ -1,21 +1,27 @@
-"""Which lines of a chunk each parser gets, and what it hands the engine.
+"""The parse phase of a chunk: which lines each parser gets, and what it hands on.
 
-The engine runs these side by side (see concurrent.py); each takes the whole lines frame
-and the `Needs` of the run and touches no state, so they can run on any thread.
+`parse_chunk` runs every daemon's parser side by side (see concurrent.py). It reads only
+the lines frame and the run's `Needs` and touches no state, so one-shot runs parse the
+next chunk on another thread while the engine correlates this one (`Engine.absorb`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from tracemail_tui.store import schema
+from tracemail_tui.store.concurrent import run_all
 from tracemail_tui.store.correlate import mail as mail_corr
 from tracemail_tui.store.needs import Needs
-from tracemail_tui.store.parse import dovecot, dovecot_mail, roundcube
+from tracemail_tui.store.parse import clamav, dovecot, dovecot_mail, postfix, roundcube, rspamd
 from tracemail_tui.store.parse.dovecot import DovecotEvents
 from tracemail_tui.store.parse.roundcube import WebmailEvents
+from tracemail_tui.store.stats import LinesSummary, summarize
+
+Counts = pl.DataFrame | dict[str, int]  # program -> lines, as Stats.add_counts takes them
 
 # Programs whose lines a parser takes (or deliberately skips when its views are not asked
 # for); every other program's lines are counted as unparsed.
@@ -85,3 +91,47 @@ def other_programs(lines: pl.DataFrame) -> pl.DataFrame:
         & ~roundcube.is_roundcube(prog)
     )
     return other.group_by("program").len("n")
+
+
+@dataclass
+class ParsedChunk:
+    """What the parsers made of one chunk, ready for the correlators."""
+
+    summary: LinesSummary
+    events: pl.DataFrame  # Postfix events (postfix.EVENTS)
+    dovecot: DovecotPart
+    web: WebmailEvents | None
+    verdicts: pl.DataFrame | None  # None: the mail views were not asked for
+    findings: pl.DataFrame | None
+    ignored: list[Counts] = field(default_factory=list)
+    unparsed: list[Counts] = field(default_factory=list)
+
+    @property
+    def last_time(self) -> dt.datetime | None:
+        return self.summary.last_time
+
+
+def parse_chunk(lines: pl.DataFrame, need: Needs) -> ParsedChunk:
+    """Run the parsers `need` asks for over `lines`, side by side."""
+    summary, pf, dv, rs, cl, web = run_all(
+        lambda: summarize(lines),
+        lambda: postfix.parse(need.postfix_lines(lines)) if need.postfix else None,
+        lambda: parse_dovecot(lines, need),
+        lambda: rspamd.parse(lines) if need.mail else None,
+        lambda: clamav.parse(lines) if need.mail else None,
+        lambda: parse_roundcube(lines, need),
+    )
+    out = ParsedChunk(summary, pl.DataFrame(schema=postfix.EVENTS), dv, web, None, None)
+    if pf is not None:
+        out.events = pf.events
+        out.ignored.append(pf.ignored)
+        out.unparsed.append(pf.unparsed)
+    out.unparsed += [{"dovecot": dv.unparsed}, other_programs(lines)]
+    out.ignored += [{"dovecot": dv.ignored},
+                    {"roundcube": web.unparsed if web is not None else 0}]
+    if rs is not None and cl is not None:
+        out.verdicts, out.findings = rs.verdicts, cl.findings
+        out.ignored += [{"rspamd": rs.ignored}, cl.ignored]
+        out.unparsed.append({"rspamd": rs.unparsed})
+    return out
+
