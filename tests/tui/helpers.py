@@ -44,8 +44,20 @@ def _idle(app: TracemailApp) -> bool:
     panes = [p for screen in app.screen_stack for p in screen.query(ViewPane)]
     return all(
         not p.busy and p.result is not None and getattr(p, "_debounce", None) is None
+        and _cursor_in_view(p)
         for p in panes
     )
+
+
+def _cursor_in_view(p: ViewPane) -> bool:
+    """The pane's table has scrolled to its cursor (placed after a refresh: on a loaded
+    machine a snapshot could otherwise catch the table still at its top)."""
+    table = p._table()
+    if table is None or not p.display or table.row_count == 0 or table.size.height == 0:
+        return True
+    row = table.cursor_coordinate.row
+    top = table.scroll_offset.y
+    return top <= row < top + table.scrollable_content_region.height
 
 
 async def settle_debounced(pilot: Pilot) -> None:

@@ -195,11 +195,16 @@ class ViewPane(Vertical):
         if target >= 0:
             table.move_cursor(row=target, animate=False)
 
-            def place() -> None:  # after layout, when the table knows its height
+            def place(tries: int = 0) -> None:  # after layout, when the table knows its height
                 if not end:
                     y = max(old_scroll - (old_row - target), 0)
                     table.scroll_to(y=y, animate=False, immediate=True)
                 table.move_cursor(row=target, animate=False)
+                top, height = table.scroll_offset.y, table.scrollable_content_region.height
+                if tries < 50 and not top <= target < top + height:
+                    # Rows not measured yet (a busy machine): the table could not scroll
+                    # to the cursor and would stay at its top. Again after the next refresh.
+                    table.call_after_refresh(place, tries + 1)
 
             table.call_after_refresh(place)
 
