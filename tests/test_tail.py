@@ -314,3 +314,21 @@ def test_follow_with_watchfiles(tmp_path: Path) -> None:
             stop.set()
     th.join()
     assert got == want(0, 6)
+
+
+def test_truncated_while_not_running_is_read_again_and_reported(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    write(log, seq(0, 10))
+    t = Tailer([log])
+    assert poll(t) == want(0, 10)
+    saved = t.checkpoints()
+    write(log, seq(0, 3), mode="w")  # same first line, shorter: truncated and rewritten
+    warned: list[str] = []
+    t2 = Tailer([log], checkpoints=saved, on_warning=warned.append)
+    assert poll(t2) == want(0, 3)
+    assert t2.stats.truncations == 1
+    assert len(warned) == 1 and "was truncated" in warned[0]
+    # Truncated under a running tailer: reported once, not once per code path.
+    write(log, seq(0, 1), mode="w")
+    assert poll(t2) == want(0, 1)
+    assert t2.stats.truncations == 2 and len(warned) == 2

@@ -8,7 +8,8 @@ generator appending to the logs; everything is removed at exit.
 
 The backfill runs in a background thread, so the app's first screen shows at once and
 fills in as batches reach the store's hot layer; the same thread then follows the files.
-`Session.status()` says how far it got ("reading logs… 45%") for the app's status line.
+`Session.status()` says how far it got ("reading logs… 45%") for the app's status line,
+and what went wrong lately (an unreadable or truncated log file) so it is not only logged.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 from tracemail_tui import config
+from tracemail_tui.export.text import visible
 from tracemail_tui.store.ingest import Ingestor
 from tracemail_tui.store.partitions import ParquetStore, StoreBusy
 from tracemail_tui.store.query import Source
@@ -32,13 +36,16 @@ log = logging.getLogger(__name__)
 DEMO_RATE = 10.0  # generated lines per second in the demo
 DEMO_RETENTION_DAYS = 36500  # the bundled demo logs have fixed dates: never age them out
 STOP_TIMEOUT_S = 10.0  # how long quitting waits for the ingest thread's last commit
+WARNING_SHOWN_S = 300.0  # how long an ingest warning stays in the status line
+STATUS_CHARS = 64  # a warning is cut to this in the status line (80 columns); full text in the log
 
 
 class Session:
     """A source for the app, what feeds it, and how to stop it.
 
     `progress` is the backfill's share read (0..1) while it runs, None otherwise;
-    `note` a standing remark (read-only store), `error` why ingest stopped, if it did.
+    `note` a standing remark (read-only store), `error` why ingest stopped, if it did;
+    `warnings` the latest ingest warnings (monotonic time, text), newest last.
     """
 
     def __init__(self, source: Source, *, note: str = "") -> None:
@@ -46,16 +53,26 @@ class Session:
         self.note = note
         self.progress: float | None = None
         self.error: str | None = None
+        self.warnings: deque[tuple[float, str]] = deque(maxlen=20)
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._cleanup: list[Callable[[], None]] = []
 
+    def warn(self, message: str) -> None:
+        """An ingest warning (called from the ingest thread): logged and shown a while."""
+        log.warning("%s", message)
+        self.warnings.append((time.monotonic(), message))
+
     def status(self) -> str:
-        """One short line for the app: backfill progress, read-only note or error."""
+        """One short line for the app: error, backfill progress, latest warning or note."""
         if self.error:
-            return f"ingest stopped: {self.error}"
+            return f"ingest stopped: {_short(self.error)}"
         if self.progress is not None:
             return f"reading logs… {int(self.progress * 100)}%"
+        recent = [m for t, m in list(self.warnings) if time.monotonic() - t < WARNING_SHOWN_S]
+        if recent:
+            more = f" (+{len(recent) - 1} more)" if len(recent) > 1 else ""
+            return f"⚠ {_short(recent[-1])}{more}"
         return self.note
 
     def start(self, target: Callable[[], None], name: str) -> None:
@@ -75,6 +92,17 @@ class Session:
         for fn in self._cleanup:
             fn()
         self._cleanup.clear()
+
+
+def _short(text: str) -> str:
+    """A message for the status line: control characters visible (file names are
+    hostile too), cut in the middle to fit 80 columns (a long path goes, while the start
+    and what went wrong at the end stay)."""
+    text = visible(text)
+    if len(text) <= STATUS_CHARS:
+        return text
+    head = STATUS_CHARS // 3
+    return text[:head] + "…" + text[len(text) - (STATUS_CHARS - head - 1):]
 
 
 def _ingest(session: Session, ingestor: Ingestor) -> None:
@@ -106,7 +134,7 @@ def _ingest(session: Session, ingestor: Ingestor) -> None:
 def _live(store: ParquetStore, paths: list[Path], hosts: dict[str, str]) -> Session:
     """A session whose thread tails `paths` into the writable `store`."""
     session = Session(store)
-    ingestor = Ingestor(store, [str(p) for p in paths], hosts=hosts, on_warning=log.warning)
+    ingestor = Ingestor(store, [str(p) for p in paths], hosts=hosts, on_warning=session.warn)
     session.on_close(store.close)
     session.start(lambda: _ingest(session, ingestor), "tracemail-ingest")
     return session

@@ -193,3 +193,53 @@ async def test_views_move_to_the_newest_day_once_read(real_session: launch.Sessi
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: total(app, "received") > 0)
         assert pane(app, "received").filters.date == dt.date(2026, 11, 27)
+
+
+@pytest.mark.anyio
+async def test_an_ingest_warning_reaches_the_status_line(
+    real_session: launch.Session, logs: Path
+) -> None:
+    """A log file truncated under the tailer is read again and *said*, not only logged."""
+    app = TracemailApp(real_session.source, now=frozen_now, status=real_session.status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0 and not real_session.status())
+        log = logs / "mail.log"
+        log.write_text(log.read_text()[:200].rsplit("\n", 1)[0] + "\n")  # truncated
+        await until(pilot, lambda: "truncated" in real_session.status())
+        await pilot.pause(0.6)  # the status poll
+        live = plain(pane(app, "received").query_one("#live", Static))
+        assert live.startswith("⚠ ") and "truncated" in live
+    assert real_session.error is None
+
+
+def test_session_status_shows_warnings_escaped_cut_and_for_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    session = launch.Session(ParquetStore.__new__(ParquetStore), note="note")
+    now = [1000.0]
+    monkeypatch.setattr(launch.time, "monotonic", lambda: now[0])
+    assert session.status() == "note"
+    session.warn("cannot read /var/log/\x1b[31mmail[bold].log: Permission denied")
+    assert session.status() == "⚠ cannot read /var/log/\\x1b[31mmail[bold].log: Permission denied"
+    session.warn("cannot read /" + "x" * 200 + "/mail.log: Permission denied")
+    status = session.status()
+    assert status.startswith("⚠ cannot read /xxx") and "…" in status
+    assert status.endswith("x/mail.log: Permission denied (+1 more)")
+    assert len(status) < 80
+    now[0] += launch.WARNING_SHOWN_S + 1
+    assert session.status() == "note"
+    session.error = "boom [red]"
+    assert session.status() == "ingest stopped: boom [red]"
+
+
+@pytest.mark.anyio
+async def test_status_text_is_shown_literally_never_as_markup() -> None:
+    from tests.tui.data import store
+
+    hostile = "ingest stopped: [bold red]x[/bold red] [link=http://evil.test]y[/link] [/]"
+    app = TracemailApp(store(), now=frozen_now, status=lambda: hostile)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.6)  # the status poll
+        live = plain(pane(app, "received").query_one("#live", Static))
+        assert hostile in live

@@ -291,7 +291,7 @@ class Tailer:
         assert state.fd is not None
         return os.pread(state.fd, HEAD_MAX, 0)
 
-    def _identify(self, state: _Open, size: int | None) -> bool:
+    def _identify(self, state: _Open, size: int | None, *, reported: bool = False) -> bool:
         """Find (or create) the checkpoint of this file's identity; False if not yet known."""
         got = _head_of(self._read_head(state))
         if got is None:
@@ -304,6 +304,10 @@ class Tailer:
             self._cps[key] = cp
         elif size is not None and cp.offset > size:
             cp.offset = 0  # same first line but shorter: truncated and rewritten
+            if not reported:  # e.g. truncated while we were not running: say so too
+                self.stats.truncations += 1
+                self._warn(f"{state.lf.path} was truncated; reading it again from the start",
+                           once=False)
         cp.path, cp.dev, cp.ino, cp.seen = state.lf.path, state.dev, state.ino, time.time()
         state.cp = cp
         return True
@@ -323,17 +327,18 @@ class Tailer:
         assert state.fd is not None
         size = os.fstat(state.fd).st_size
         cp = state.cp
+        reported = False
         if cp is not None and size < cp.offset:
             self._truncated(state)
-            cp = None
+            cp, reported = None, True
         elif cp is not None and size > cp.offset:
             # Truncated and rewritten past our offset between two polls: first line differs.
             got = _head_of(os.pread(state.fd, HEAD_MAX, 0))
             if got is None or got[0] != cp.head:
                 self._truncated(state)
-                cp = None
+                cp, reported = None, True
         if cp is None:
-            if not self._identify(state, size):
+            if not self._identify(state, size, reported=reported):
                 return
             cp = state.cp
             assert cp is not None

@@ -17,6 +17,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
@@ -269,7 +270,8 @@ class ViewPane(Vertical):
         else:
             state = "● follow" if self.follow else "○ live"
         status = getattr(self.app, "status_text", "")
-        self.query_one("#live", Static).update(f"{status}  {state}" if status else state)
+        # Plain text: a status may quote a file name or an error, never markup to render.
+        self.query_one("#live", Static).update(Content(f"{status}  {state}" if status else state))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = self._table()
