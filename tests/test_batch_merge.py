@@ -41,3 +41,20 @@ def test_streams_of_different_density_merge_in_few_time_ordered_batches(tmp_path
     merged = pl.concat(got)
     assert merged.group_by("host").len().sort("host").get_column("len").to_list() == [
         30_000, 6_000, 2_000]
+
+
+def test_a_gzip_archive_gets_its_share_by_text_size(tmp_path: Path) -> None:
+    import gzip
+
+    _log(tmp_path / "a.log", "a", 5_000, 3600, 60)
+    text = (tmp_path / "a.log").read_bytes()
+    (tmp_path / "b.log.1.gz").write_bytes(gzip.compress(text.replace(b" a postfix", b" b postfix")))
+    srcs = sources.sources([tmp_path], year=2026)
+    gz = next(s for s in srcs if s.compressed)
+    assert batch._size(gz) == len(text) > gz.path.stat().st_size * 5
+    got = list(batch.merged_chunks(srcs, 128 * 1024, raw=False))
+    assert sum(b.height for b in got) == 10_000
+    # Both streams advance together: each batch holds about as many lines of each host.
+    for b in got[:-1]:
+        per = dict(b.group_by("host").len().iter_rows())
+        assert abs(per.get("a", 0) - per.get("b", 0)) <= 0.2 * b.height, per

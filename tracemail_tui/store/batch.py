@@ -144,8 +144,15 @@ def _last_time(buf: pl.DataFrame | None) -> dt.datetime | None:
 
 
 def _size(src: sources.Source) -> int:
+    """Bytes of text the source holds: a .gz file's from its trailer (ISIZE, the size
+    mod 2**32: a guide for sharing reads, not a promise), so archives keep pace."""
     try:
-        return src.path.stat().st_size
+        size = src.path.stat().st_size
+        if src.compressed and size >= 18:
+            with src.path.open("rb") as fh:
+                fh.seek(-4, 2)
+                size = max(size, int.from_bytes(fh.read(4), "little"))
+        return size
     except OSError:  # gone since listed: reading it reports the error
         return 0
 
