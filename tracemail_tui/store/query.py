@@ -109,8 +109,13 @@ def filter_expr(view: str, f: Filters) -> pl.Expr:
 
 
 def apply(view: str, lf: pl.LazyFrame, f: Filters) -> pl.LazyFrame:
-    """Filter a view's LazyFrame and sort it by time (newest last, as a log reads)."""
-    return lf.filter(filter_expr(view, f)).sort("time", nulls_last=True, maintain_order=True)
+    """Filter a view's LazyFrame and sort it by time (newest last, as a log reads).
+
+    Rows of one second are ordered by `id` (the three views have one), so a search of
+    the store lists them as a search of the logs does, whatever order they arrived in.
+    """
+    by = ["time", "id"] if view in schema.VIEWS else ["time"]
+    return lf.filter(filter_expr(view, f)).sort(by, nulls_last=True, maintain_order=True)
 
 
 def count_by_status(view: str, lf: pl.LazyFrame) -> dict[str, int]:
