@@ -9,8 +9,11 @@ mentions the address.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import polars as pl
+
+from tracemail_tui.store.partwrite import DayWriter
 
 ADDRESS_COLUMNS: dict[str, tuple[str, ...]] = {
     "accesses": ("user",),
@@ -39,3 +42,25 @@ def account_match(table: str, account: str) -> pl.Expr:
     for col in ADDRESS_COLUMNS[table]:
         hit |= pl.col(col).str.contains(pat).fill_null(False)
     return hit
+
+
+def rewrite_without(root: Path, writer: DayWriter, tables: tuple[str, ...],
+                    account: str) -> dict[str, int]:
+    """Rewrite every committed partition holding rows about `account` without them.
+
+    New files go through `writer` (into its manifest; the old ones are listed in
+    `writer.superseded`); returns the rows removed per table.
+    """
+    removed = dict.fromkeys(tables, 0)
+    for t in tables:
+        for day, parts in writer.new.parts.get(t, {}).items():
+            for i, part in enumerate(parts):
+                df = pl.read_parquet(root / part.name)
+                kept = df.filter(~account_match(t, account))
+                if kept.height == df.height:
+                    continue
+                removed[t] += df.height - kept.height
+                parts[i] = writer.write_file(t, day, kept, f"f{i}")
+                writer.superseded.add(part.name)
+    return removed
+

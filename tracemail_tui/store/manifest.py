@@ -103,6 +103,16 @@ class Manifest:
     def days(self) -> list[str]:
         return sorted({d for days in self.parts.values() for d in days})
 
+    def drop_days_before(self, day: str) -> tuple[list[str], set[str]]:
+        """Remove every table's partitions dated before `day` (ISO); the days removed and
+        the names of their files (to delete once this manifest is installed)."""
+        gone = sorted({d for days in self.parts.values() for d in days if d < day})
+        files: set[str] = set()
+        for days in self.parts.values():
+            for d in gone:
+                files |= {p.name for p in days.pop(d, [])}
+        return gone, files
+
     def to_json(self) -> str:
         return json.dumps(
             {
@@ -139,3 +149,28 @@ class Manifest:
 
     def copy(self) -> Manifest:
         return Manifest.from_json(self.to_json())
+
+
+def delete_files(root: Path, names: set[str]) -> None:
+    """Delete `names` (relative to `root`) and the day directories they leave empty."""
+    for name in names:
+        (root / name).unlink(missing_ok=True)
+        parent = (root / name).parent
+        if parent != root and not any(parent.iterdir()):
+            parent.rmdir()
+
+
+def remove_orphans(root: Path, keep: set[str], dirs: list[str]) -> None:
+    """Files under `dirs` that `keep` does not list: written by a commit that crashed
+    before its manifest. Empty directories go too."""
+    for sub in dirs:
+        base = root / sub
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*"), reverse=True):
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and rel not in keep:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+

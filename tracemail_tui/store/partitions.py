@@ -34,7 +34,7 @@ import polars as pl
 
 from tracemail_tui.store import manifest as mf
 from tracemail_tui.store import schema
-from tracemail_tui.store.forget import account_match
+from tracemail_tui.store.forget import account_match, rewrite_without
 from tracemail_tui.store.hot import ID_TABLES, TABLES, HotLayer, merged
 from tracemail_tui.store.partwrite import DayWriter
 
@@ -215,31 +215,12 @@ class ParquetStore:
         new.seq += 1
         w = DayWriter(self.root, new)
         try:
-            cutoff = self._cutoff().isoformat()
-            for table in TABLES:
-                df = flushing.frame(table)
-                tomb = flushing.tomb.get(table, set())
-                by_day: dict[str, pl.DataFrame] = {}
-                if df.height:
-                    days = self._with_day(df)
-                    old = days.filter(pl.col("_day") < cutoff).height
-                    if old:  # backfilled logs older than the retention window: not kept
-                        self.too_old[table] = self.too_old.get(table, 0) + old
-                        days = days.filter(pl.col("_day") >= cutoff)
-                    for (day,), part in days.partition_by("_day", as_dict=True).items():
-                        by_day[str(day)] = part.drop("_day")
-                for day in w.days_holding(table, tomb):
-                    by_day.setdefault(day, schema.empty(table))
-                for day, part in sorted(by_day.items()):
-                    w.write_day(table, day, part, tomb)
+            too_old = w.write_layer(flushing, self._today().isoformat(),
+                                    self._cutoff().isoformat())
+            for table, n in too_old.items():
+                self.too_old[table] = self.too_old.get(table, 0) + n
             if engine_state is not None:
-                name = f"state/engine-{new.seq:08d}.bin"
-                mf.make_dir(self.root / "state")
-                mf.write_bytes_atomic(self.root / name, engine_state)
-                w.written.append(name)
-                if new.engine_state:
-                    w.superseded.add(new.engine_state)
-                new.engine_state = name
+                w.write_state(engine_state)
             if checkpoints is not None:
                 new.checkpoints = checkpoints
             if sources:
@@ -269,11 +250,7 @@ class ParquetStore:
         self._writable()
         self.wait()
         new = self._manifest.copy()
-        gone = sorted({d for days in new.parts.values() for d in days if d < before.isoformat()})
-        superseded: set[str] = set()
-        for days in new.parts.values():
-            for d in gone:
-                superseded |= {p.name for p in days.pop(d, [])}
+        gone, superseded = new.drop_days_before(before.isoformat())
         with self._lock:
             for t in TABLES:
                 self._hot.filter(t, pl.col("time").is_null() | (pl.col("time").dt.date() >= before))
@@ -287,24 +264,14 @@ class ParquetStore:
         """Erase every row about `account` from every table (GDPR); rows removed per table."""
         self._writable()
         self.wait()
-        removed = dict.fromkeys(TABLES, 0)
         new = self._manifest.copy()
         new.seq += 1
         w = DayWriter(self.root, new)
         with self._lock:
-            for t in TABLES:
-                removed[t] += self._hot.filter(t, ~account_match(t, account))
+            hot = {t: self._hot.filter(t, ~account_match(t, account)) for t in TABLES}
             self._mem_cache.clear()
-        for t in TABLES:
-            for day, parts in new.parts.get(t, {}).items():
-                for i, part in enumerate(parts):
-                    df = pl.read_parquet(self.root / part.name)
-                    kept = df.filter(~account_match(t, account))
-                    if kept.height == df.height:
-                        continue
-                    removed[t] += df.height - kept.height
-                    parts[i] = w.write_file(t, day, kept, f"f{i}")
-                    w.superseded.add(part.name)
+        removed = rewrite_without(self.root, w, TABLES, account)
+        removed = {t: removed[t] + hot[t] for t in TABLES}
         try:
             self._write_manifest(new)
         except BaseException:
@@ -403,25 +370,11 @@ class ParquetStore:
         self._delete(superseded)
 
     def _delete(self, names: set[str]) -> None:
-        for name in names:
-            (self.root / name).unlink(missing_ok=True)
-            parent = (self.root / name).parent
-            if parent != self.root and not any(parent.iterdir()):
-                parent.rmdir()
+        mf.delete_files(self.root, names)
 
     def _remove_orphans(self) -> None:
         """Files no manifest lists: written by a commit that crashed before its manifest."""
-        keep = self._manifest.all_files()
-        for sub in [*TABLES, "state"]:
-            base = self.root / sub
-            if not base.is_dir():
-                continue
-            for path in sorted(base.rglob("*"), reverse=True):
-                rel = path.relative_to(self.root).as_posix()
-                if path.is_file() and rel not in keep:
-                    path.unlink()
-                elif path.is_dir() and not any(path.iterdir()):
-                    path.rmdir()
+        mf.remove_orphans(self.root, self._manifest.all_files(), [*TABLES, "state"])
 
     def _cutoff(self) -> dt.date:
         return self._today() - dt.timedelta(days=self.retention_days)
@@ -438,10 +391,7 @@ class ParquetStore:
         self._installed(new, superseded)
 
     def _drop_old_days(self, new: mf.Manifest, superseded: set[str]) -> None:
-        cutoff = self._cutoff().isoformat()
-        for days in new.parts.values():
-            for d in [d for d in days if d < cutoff]:
-                superseded |= {p.name for p in days.pop(d)}
+        superseded |= new.drop_days_before(self._cutoff().isoformat())[1]
         new.last_prune = self._today().isoformat()
 
     def _mem(self, table: str) -> tuple[pl.DataFrame, set[str]]:
@@ -452,7 +402,3 @@ class ParquetStore:
         df, tomb = merged(self._flushing, self._hot, table)
         self._mem_cache[table] = (self._gen, df, tomb)
         return df, tomb
-
-    def _with_day(self, df: pl.DataFrame) -> pl.DataFrame:
-        today = self._today().isoformat()
-        return df.with_columns(_day=pl.col("time").dt.date().cast(pl.String).fill_null(today))

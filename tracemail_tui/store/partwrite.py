@@ -14,7 +14,7 @@ import polars as pl
 
 from tracemail_tui.store import manifest as mf
 from tracemail_tui.store import schema
-from tracemail_tui.store.hot import ID_TABLES
+from tracemail_tui.store.hot import ID_TABLES, TABLES, HotLayer
 
 MERGE_FAN_IN = 4  # segments of one size class merged together
 ROW_GROUP = 65_536  # small row groups let time/domain statistics skip most of a day
@@ -40,6 +40,43 @@ class DayWriter:
         )
         self.written.append(name)
         return mf.Part(name=name, rows=df.height, bytes=(self.root / name).stat().st_size)
+
+    def write_layer(self, layer: HotLayer, today: str, cutoff: str) -> dict[str, int]:
+        """Every table's rows (and tombstones) of `layer` into their day partitions.
+
+        A row's day is the date of its `time` (`today` when it has none). Rows dated
+        before `cutoff` (backfilled logs older than the retention window) are not kept;
+        returns how many per table.
+        """
+        too_old: dict[str, int] = {}
+        for table in TABLES:
+            df = layer.frame(table)
+            tomb = layer.tomb.get(table, set())
+            by_day: dict[str, pl.DataFrame] = {}
+            if df.height:
+                days = df.with_columns(
+                    _day=pl.col("time").dt.date().cast(pl.String).fill_null(today))
+                old = days.filter(pl.col("_day") < cutoff).height
+                if old:
+                    too_old[table] = old
+                    days = days.filter(pl.col("_day") >= cutoff)
+                for (day,), part in days.partition_by("_day", as_dict=True).items():
+                    by_day[str(day)] = part.drop("_day")
+            for day in self.days_holding(table, tomb):
+                by_day.setdefault(day, schema.empty(table))
+            for day, part in sorted(by_day.items()):
+                self.write_day(table, day, part, tomb)
+        return too_old
+
+    def write_state(self, state: bytes) -> None:
+        """The correlators' state of this commit (the previous one is superseded)."""
+        name = f"state/engine-{self.new.seq:08d}.bin"
+        mf.make_dir(self.root / "state")
+        mf.write_bytes_atomic(self.root / name, state)
+        self.written.append(name)
+        if self.new.engine_state:
+            self.superseded.add(self.new.engine_state)
+        self.new.engine_state = name
 
     def write_day(self, table: str, day: str, df: pl.DataFrame, tomb: set[str]) -> None:
         """Add `df` to the (table, day) partition: upsert by id for views, else a segment."""
