@@ -1,10 +1,12 @@
-"""Run a chunk's independent steps at the same time, on threads.
+"""Run independent engine steps at the same time, on threads.
 
 Polars releases the GIL while it computes, so the parsers of different daemons (and,
-after them, the mail and the access correlators) overlap on a small thread pool: 1.4x
-on the parsers of a 1M-line mixed log on 2 cores. Worker *processes* would sidestep
-the GIL altogether, but shipping frames between processes costs about as much as the
-work itself (pickling one 1M-line log's parsed events and back: ~0.9 s).
+after them, the mail and the access correlators, or the reads of several log streams)
+overlap on a small thread pool (`run_all`): 1.4x on the parsers of a 1M-line mixed log
+on 2 cores. `prefetch` runs a producer (read, split, parse the next batch) one step
+ahead of its consumer (the correlators). Worker *processes* would sidestep the GIL
+altogether, but shipping frames between processes costs about as much as the work
+itself (pickling one 1M-line log's parsed events and back: ~0.9 s).
 
 ``TRACEMAIL_THREADS=1`` runs everything on the calling thread (profiling, debugging).
 """
