@@ -58,3 +58,21 @@ def test_a_gzip_archive_gets_its_share_by_text_size(tmp_path: Path) -> None:
     for b in got[:-1]:
         per = dict(b.group_by("host").len().iter_rows())
         assert abs(per.get("a", 0) - per.get("b", 0)) <= 0.2 * b.height, per
+
+
+def test_progress_counts_every_byte_of_text_once(tmp_path: Path) -> None:
+    import gzip
+
+    _log(tmp_path / "a.log", "a", 20_000, 36_000, 30)
+    _log(tmp_path / "b.log", "b", 4_000, 36_000, 30)
+    text = (tmp_path / "b.log").read_bytes()
+    (tmp_path / "c.log.1.gz").write_bytes(gzip.compress(text.replace(b" b postfix", b" c postfix")))
+    total = sum(len((tmp_path / n).read_bytes()) for n in ("a.log", "b.log")) + len(text)
+    seen: list[tuple[int, int]] = []
+    res = batch.run([tmp_path], year=2026, chunk_bytes=128 * 1024,
+                    progress=lambda done, all_: seen.append((done, all_)))
+    assert res.stats.lines == 28_000
+    assert len(seen) > 3
+    assert all(t == total for _, t in seen)
+    dones = [d for d, _ in seen]
+    assert dones == sorted(dones) and dones[-1] == total

@@ -122,3 +122,28 @@ def test_rotated_and_gz_files_in_a_directory(tmp_path: Path) -> None:
     assert code == 0
     rows = json.loads(out)
     assert len(rows) == 21 and all(r["server"] == "mx01" for r in rows)
+
+
+def test_progress_line_only_on_a_terminal_and_cleared_after(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import sys
+
+    from tracemail_tui.cli import search as search_cmd
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(search_cmd, "PROGRESS_EVERY_S", 0.0)
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    with search_cmd._progress_line() as progress:
+        assert progress is not None
+        progress(50, 200)
+        progress(200, 200)
+    assert tty.getvalue() == "\rreading logs… 25%\rreading logs… 100%\r\x1b[K"
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    with search_cmd._progress_line() as progress:
+        assert progress is None
+    assert pipe.getvalue() == ""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated
@@ -58,11 +59,45 @@ def run_engine(
     unreadable input ends with exit 2."""
     if year is not None and not 1970 <= year <= 9999:
         fail(f"--year out of range: {year}")
+    resolved = resolve_paths(paths, cfg)
+    with _progress_line() as progress:
+        try:
+            return engine.run(resolved, host=host, hosts=cfg.hosts, year=year, views=views,
+                              progress=progress)
+        except OSError as exc:
+            if progress is not None:
+                sys.stderr.write("\r\x1b[K")  # the error gets a line of its own
+            fail(str(exc).splitlines()[0] if str(exc) else repr(exc))
+
+
+PROGRESS_EVERY_S = 0.25
+
+
+@contextmanager
+def _progress_line() -> Iterator[Callable[[int, int], None] | None]:
+    """"reading logs… 45%" on stderr while a long run reads, when stderr is a terminal
+    (never in pipes, files or tests: stdout and stderr stay as DESIGN.md says)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    last = [0.0]
+    shown = [False]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S:
+            return
+        last[0] = now
+        shown[0] = True
+        sys.stderr.write(f"\rreading logs… {100 * done // max(total, 1)}%")
+        sys.stderr.flush()
+
     try:
-        return engine.run(resolve_paths(paths, cfg), host=host, hosts=cfg.hosts, year=year,
-                          views=views)
-    except OSError as exc:
-        fail(str(exc).splitlines()[0] if str(exc) else repr(exc))
+        yield show
+    finally:
+        if shown[0]:
+            sys.stderr.write("\r\x1b[K")  # leave the terminal as it was
+            sys.stderr.flush()
 
 
 def _parse_time(value: str | None, option: str) -> dt.datetime | None:

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -69,7 +70,11 @@ class Result:
 
 
 def merged_chunks(
-    srcs: list[sources.Source], chunk_bytes: int = ROUND_BYTES, *, raw: bool = True
+    srcs: list[sources.Source],
+    chunk_bytes: int = ROUND_BYTES,
+    *,
+    raw: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Lines frames of all sources, interleaved by time up to a common horizon.
 
@@ -82,7 +87,8 @@ def merged_chunks(
     size: streams then advance by about the same stretch of time, so few lines wait in
     buffers (memory) while batches stay large (fewer, cheaper passes of the engine).
     `raw=False` drops the ``raw`` column as soon as a chunk is split: the engine reads
-    ``msg``, and the raw text is a third of a buffered batch's memory.
+    ``msg``, and the raw text is a third of a buffered batch's memory. `progress` hears
+    (bytes read, bytes in all) as reading goes on (from reader threads).
     """
     streams: dict[tuple[str, str], list[sources.Source]] = {}
     for s in srcs:
@@ -91,7 +97,8 @@ def merged_chunks(
     sizes = [sum(_size(s) for s in group) for group in streams.values()]
     total = max(sum(sizes), 1)
     floor = min(chunk_bytes, _MIN_STREAM_BYTES)
-    iters = [_stream(group, max(chunk_bytes * n // total, floor), raw)
+    on_bytes = _Progress(total, progress) if progress is not None else None
+    iters = [_stream(group, max(chunk_bytes * n // total, floor), raw, on_bytes)
              for group, n in zip(streams.values(), sizes, strict=True)]
     bufs: list[pl.DataFrame | None] = [None] * len(iters)
     live = [True] * len(iters)
@@ -157,10 +164,24 @@ def _size(src: sources.Source) -> int:
         return 0
 
 
-def _stream(group: list[sources.Source], chunk_bytes: int,
-            raw: bool) -> Iterator[pl.DataFrame]:
+class _Progress:
+    """Bytes read so far over all streams (streams are read on several threads)."""
+
+    def __init__(self, total: int, report: Callable[[int, int], None]) -> None:
+        self.total, self.done, self._report = total, 0, report
+        self._lock = threading.Lock()
+
+    def __call__(self, n: int) -> None:
+        with self._lock:
+            self.done += n
+            done = self.done
+        self._report(min(done, self.total), self.total)
+
+
+def _stream(group: list[sources.Source], chunk_bytes: int, raw: bool,
+            on_bytes: Callable[[int], None] | None) -> Iterator[pl.DataFrame]:
     for src in group:
-        for chunk in sources.read_chunks(src, chunk_bytes):
+        for chunk in sources.read_chunks(src, chunk_bytes, on_bytes):
             yield chunk if raw else chunk.drop("raw")
 
 
@@ -210,11 +231,14 @@ def run(
     chunk_bytes: int = ROUND_BYTES,
     engine: Engine | None = None,
     views: Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Result:
     """Read `paths` (files/dirs), correlate everything, keep the last version per id.
 
     `views` (default: all) runs only the work those views need (see `Engine`); the
     other views come back empty. Ignored when an `engine` is given (it has its own).
+    `progress(done, total)` hears how many bytes of text were read (from a reader
+    thread; the batch being correlated is up to one round behind).
     """
     paths_list = list(paths)
     srcs = sources.sources(paths_list, host=host, hosts=hosts, year=year)
@@ -222,7 +246,8 @@ def run(
     eng.stats.files = [str(s.path) for s in srcs]
     # Two stages: the next batch is read, split and parsed on other threads while the
     # engine correlates this one (parsing touches no engine state; see Engine.parse).
-    parsed = prefetch(eng.parse(chunk) for chunk in merged_chunks(srcs, chunk_bytes, raw=False))
+    chunks = merged_chunks(srcs, chunk_bytes, raw=False, progress=progress)
+    parsed = prefetch(eng.parse(chunk) for chunk in chunks)
     views = collect(eng.absorb(p) for p in parsed)
     return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
                   host=host, year=year, hosts=hosts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,8 +194,13 @@ def _decode(data: bytes) -> pl.Series:
     return s.filter(s.str.len_bytes() > 0)
 
 
-def read_raw_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pl.Series]:
-    """Yield the lines of `path` in chunks of about `chunk_bytes`, cut at a newline."""
+def read_raw_chunks(
+    path: Path, chunk_bytes: int = CHUNK_BYTES, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[pl.Series]:
+    """Yield the lines of `path` in chunks of about `chunk_bytes`, cut at a newline.
+
+    `on_bytes` hears of every block read (bytes of text: decompressed for a .gz file).
+    """
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as fh:
         rest = b""
@@ -206,6 +211,8 @@ def read_raw_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pl.S
                 raise OSError(f"cannot read {path}: {exc}") from exc
             if not block:
                 break
+            if on_bytes is not None:
+                on_bytes(len(block))
             data = rest + block
             cut = data.rfind(b"\n")
             if cut < 0:
@@ -217,8 +224,10 @@ def read_raw_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pl.S
             yield _decode(rest)
 
 
-def read_chunks(src: Source, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pl.DataFrame]:
+def read_chunks(
+    src: Source, chunk_bytes: int = CHUNK_BYTES, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[pl.DataFrame]:
     """Yield lines frames (see header.split_lines) of `src`, chunk by chunk."""
-    for raw in read_raw_chunks(src.path, chunk_bytes):
+    for raw in read_raw_chunks(src.path, chunk_bytes, on_bytes):
         if len(raw):
             yield split_lines(raw, host=src.host, year=src.year, mtime=src.mtime)
