@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -37,7 +38,7 @@ DEMO_RATE = 10.0  # generated lines per second in the demo
 DEMO_RETENTION_DAYS = 36500  # the bundled demo logs have fixed dates: never age them out
 STOP_TIMEOUT_S = 10.0  # how long quitting waits for the ingest thread's last commit
 WARNING_SHOWN_S = 300.0  # how long an ingest warning stays in the status line
-STATUS_CHARS = 64  # a warning is cut to this in the status line (80 columns); full text in the log
+STATUS_CHARS = 56  # a warning is cut to this in the status line (80 columns); full text in the log
 
 
 class Session:
@@ -94,11 +95,15 @@ class Session:
         self._cleanup.clear()
 
 
+# A path of three or more parts: only its last two are shown ("mx1/mail.log").
+_LONG_PATH = re.compile(r"/(?:[^/\s:;]+/)+([^/\s:;]+/[^/\s:;]+)")
+
+
 def _short(text: str) -> str:
-    """A message for the status line: control characters visible (file names are
-    hostile too), cut in the middle to fit 80 columns (a long path goes, while the start
-    and what went wrong at the end stay)."""
-    text = visible(text)
+    """A message for the status line (the log keeps the whole text): control characters
+    visible (file names are hostile too), paths shortened to their last two parts, then
+    cut in the middle to fit 80 columns beside the live state."""
+    text = _LONG_PATH.sub(r"\1", visible(text))
     if len(text) <= STATUS_CHARS:
         return text
     head = STATUS_CHARS // 3

@@ -306,7 +306,7 @@ class Tailer:
             cp.offset = 0  # same first line but shorter: truncated and rewritten
             if not reported:  # e.g. truncated while we were not running: say so too
                 self.stats.truncations += 1
-                self._warn(f"{state.lf.path} was truncated; reading it again from the start",
+                self._warn(f"{state.lf.path} was truncated; read again from its start",
                            once=False)
         cp.path, cp.dev, cp.ino, cp.seen = state.lf.path, state.dev, state.ino, time.time()
         state.cp = cp
@@ -391,7 +391,7 @@ class Tailer:
 
     def _truncated(self, state: _Open) -> None:
         self.stats.truncations += 1
-        self._warn(f"{state.lf.path} was truncated; reading it again from the start", once=False)
+        self._warn(f"{state.lf.path} was truncated; read again from its start", once=False)
         state.cp = None
 
     def _emit(self, state: _Open, cp: Checkpoint, data: bytes) -> Batch:

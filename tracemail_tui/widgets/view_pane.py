@@ -271,7 +271,8 @@ class ViewPane(Vertical):
             state = "● follow" if self.follow else "○ live"
         status = getattr(self.app, "status_text", "")
         # Plain text: a status may quote a file name or an error, never markup to render.
-        self.query_one("#live", Static).update(Content(f"{status}  {state}" if status else state))
+        # The live state first: a long status is what gets cut at 80 columns.
+        self.query_one("#live", Static).update(Content(f"{state}  {status}" if status else state))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         table = self._table()
