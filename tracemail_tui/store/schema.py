@@ -7,6 +7,7 @@ renamed. Unknown values are null, never ``""`` or ``0``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 import polars as pl
@@ -166,13 +167,16 @@ def conform(view: str, df: pl.DataFrame) -> pl.DataFrame:
     Extra columns not in the contract are dropped, so a view never leaks
     internal helper columns into exports.
     """
-    cols = []
-    for name, dtype in SCHEMAS[view].items():
-        if name in df.columns:
-            cols.append(pl.col(name).cast(dtype))
-        else:
-            cols.append(pl.lit(None, dtype=dtype).alias(name))
-    return df.select(cols)
+    return to_columns(df, SCHEMAS[view])
+
+
+def to_columns(df: pl.DataFrame, columns: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """`df` with exactly `columns`, in that order and of those dtypes; a column `df`
+    lacks becomes null, a column `columns` lacks is dropped."""
+    return df.select(
+        pl.col(name).cast(dtype) if name in df.columns else pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in columns.items()
+    )
 
 
 def compact(df: pl.DataFrame) -> pl.DataFrame:

@@ -40,13 +40,6 @@ class DovecotPart:
     ignored: int = 0
 
 
-def _delivery_columns(deliveries: pl.DataFrame) -> pl.DataFrame:
-    return deliveries.select(
-        [pl.col(c).cast(t) if c in deliveries.columns else pl.lit(None, t).alias(c)
-         for c, t in mail_corr.DOVECOT_COLUMNS.items()]
-    )
-
-
 def parse_dovecot(lines: pl.DataFrame, need: Needs) -> DovecotPart:
     """Deliveries, mailbox events and (for accesses) sessions of the Dovecot lines."""
     part = DovecotPart(pl.DataFrame(schema=mail_corr.DOVECOT_COLUMNS), schema.empty("mailbox"),
@@ -62,14 +55,15 @@ def parse_dovecot(lines: pl.DataFrame, need: Needs) -> DovecotPart:
         dl = dovecot_mail.delivery_lines(split)
         ml = dovecot_mail.mail_log_lines(split)
         if need.mail:
-            part.deliveries = _delivery_columns(dovecot_mail.deliveries(split, dl, ml))
+            part.deliveries = schema.to_columns(dovecot_mail.deliveries(split, dl, ml),
+                                                mail_corr.DOVECOT_COLUMNS)
         if need.mailbox:
             part.mailbox = schema.conform("mailbox", dovecot_mail.mailbox(split, dl, ml))
         return part
     dv = dovecot.parse(dv_lines)
     part.events = dv
     part.unparsed, part.ignored = dv.unparsed, dv.ignored
-    part.deliveries = _delivery_columns(dv.deliveries)
+    part.deliveries = schema.to_columns(dv.deliveries, mail_corr.DOVECOT_COLUMNS)
     if need.mailbox:
         part.mailbox = schema.conform("mailbox", dv.mailbox)
     return part

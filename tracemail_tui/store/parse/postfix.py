@@ -17,7 +17,7 @@ from typing import Final
 
 import polars as pl
 
-from tracemail_tui.store.schema import TS
+from tracemail_tui.store.schema import TS, to_columns
 
 # Short ids are upper-case hex; long ids (enable_long_queue_ids) are base-52 with a "z".
 _B52: Final = "[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]"  # digits and consonants, no "z"
@@ -319,12 +319,8 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
 
 
 def _conform(df: pl.DataFrame) -> pl.DataFrame:
-    cols = [
-        (pl.col(c).cast(t) if c in df.columns else pl.lit(None, dtype=t)).alias(c)
-        for c, t in EVENTS.items()
-    ]
     # postscreen writes "from [ip]:port" (no name): an empty name is unknown, not "".
     empty_host = pl.col("client_host") == ""
-    return df.select(cols).with_columns(
+    return to_columns(df, EVENTS).with_columns(
         client_host=pl.when(empty_host).then(None).otherwise(pl.col("client_host"))
     )
