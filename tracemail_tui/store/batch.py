@@ -19,6 +19,7 @@ import polars as pl
 from tracemail_tui.store import schema, sources
 from tracemail_tui.store.concurrent import prefetch, run_all
 from tracemail_tui.store.engine import VIEWS_OUT, Delta, Engine
+from tracemail_tui.store.logfiles import gzip_isize
 from tracemail_tui.store.stats import Stats
 
 _MIN_BUFFER_ROWS = 5000
@@ -121,12 +122,8 @@ def merged_chunks(
                 live[i] = False
             else:
                 bufs[i] = nxt if b is None or b.height == 0 else pl.concat([b, nxt])
-        horizon: dt.datetime | None = None
-        for i, b in enumerate(bufs):
-            if live[i] and b is not None and b.height:
-                t = b.get_column("time").max()
-                if isinstance(t, dt.datetime) and (horizon is None or t < horizon):
-                    horizon = t
+        ends = [_last_time(b) for b in bufs]
+        horizon = min((e for i, e in enumerate(ends) if live[i] and e is not None), default=None)
         out = []
         for i, b in enumerate(bufs):
             if b is None or b.height == 0:
@@ -155,13 +152,11 @@ def _size(src: sources.Source) -> int:
     mod 2**32: a guide for sharing reads, not a promise), so archives keep pace."""
     try:
         size = src.path.stat().st_size
-        if src.compressed and size >= 18:
-            with src.path.open("rb") as fh:
-                fh.seek(-4, 2)
-                size = max(size, int.from_bytes(fh.read(4), "little"))
-        return size
     except OSError:  # gone since listed: reading it reports the error
         return 0
+    if src.compressed and size >= 18:  # header + trailer: the smallest gzip file
+        size = max(size, gzip_isize(src.path) or 0)
+    return size
 
 
 class _Progress:

@@ -125,3 +125,15 @@ def watch_targets(roots: tuple[str, ...]) -> tuple[str, ...]:
             p = p.parent
         out.add(str(p))
     return tuple(sorted(out))
+
+
+def gzip_isize(path: str | os.PathLike[str]) -> int | None:
+    """Uncompressed size mod 2**32 from a gzip file's trailer: a cheap "fully read?"
+    test for the tailer, and a size to share reads by for one-shot runs."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            return int.from_bytes(f.read(4), "little")
+    except OSError:
+        return None
+

@@ -39,6 +39,7 @@ from tracemail_tui.store.logfiles import (
     DEFAULT_INCLUDE,
     LogFile,
     discover,
+    gzip_isize,
     watch_targets,
 )
 from tracemail_tui.store.tailtypes import Batch, Checkpoint, TailStats
@@ -99,16 +100,6 @@ def _round_robin(gens: list[Iterator[Batch]]) -> Iterator[Batch]:
             active = frozenset(e[1].family for e in pending if e[1] is not None)
             yield replace(b, final=entry[1] is None, active=active)
         pending = [p for p in pending if p[1] is not None]
-
-
-def _gzip_isize(path: str) -> int | None:
-    """Uncompressed size mod 2**32 from the gzip trailer (cheap "fully read?" test)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(-4, os.SEEK_END)
-            return int.from_bytes(f.read(4), "little")
-    except OSError:
-        return None
 
 
 class Tailer:
@@ -363,7 +354,7 @@ class Tailer:
                 return
             cp = state.cp
             assert cp is not None
-            isize = _gzip_isize(state.lf.path)
+            isize = gzip_isize(state.lf.path)
             if cp.offset and isize == cp.offset % (1 << 32):
                 state.done = True  # read before, as the plain file it was
                 self._finished.add((state.dev, state.ino, os.stat(state.lf.path).st_size))
