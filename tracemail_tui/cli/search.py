@@ -60,14 +60,13 @@ def run_engine(
     if year is not None and not 1970 <= year <= 9999:
         fail(f"--year out of range: {year}")
     resolved = resolve_paths(paths, cfg)
-    with _progress_line() as progress:
-        try:
+    try:
+        # The progress line is cleared on the way out, so an error gets a line of its own.
+        with _progress_line() as progress:
             return engine.run(resolved, host=host, hosts=cfg.hosts, year=year, views=views,
                               progress=progress)
-        except OSError as exc:
-            if progress is not None:
-                sys.stderr.write("\r\x1b[K")  # the error gets a line of its own
-            fail(str(exc).splitlines()[0] if str(exc) else repr(exc))
+    except OSError as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else repr(exc))
 
 
 PROGRESS_EVERY_S = 0.25

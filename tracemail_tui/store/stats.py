@@ -51,12 +51,9 @@ class Stats:
     hosts: set[str] = field(default_factory=set)
     files: list[str] = field(default_factory=list)
 
-    def add_lines(self, lines: pl.DataFrame) -> None:
-        """Count a chunk's lines per program, its time span and hosts."""
-        self.add_summary(summarize(lines))
-
     def add_summary(self, summary: LinesSummary) -> None:
-        """Add what `summarize` found in a chunk (parsed on another thread, maybe)."""
+        """Count a chunk's lines per program, its time span and hosts (`summarize` runs
+        in the parse phase, maybe on another thread)."""
         self.lines += summary.lines
         for prog, n in summary.programs.items():
             self.programs[prog if prog is not None else UNREADABLE] += n
