@@ -115,23 +115,29 @@ def _program_fields(df: pl.DataFrame, rest: pl.Expr, host: str | None,
     )
 
 
-def _with_year(stamp: pl.Expr, year: int | None, mtime: dt.datetime | None) -> pl.Expr:
-    """Parse a year-less ``Nov 27 05:39:56`` stamp, inferring the year.
+def _with_year(part: pl.DataFrame, stamp: pl.Expr, year: int | None,
+               mtime: dt.datetime | None) -> pl.DataFrame:
+    """Add ``time`` from a year-less ``Nov 27 05:39:56`` stamp, inferring the year.
 
     The year is the file's modification year, minus one for stamps that would lie more
     than a day after the file was last written (a December line read in January).
+    ``%d`` reads postlogd's zero-padded and syslogd's space-padded day alike.
     """
     ref = mtime or dt.datetime.now()
     y = year if year is not None else ref.year
-    # postlogd pads the day with "0", syslogd with " ": make both "Nov 07".
-    norm = stamp.str.replace("  ", " 0", literal=True)
-    parsed = pl.concat_str([pl.lit(f"{y} "), norm]).str.strptime(
-        TS, "%Y %b %d %H:%M:%S", strict=False
+    part = part.with_columns(
+        time=pl.concat_str([pl.lit(f"{y} "), stamp]).str.strptime(
+            TS, "%Y %b %d %H:%M:%S", strict=False)
     )
     if year is not None:
-        return parsed
+        return part
+    # Calendar arithmetic on every row costs twice the parse itself: only when needed.
     limit = ref + dt.timedelta(days=1)
-    return pl.when(parsed > limit).then(parsed.dt.offset_by("-1y")).otherwise(parsed)
+    late = pl.col("time") > limit
+    if not part.select(late.any()).item():
+        return part
+    return part.with_columns(
+        time=pl.when(late).then(pl.col("time").dt.offset_by("-1y")).otherwise(pl.col("time")))
 
 
 def split_lines(
@@ -188,7 +194,7 @@ def _split_kind(
 ) -> pl.DataFrame:
     raw = pl.col("raw")
     if kind == "bsd":
-        part = part.with_columns(time=_with_year(raw.str.slice(0, 15), year, mtime))
+        part = _with_year(part, raw.str.slice(0, 15), year, mtime)
         return _program_fields(part, raw.str.slice(16), host, sl)
     if kind == "rfc3339":
         part = part.with_columns(_p=raw.str.find(" ", literal=True))
