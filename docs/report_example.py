@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from export_data import r12_evidence, r12, r12_locate  # noqa: E402
+from export_data import r12, r12_evidence, r12_locate  # noqa: E402
 
 from tracemail_tui.export.pdf_report import write_result_pdf  # noqa: E402
 

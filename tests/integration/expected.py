@@ -89,6 +89,21 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
             },
         )
     ],
+    # Postfix logs the first recipient only; carol comes from Rspamd's envelope list.
+    "R16": [
+        (
+            rcpt,
+            {
+                "status": "rejected",
+                "reason~": "Gtube pattern",
+                "dsn": "5.7.1",
+                "spam_action": "reject",
+                "delivery": None,
+                "message_id": M,
+            },
+        )
+        for rcpt in ("bob@example.com", "carol@example.org")
+    ],
     "R08": [
         (
             "bob@example.com",

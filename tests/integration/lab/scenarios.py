@@ -599,6 +599,48 @@ def all_scenarios(args):
         "",
     ).ev("rspamd.log", r"id: {mid},.*\(reject\).*GTUBE", "").done()
 
+    # R16: the same milter reject for a message to two recipients. Postfix names only the
+    # first (to=<bob>); Rspamd's task log lists the envelope (rcpts: <bob,carol>).
+    m = mid("R16", "remote.test")
+    ids["R16"] = m
+    subj = "You have WON again!!!"
+    msg = build_msg(
+        frm="Lottery <winner@remote.test>",
+        to=f"{B}, {C}",
+        subject=subj,
+        message_id=m,
+        body=f"Congratulations to you both!\n\n{GTUBE}\n",
+    )
+    inbound(
+        "R16",
+        "inbound_rejected_spam_two_rcpts",
+        account=C,
+        rcpts=[B, C],
+        mail_from="winner@remote.test",
+        helo="smtp.remote.test",
+        src="127.0.0.11",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "rejected",
+            "stage": "END-OF-MESSAGE",
+            "by": "rspamd milter",
+            "smtp_code": 554,
+            "dsn": "5.7.1",
+            "reason": "Gtube pattern",
+            "spam_action": "reject",
+            "queue_id_in_log_only": True,
+            "postfix_names_first_rcpt_only": True,
+        },
+    ).ev(
+        "mail.log",
+        r"(\w+): milter-reject: END-OF-MESSAGE from unknown\[127\.0\.0\.11\]: 5\.7\.1 Gtube pattern; "
+        r"from=<winner@remote\.test> to=<bob@example\.com>",
+        "",
+    ).ev("rspamd.log", r"id: {mid},.*\(reject\).*rcpts: <bob@example\.com,carol@example\.org>",
+         "").done()
+
     m = mid("R08", "remote.test")
     ids["R08"] = m
     subj = "Cheap meds - limited offer"

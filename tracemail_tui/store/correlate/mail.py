@@ -22,6 +22,7 @@ from typing import Final
 import polars as pl
 
 from tracemail_tui.store import schema
+from tracemail_tui.store.correlate.recipients import recipients
 from tracemail_tui.store.correlate.subject import merge_subjects
 
 LOCAL_AGENTS: Final = ("lmtp", "local", "virtual", "pipe")
@@ -100,53 +101,6 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
-    """One row per (key, recipient): the last delivery attempt, or a reject, or a fallback."""
-    dl = ev.filter(pl.col("kind") == "delivery").sort("time", maintain_order=True)
-    dl = dl.with_columns(
-        rcpt=pl.col("recipient").str.to_lowercase(),
-        agent=pl.col("program").str.extract(r"([^/]+)$", 1),
-    )
-    last = dl.group_by("host", "key", "rcpt").agg(
-        seen=pl.col("time").min(),
-        d_time=pl.col("time").last(),
-        recipient=pl.col("recipient").last(),
-        orig_to=pl.col("orig_to").last(ignore_nulls=True),
-        relay=pl.col("relay").last(),
-        delay=pl.col("delay").last(),
-        dsn=pl.col("dsn").last(),
-        d_status=pl.col("status").last(),
-        d_text=pl.col("text").last(),
-        session=pl.col("session").last(),
-        agent=pl.col("agent").last(),
-    )
-    rj = ev.filter(pl.col("kind") == "reject").with_columns(
-        rcpt=pl.col("recipient").str.to_lowercase()
-    )
-    rj = rj.group_by("host", "key", "rcpt").agg(
-        seen=pl.col("time").min(),
-        recipient=pl.col("recipient").first(),
-        r_sender=pl.col("sender").first(),
-        r_status=pl.col("status").first(),
-        r_text=pl.col("text").first(),
-        r_dsn=pl.col("dsn").first(),
-    )
-    rows = pl.concat([last, rj], how="diagonal_relaxed")
-    # Messages with neither: one row for the first recipient Postfix named.
-    known = rows.select("host", "key").unique()
-    fb = msgs.join(known, on=["host", "key"], how="anti").select(
-        "host", "key",
-        recipient=pl.coalesce("action_rcpt", "subject_rcpt"),
-        seen=pl.col("first_time"),
-    ).with_columns(rcpt=pl.col("recipient").str.to_lowercase())
-    rows = pl.concat([rows, fb], how="diagonal_relaxed")
-    # A recipient both rejected and delivered (retries) keeps its delivery.
-    rows = rows.group_by("host", "key", "rcpt", maintain_order=True).agg(
-        pl.all().first(ignore_nulls=True)
-    )
-    return rows
-
-
 def _join_dovecot(rows: pl.DataFrame, dv: pl.DataFrame) -> pl.DataFrame:
     """Dovecot delivery per row: by LMTP session id, else by message-id + user.
 
@@ -213,7 +167,7 @@ def correlate(
         return (schema.empty("received").with_columns(_key=pl.lit(None, pl.String)),
                 schema.empty("sent").with_columns(_key=pl.lit(None, pl.String)))
     msgs = messages(ev)
-    rows = recipients(ev, msgs).join(msgs, on=["host", "key"], how="left")
+    rows = recipients(ev, msgs, verdicts).join(msgs, on=["host", "key"], how="left")
     rows = rows.with_columns(
         is_local=pl.col("agent").is_in(LOCAL_AGENTS).fill_null(False),
         submitted=pl.col("sasl_user").is_not_null()

@@ -1,0 +1,121 @@
+"""Recipients Postfix does not name: a milter reject/hold of a message to several
+recipients logs only the first; Rspamd's task log lists the whole envelope.
+
+Lines are in the real daemons' forms (tests/fixtures/real: R07, R09, R14).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tracemail_tui.store import engine
+from tracemail_tui.store.parse.header import split_lines
+
+QID = "9B206162573"
+MID = "<r16.6acd47.aa11bb@remote.test>"
+
+
+def _frame(lines: list[str]) -> pl.DataFrame:
+    return split_lines(pl.Series("raw", lines, pl.String), host="mx01", year=2026)
+
+
+def _postfix(qid: str, action: str, first: str, text: str) -> list[str]:
+    tail = "from=<winner@remote.test> to=<{}> proto=ESMTP helo=<smtp.remote.test>"
+    return [
+        f"Nov 27 05:40:03 mx01 postfix/smtpd[10034]: {qid}: client=unknown[127.0.0.11]",
+        f"Nov 27 05:40:03 mx01 postfix/cleanup[10039]: {qid}: info: header Subject: You have "
+        f"WON!!! from unknown[127.0.0.11]; {tail.format(first)}",
+        f"Nov 27 05:40:03 mx01 postfix/cleanup[10039]: {qid}: message-id={MID}",
+        f"Nov 27 05:40:03 mx01 postfix/cleanup[10039]: {qid}: {action}: END-OF-MESSAGE from "
+        f"unknown[127.0.0.11]: {text}; {tail.format(first)}",
+    ]
+
+
+def _rspamd(qid: str, rcpts: str, action: str = "reject") -> str:
+    return (
+        f"2026-11-27 05:40:03 #9883(rspamd_proxy) <0c9a3e>; proxy; rspamd_task_write_log: "
+        f"id: {MID}, qid: <{qid}>, ip: 127.0.0.11, from: <winner@remote.test>, (default: T "
+        f"({action}): [1006.50/15.00] [GTUBE(0.00){{}}]), len: 512, time: 12.1ms, dns req: 0, "
+        f"digest: <0123456789abcdef0123456789abcdef>, rcpts: <{rcpts}>, mime_rcpts: <{rcpts}>"
+    )
+
+
+def _received(lines: list[list[str]]) -> pl.DataFrame:
+    got = engine.run_lines([_frame(chunk) for chunk in lines])
+    return got["received"].sort("recipient")
+
+
+def test_milter_reject_has_a_row_per_envelope_recipient() -> None:
+    pf = _postfix(QID, "milter-reject", "bob@example.com", "5.7.1 Gtube pattern")
+    rows = _received([[*pf, _rspamd(QID, "bob@example.com,carol@example.org")]])
+    assert rows.select("recipient", "status", "reason", "dsn", "spam_action",
+                       "domain").rows() == [
+        ("bob@example.com", "rejected", "Gtube pattern", "5.7.1", "reject", "example.com"),
+        ("carol@example.org", "rejected", "Gtube pattern", "5.7.1", "reject", "example.org"),
+    ]
+    assert rows.get_column("id").n_unique() == 2
+    assert set(rows.get_column("queue_id")) == {QID}
+
+
+def test_milter_hold_quarantines_every_recipient() -> None:
+    pf = _postfix(QID, "milter-hold", "alice@example.com", "milter triggers HOLD action")
+    rows = _received([[*pf, _rspamd(QID, "alice@example.com,dave@example.org", "quarantine")]])
+    assert rows.select("recipient", "status", "delivery").rows() == [
+        ("alice@example.com", "quarantined", "held"),
+        ("dave@example.org", "quarantined", "held"),
+    ]
+
+
+def test_verdict_in_a_later_chunk_adds_the_others() -> None:
+    """The Rspamd file is read apart from mail.log: its line may come a chunk later."""
+    pf = _postfix(QID, "milter-reject", "bob@example.com", "5.7.1 Gtube pattern")
+    eng = engine.Engine()
+    first = eng.feed(_frame(pf))["received"]
+    assert first.get_column("recipient").to_list() == ["bob@example.com"]
+    later = eng.feed(_frame([_rspamd(QID, "bob@example.com,carol@example.org")]))["received"]
+    assert sorted(later.get_column("recipient")) == ["bob@example.com", "carol@example.org"]
+    # bob keeps his id: the row is updated, not replaced.
+    assert first.get_column("id")[0] in later.get_column("id").to_list()
+
+
+def test_rspamd_alias_and_cut_list_add_no_false_recipient() -> None:
+    """Rspamd also lists "alice@" for "alice+news@" (real log, R02), and cuts long lists
+    with a "..." element."""
+    pf = _postfix(QID, "milter-reject", "alice+news@example.com", "5.7.1 Gtube pattern")
+    rcpts = ("alice+news@example.com,alice@example.com,first.last@googlemail.com,"
+             "firstlast@gmail.com,...")
+    rows = _received([[*pf, _rspamd(QID, rcpts)]])
+    assert rows.get_column("recipient").to_list() == [
+        "alice+news@example.com", "first.last@googlemail.com"]
+
+
+def test_delivered_and_rcpt_rejected_recipients_are_not_repeated() -> None:
+    """R14: bob delivered, ghost refused at RCPT, sales@ expanded by an alias: Rspamd's
+    "bob,sales" adds nothing, and an undelivered one shows as still in the queue."""
+    q = "AA119162551"
+    lines = [
+        f"Nov 27 05:40:11 mx01 postfix/smtpd[10034]: {q}: client=unknown[127.0.0.10]",
+        f"Nov 27 05:40:11 mx01 postfix/smtpd[10034]: {q}: reject: RCPT from unknown[127.0.0.10]: "
+        "550 5.1.1 <ghost@example.org>: Recipient address rejected: User unknown in virtual "
+        "mailbox table; from=<petra@partner.test> to=<ghost@example.org> proto=ESMTP "
+        "helo=<mail.partner.test>",
+        f"Nov 27 05:40:11 mx01 postfix/cleanup[10039]: {q}: message-id={MID}",
+        f"Nov 27 05:40:11 mx01 postfix/qmgr[9978]: {q}: from=<petra@partner.test>, size=600, "
+        "nrcpt=4 (queue active)",
+        f"Nov 27 05:40:11 mx01 postfix/lmtp[10040]: {q}: to=<gina@example.com>, "
+        "orig_to=<sales@example.org>, relay=mx01.example.com[private/dovecot-lmtp], delay=0.06, "
+        "delays=0.05/0/0/0.01, dsn=2.0.0, status=sent (250 2.0.0 <gina@example.com> "
+        "YEpgLLsXCWs5JwAAg+zDdQ:R2 Saved)",
+        f"Nov 27 05:40:11 mx01 postfix/lmtp[10040]: {q}: to=<bob@example.com>, "
+        "relay=mx01.example.com[private/dovecot-lmtp], delay=0.06, delays=0.05/0/0/0.01, "
+        "dsn=2.0.0, status=sent (250 2.0.0 <bob@example.com> YEpgLLsXCWs5JwAAg+zDdQ:R1 Saved)",
+        _rspamd(q, "bob@example.com,ghost@example.org,sales@example.org,eve@example.com",
+                "no action"),
+    ]
+    rows = _received([lines])
+    assert rows.select("recipient", "status", "delivery").rows() == [
+        ("bob@example.com", "accepted", "delivered"),
+        ("eve@example.com", "accepted", None),
+        ("ghost@example.org", "rejected", None),
+        ("gina@example.com", "accepted", "delivered"),
+    ]
