@@ -131,12 +131,13 @@ def _join_dovecot(rows: pl.DataFrame, dv: pl.DataFrame) -> pl.DataFrame:
 
 
 def _join_verdicts(
-    rows: pl.DataFrame, verdicts: pl.DataFrame, findings: pl.DataFrame
+    msgs: pl.DataFrame, verdicts: pl.DataFrame, findings: pl.DataFrame
 ) -> pl.DataFrame:
     """Rspamd verdict by (queue id, message-id), else (host, queue id); clamav-milter by qid."""
+    rows = msgs
     v = verdicts.select(
         "host", "qid", "message_id", sp_action="action", sp_score="score", sp_virus="virus",
-        sp_forced="forced_text", sp_user="user",
+        sp_forced="forced_text", sp_user="user", sp_rcpts="rcpts",
     )
     by_mid = v.filter(pl.col("message_id").is_not_null()).unique(
         ["qid", "message_id"], keep="last", maintain_order=True).drop("host")
@@ -147,7 +148,7 @@ def _join_verdicts(
     miss = pl.col("sp_action").is_null()
     rows = rows.with_columns(
         [pl.when(miss).then(pl.col(f"h_{c}")).otherwise(pl.col(c)).alias(c)
-         for c in ("sp_action", "sp_score", "sp_virus", "sp_forced", "sp_user")]
+         for c in ("sp_action", "sp_score", "sp_virus", "sp_forced", "sp_user", "sp_rcpts")]
     ).drop([c for c in rows.columns if c.startswith("h_sp_")])
     cm = findings.filter(pl.col("qid").is_not_null()).unique(["host", "qid"], keep="last")
     return rows.join(cm.select("host", "qid", cm_virus="virus"), on=["host", "qid"], how="left")
@@ -166,8 +167,9 @@ def correlate(
     if ev.height == 0:
         return (schema.empty("received").with_columns(_key=pl.lit(None, pl.String)),
                 schema.empty("sent").with_columns(_key=pl.lit(None, pl.String)))
-    msgs = messages(ev)
-    rows = recipients(ev, msgs, verdicts).join(msgs, on=["host", "key"], how="left")
+    # Verdicts are per message: joined once per key, before the rows multiply them.
+    msgs = _join_verdicts(messages(ev), verdicts, findings)
+    rows = recipients(ev, msgs).join(msgs, on=["host", "key"], how="left")
     rows = rows.with_columns(
         is_local=pl.col("agent").is_in(LOCAL_AGENTS).fill_null(False),
         submitted=pl.col("sasl_user").is_not_null()
@@ -177,7 +179,6 @@ def correlate(
         inbound=~pl.col("submitted") & (pl.col("has_client") | pl.col("smtpd").is_not_null()),
     )
     rows = _join_dovecot(rows, deliveries)
-    rows = _join_verdicts(rows, verdicts, findings)
     rows = merge_subjects(rows, "subject_raw", "dv_subject")
     rows = _outcome(rows)
     rows = _ids(rows)

@@ -21,11 +21,11 @@ _ADDRESS: Final = r"^[^\s,<>@]+@[^\s,<>@]+$"
 _KEY: Final = ["host", "key"]
 
 
-def recipients(ev: pl.DataFrame, msgs: pl.DataFrame, verdicts: pl.DataFrame) -> pl.DataFrame:
+def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
     """One row per (key, recipient): last delivery attempt, reject, or named recipient.
 
-    `msgs` is :func:`mail.messages` of `ev`; `verdicts` are the Rspamd verdicts of its
-    queue ids. A key with no recipient at all keeps one row with a null recipient.
+    `msgs` is :func:`mail.messages` of `ev` with the Rspamd verdict joined (its envelope
+    in ``sp_rcpts``). A key with no recipient at all keeps one row with a null recipient.
     """
     dl = ev.filter(pl.col("kind") == "delivery").sort("time", maintain_order=True)
     dl = dl.with_columns(
@@ -65,11 +65,10 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame, verdicts: pl.DataFrame) -> 
     named = msgs.select(*_KEY, recipient=pl.coalesce("action_rcpt", "subject_rcpt"),
                         seen=pl.col("first_time"))
     others = (
-        pl.concat([named, _scanned(msgs, verdicts)])
+        pl.concat([named, _scanned(msgs)])
         .filter(pl.col("recipient").is_not_null())
         .with_columns(rcpt=pl.col("recipient").str.to_lowercase())
-        .unique([*_KEY, "rcpt"], keep="first", maintain_order=True)
-        .join(covered, on=[*_KEY, "rcpt"], how="anti")
+        .join(covered, on=[*_KEY, "rcpt"], how="anti")  # repeats: merged below
     )
     rows = pl.concat([last, rj, others], how="diagonal_relaxed")
     bare = msgs.join(rows.select(_KEY).unique(), on=_KEY, how="anti").select(
@@ -83,38 +82,25 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame, verdicts: pl.DataFrame) -> 
     )
 
 
-def _scanned(msgs: pl.DataFrame, verdicts: pl.DataFrame) -> pl.DataFrame:
-    """(host, key, recipient, seen) of the envelope Rspamd logged for each message.
-
-    Joined like the verdict itself: by queue id and Message-ID (Rspamd may run on another
-    host), else by host and queue id.
-    """
-    empty = pl.DataFrame(schema={"host": pl.String(), "key": pl.String(),
-                                 "recipient": pl.String(), "seen": msgs.schema["first_time"]})
-    v = verdicts.filter(pl.col("rcpts").is_not_null() & pl.col("qid").is_not_null())
-    if v.height == 0:
-        return empty
-    m = msgs.select(*_KEY, "qid", "message_id", seen="first_time")
-    by_mid = m.join(
-        v.filter(pl.col("message_id").is_not_null())
-        .unique(["qid", "message_id"], keep="last", maintain_order=True)
-        .select("qid", "message_id", _mid="rcpts"),
-        on=["qid", "message_id"], how="left",
-    )
-    by_host = v.unique(["host", "qid"], keep="last", maintain_order=True).select(
-        "host", "qid", _host="rcpts")
-    got = by_mid.join(by_host, on=["host", "qid"], how="left").select(
-        *_KEY, "seen", recipient=pl.coalesce("_mid", "_host").str.split(","))
-    got = got.explode("recipient").filter(pl.col("recipient").str.contains(_ADDRESS))
-    if got.height == 0:
-        return empty
-    # Rspamd may add the canonical form of an address it was given (plus tag removed:
-    # "alice+news@" also listed as "alice@"): that one was never an envelope recipient.
-    got = got.with_columns(_lc=pl.col("recipient").str.to_lowercase())
-    got = got.with_columns(_canon=_canonical(pl.col("_lc")))
-    aliases = got.filter(pl.col("_canon") != pl.col("_lc")).select(*_KEY, _lc="_canon")
-    return got.join(aliases, on=[*_KEY, "_lc"], how="anti").select(
-        *_KEY, "recipient", "seen")
+def _scanned(msgs: pl.DataFrame) -> pl.DataFrame:
+    """(host, key, recipient, seen) of the envelope Rspamd logged for each message
+    (``sp_rcpts``, joined to the message like the rest of its verdict)."""
+    got = msgs.filter(pl.col("sp_rcpts").is_not_null()).select(
+        *_KEY, recipient="sp_rcpts", seen="first_time")
+    # Most messages have one recipient: only lists are split and checked for aliases.
+    is_list = pl.col("recipient").str.contains(",", literal=True)
+    lists = got.filter(is_list)
+    got = got.filter(~is_list)
+    if lists.height:
+        lists = lists.with_columns(pl.col("recipient").str.split(",")).explode("recipient")
+        # Rspamd may add the canonical form of an address it was given (plus tag removed:
+        # "alice+news@" also listed as "alice@"): that one was never an envelope recipient.
+        lists = lists.with_columns(_lc=pl.col("recipient").str.to_lowercase())
+        lists = lists.with_columns(_canon=_canonical(pl.col("_lc")))
+        aliases = lists.filter(pl.col("_canon") != pl.col("_lc")).select(*_KEY, _lc="_canon")
+        lists = lists.join(aliases, on=[*_KEY, "_lc"], how="anti")
+        got = pl.concat([got, lists.select(got.columns)])
+    return got.filter(pl.col("recipient").str.contains(_ADDRESS))
 
 
 def _canonical(addr: pl.Expr) -> pl.Expr:
