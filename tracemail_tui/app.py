@@ -64,6 +64,9 @@ class TracemailApp(App[None]):
         if preset.date is None and preset.since is None and preset.until is None:
             preset = preset.with_(date=default_day(self.source, self.now().date()))
         filters = {view: preset for view in schema.VIEWS}
+        # Brute-force attempts on names that do not exist would bury the real failures;
+        # hidden (and counted) until `u`, or until an account is asked for.
+        filters["accesses"] = preset.with_(hide_unknown=True)
         self.push_screen(TraceScreen(self.source, filters, self.initial_view))
         if self._status is not None:
             self._auto_day = self.preset.date is None and preset.date is not None

@@ -44,7 +44,7 @@ async def test_each_view_shows_the_newest_day_with_the_cursor_on_the_newest_row(
         await settle(pilot)
         p = pane(app, view)
         assert p.filters.date == DAY
-        want = expected(src, view, date=DAY)
+        want = expected(src, view, date=DAY, hide_unknown=view == "accesses")
         assert p.result is not None and p.result.total == want.height
         table = p.query_one(ResultsTable)
         assert app.focused is table
@@ -278,6 +278,42 @@ async def test_follow_toggle() -> None:
         assert p.query_one(ResultsTable).at_end
 
 
+async def test_unknown_user_attempts_hidden_counted_and_shown_with_u() -> None:
+    """Accesses hide brute-force attempts on names that do not exist, say how many, and
+    show them on `u`; an account filter shows that account's attempts whatever `u` says."""
+    src = store()
+    app = make_app(src, "accesses")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        p = pane(app, "accesses")
+        every = expected(src, "accesses", date=DAY)
+        unknown = every.filter(pl.col("error") == "unknown-user")
+        assert unknown.height > 0
+        assert p.result is not None
+        assert p.result.total == every.height - unknown.height
+        assert p.result.hidden == unknown.height
+        assert f"{unknown.height:,} unknown-user hidden (u)" in plain(p.query_one("#showing",
+                                                                                    Static))
+        await pilot.press("u")
+        await settle(pilot)
+        assert p.result.total == every.height and p.result.hidden == 0
+        assert "unknown-user" not in plain(p.query_one("#showing", Static))
+        await pilot.press("u")
+        await settle(pilot)
+        assert p.result.total == every.height - unknown.height
+        account = unknown["user"][0]
+        p.set_filters(p.filters.with_(account=account))
+        await settle(pilot)
+        mine = expected(src, "accesses", date=DAY, account=account)
+        assert p.result.total == mine.height and p.result.hidden == 0
+        # the other views have no such key
+        await pilot.press("2")
+        await settle(pilot)
+        before = pane(app, "received").filters
+        await pilot.press("u")
+        assert pane(app, "received").filters == before
+
+
 async def test_help_screen_lists_the_bindings() -> None:
     app = make_app(store())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -285,7 +321,7 @@ async def test_help_screen_lists_the_bindings() -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = plain(app.screen.query(Static).last())
-        for word in ("Follow", "Pause", "Locate", "PDF", "Prev day"):
+        for word in ("Follow", "Pause", "Locate", "PDF", "Prev day", "Unknown users"):
             assert word in text
         await pilot.press("escape")
         assert isinstance(app.screen, TraceScreen)

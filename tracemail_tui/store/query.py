@@ -16,6 +16,8 @@ import polars as pl
 
 from tracemail_tui.store import schema
 
+UNKNOWN_USER = "unknown-user"  # the accesses `error` of an attempt with no such account
+
 # Columns the free-text filter searches, per view.
 TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     "accesses": ("user", "remote_ip", "session", "client", "error"),
@@ -53,6 +55,9 @@ class Filters:
     status: str | None = None
     text: str | None = None
     scope: tuple[str, ...] = ()
+    hide_unknown: bool = False
+    """Accesses: leave out attempts with an unknown user name (brute-force noise), unless
+    an account is asked for: then its every attempt counts, a mistyped name included."""
 
     def with_(self, **changes: Any) -> Filters:
         """A copy with some fields changed (filters are immutable values)."""
@@ -60,10 +65,17 @@ class Filters:
 
     def describe(self) -> dict[str, str]:
         """The non-empty filters as strings, for report headers and status lines."""
-        out = {k: str(v) for k, v in self.__dict__.items() if v not in (None, "", ())}
+        out = {k: str(v) for k, v in self.__dict__.items()
+               if v not in (None, "", ()) and not isinstance(v, bool)}
         if self.scope:
             out["scope"] = ",".join(self.scope)
+        if self.hides_unknown("accesses"):
+            out["unknown users"] = "hidden"
         return out
+
+    def hides_unknown(self, view: str) -> bool:
+        """Whether `unknown-user` attempts are left out of `view` (see `hide_unknown`)."""
+        return self.hide_unknown and view == "accesses" and not self.account
 
 
 def scope_expr(view: str, domains: tuple[str, ...]) -> pl.Expr:
@@ -99,6 +111,8 @@ def filter_expr(view: str, f: Filters) -> pl.Expr:
         cond &= pl.col("time") < f.until
     if f.status:
         cond &= pl.col("status") == f.status
+    if f.hides_unknown(view):
+        cond &= (pl.col("error") != UNKNOWN_USER).fill_null(True)
     if f.text:
         needle = f.text.lower()
         hit = pl.lit(False)

@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 
 from tracemail_tui.store import schema
-from tracemail_tui.store.query import TEXT_COLUMNS, Filters, Source, filter_expr
+from tracemail_tui.store.query import TEXT_COLUMNS, UNKNOWN_USER, Filters, Source, filter_expr
 from tracemail_tui.widgets.columns import (
     ColumnSpec,
     Formatter,
@@ -45,6 +45,7 @@ class Result:
     hours_day: dt.date | None = None
     width: int = 0
     index: TextIndex | None = None
+    hidden: int = 0  # unknown-user attempts left out (Filters.hide_unknown)
     elapsed: float = 0.0  # seconds spent in `load` (the worker's share of an update)
 
     @property
@@ -138,14 +139,24 @@ def load(
     generation = source.generation
     with_date = filters.date is None
     columns = fit(view, width, with_date=with_date)
-    match = filter_expr(view, filters.with_(status=None, text=None))
+    # Hidden unknown-user attempts are counted, so the pane can say how many it left out.
+    hide = filters.hides_unknown(view)
+    match = filter_expr(view, filters.with_(status=None, text=None, hide_unknown=False))
     rows = source.scan(view)
     if filters.text:
         if index is None or index.generation != generation or index.view != view:
             index = text_index(source, view, generation)
         rows = index.frame.lazy()
         match &= text_match(filters.text)
-    base = rows.filter(match).select(needed_columns(columns)).collect()
+    keys = needed_columns(columns)
+    base = rows.filter(match).select(*keys, *(["error"] if hide and "error" not in keys else []))
+    base = base.collect()
+    hidden = 0
+    if hide:
+        unknown = (pl.col("error") == UNKNOWN_USER).fill_null(False)
+        hidden = int(base.select(unknown.sum()).item())
+        if hidden:
+            base = base.filter(~unknown)
     counts = _counts(view, base)
     shown = base.filter(pl.col("status") == filters.status) if filters.status else base
     if not shown.get_column("time").is_sorted():
@@ -166,6 +177,7 @@ def load(
         hours_day=hours_day,
         width=width,
         index=index if filters.text else None,
+        hidden=hidden,
         elapsed=time.perf_counter() - started,
     )
 

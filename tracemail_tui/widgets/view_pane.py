@@ -66,6 +66,7 @@ class ViewPane(Vertical):
         Binding("e", "export_csv", "CSV", id="view.export_csv"),
         Binding("s", "cycle_status", "Outcome", show=False, id="view.cycle_status"),
         Binding("x", "clear_filters", "Clear filters", show=False, id="view.clear"),
+        Binding("u", "toggle_unknown", "Unknown users", show=False, id="view.unknown"),
         Binding("escape", "back", "Back", show=False, id="view.back"),
     ]
 
@@ -255,6 +256,8 @@ class ViewPane(Vertical):
             showing = f"showing {result.shown:,} of {result.total:,}"
         else:
             showing = f"{result.total:,} row" + ("" if result.total == 1 else "s")
+        if result.hidden:
+            showing += f" · {result.hidden:,} unknown-user hidden (u)"
         self.query_one("#showing", Static).update(showing)
         self._render_live()
 
@@ -341,6 +344,20 @@ class ViewPane(Vertical):
 
     def action_clear_filters(self) -> None:
         self.set_filters(self.filters.with_(domain=None, account=None, status=None, text=None))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`u` only means something in Accesses."""
+        if action == "toggle_unknown":
+            return self.view == "accesses"
+        return True
+
+    def action_toggle_unknown(self) -> None:
+        """Show or hide attempts with an unknown user name (an account filter shows them
+        anyway: a mistyped login is what one looks for there)."""
+        hide = not self.filters.hide_unknown
+        self.set_filters(self.filters.with_(hide_unknown=hide))
+        self.notify("Unknown-user attempts hidden" if hide else "Unknown-user attempts shown",
+                    timeout=2)
 
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
