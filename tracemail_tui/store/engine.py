@@ -152,8 +152,10 @@ class Engine:
         deliveries: pl.DataFrame,
         findings: pl.DataFrame,
     ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, list[str]]]:
-        ev = events.filter(~pl.col("kind").is_in(["sasl_fail", "disconnect"])).filter(
-            pl.col("qid").is_not_null() | (pl.col("kind") == "reject")
+        kind = pl.col("kind")
+        ev = events.filter(
+            ~kind.is_in(["sasl_fail", "disconnect"])
+            & (pl.col("qid").is_not_null() | (kind == "reject"))
         )
         touched = [self._assign_keys(ev)]
         self._verdicts = pl.concat([self._verdicts, verdicts])
