@@ -174,7 +174,7 @@ async def test_hostile_subject_with_escapes_is_escaped_in_details() -> None:
         app.open_detail("received", row["id"][0])
         await settle(pilot)
         body = plain(app.screen.query_one("#detail-content", Static))
-        assert "\x1b" not in body and "\\e[31mred" in body
+        assert "\x1b" not in body and "\\x1b[31mred" in body
 
 
 async def test_copy_locate_and_pdf_from_details(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def test_fit_never_exceeds_width_and_keeps_outcome(view: str, width: int) -> Non
 
 
 def test_escape_controls_makes_escapes_visible() -> None:
-    assert escape_controls("a\x1b[31mb\x07\r\n\t\u202e") == "a\\e[31mb\\x07\\r\\n\\t\\u202e"
+    assert escape_controls("a\x1b[31mb\x07\r\n\t\u202e") == "a\\x1b[31mb\\x07\\r\\n\\t\\u202e"
     assert escape_controls("[bold red]x[/]") == "[bold red]x[/]"  # markup is not a control
 
 
@@ -54,7 +54,7 @@ def test_cells_show_icon_and_word_literal_markup_and_escaped_controls() -> None:
     assert rows[-1]["status"][0] in "✓⚑✗"
     subjects = [row["subject"] for row in rows]
     assert "[bold red]URGENT[/] pay now" in subjects
-    assert "\\e[31mred\\e[0m \\e]8;;http://evil\\x07link\\e]8;;\\x07" in subjects
+    assert "\\x1b[31mred\\x1b[0m \\x1b]8;;http://evil\\x07link\\x1b]8;;\\x07" in subjects
     assert not any(ch in (s or "") for s in subjects for ch in "\x1b\x07\r\n\u202e")
     assert max(len(s or "") for s in subjects) == 300
     assert rows[-1]["time"].count(":") == 2 and len(rows[-1]["time"]) == 8

@@ -1,5 +1,8 @@
 """Make hostile log text safe to show: every control or invisible character made visible.
 
+The one escaper of the app: the TUI (widgets/safe_text.py), the CLI's tables, the status
+line and the PDF reports all show a value the same way.
+
 Log content is attacker-controlled (subjects, HELO names, user names). In a PDF, ANSI/OSC
 escapes and Rich markup are not interpreted anyway, but control characters would vanish
 or garble lines and bidi overrides would reorder what the reader sees. We render them as
@@ -40,7 +43,9 @@ _VISIBLE: Final = _table()
 def visible(text: str) -> str:
     """`text` with control, bidi-override and invisible characters shown as escapes."""
     text = text.translate(_VISIBLE)
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):  # lone surrogates (bad UTF-8 input)
+    try:
+        text.encode("utf-8")  # C speed; fails only on lone surrogates (bad UTF-8 input)
+    except UnicodeEncodeError:
         text = "".join(f"\\u{ord(ch):04x}" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
     return text
 

@@ -8,29 +8,15 @@ rendered as `rich.text.Text` (never markup-parsed).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rich.text import Text
 
-# C0 and C1 controls, DEL, and the invisible bidi / direction marks and overrides.
-CONTROL_CLASS = r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
-_CONTROL_RE = re.compile(CONTROL_CLASS)
-_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
+from tracemail_tui.export.text import visible
 
-
-def _visible(match: re.Match[str]) -> str:
-    ch = match.group(0)
-    named = _NAMED.get(ch)
-    if named is not None:
-        return named
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def escape_controls(value: str) -> str:
-    """`value` with every control / bidi character replaced by a visible escape."""
-    return _CONTROL_RE.sub(_visible, value)
+# The same escapes as the CLI and the reports (export/text.py): ESC as "\x1b", bidi
+# overrides as "\u202e", so a value reads alike on screen and on paper.
+escape_controls = visible
 
 
 def safe_text(value: object, style: str = "") -> Text:
