@@ -28,6 +28,12 @@ def test_fit_never_exceeds_width_and_keeps_outcome(view: str, width: int) -> Non
 def test_escape_controls_makes_escapes_visible() -> None:
     assert escape_controls("a\x1b[31mb\x07\r\n\t\u202e") == "a\\x1b[31mb\\x07\\r\\n\\t\\u202e"
     assert escape_controls("[bold red]x[/]") == "[bold red]x[/]"  # markup is not a control
+    # a line/paragraph separator would break a table row; an Arabic letter mark reorders
+    assert escape_controls("a\u2028b\u2029c\u061cd") == "a\\u2028b\\u2029c\\u061cd"
+    # the same text as the CLI and the PDFs show
+    from tracemail_tui.export.text import visible
+    hostile = "".join(chr(c) for c in range(0x00, 0xA0)) + "\u202e\ufeff\udcff"
+    assert escape_controls(hostile) == visible(hostile)
 
 
 def test_load_counts_status_independently_and_caps_rows() -> None:
