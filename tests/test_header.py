@@ -45,6 +45,21 @@ def test_forms(line: str, program: str, pid: str | None, host: str, msg_start: s
     assert row["time"].year == 2026 and row["raw"] == line
 
 
+def test_one_chunk_of_mixed_forms_splits_as_its_lines_alone() -> None:
+    """Syslog and Dovecot-file lines in one chunk (the mixed path) give what each line
+    gives on its own (the one-form fast paths)."""
+    lines = [
+        "Nov 27 05:40:32 imap-login: Info: Login: user=<a@b.c>, method=PLAIN",
+        "Nov 27 05:39:56 mx01 postfix/smtpd[10034]: connect from unknown[127.0.0.10]",
+        "Nov 27 05:40:32 mx01 dovecot: imap-login: Login: user=<a@b.c>",
+        "Nov 27 05:40:33 pop3(g@e.com)<10111><xBi2fzthRbZ/AAAg>: Info: Disconnected: x",
+        "Nov 27 05:40:34 mx01 postfix/qmgr[9978]: E3ED71624A1: removed",
+        "Nov 27 05:40:35 not a syslog line at all",
+    ]
+    together = split_lines(pl.Series(lines), host="imap1", year=2026).to_dicts()
+    assert together == [_one(line, host="imap1", year=2026) for line in lines]
+
+
 def test_day_padding_and_fraction() -> None:
     assert _one("Nov  7 05:39:56 mx01 postfix/qmgr[1]: X: removed", year=2026)["time"] == \
         dt.datetime(2026, 11, 7, 5, 39, 56)

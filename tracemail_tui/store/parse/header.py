@@ -93,26 +93,39 @@ def _program_fields(df: pl.DataFrame, rest: pl.Expr, host: str | None,
     """From ``host prog[pid]: msg`` (or a Dovecot file body) fill host/program/pid/msg.
 
     ``str.find`` + a cut is used instead of ``splitn`` (slower on Polars 2.1); ``sl``
-    cuts at the byte offsets ``str.find`` gives (see :func:`_slicer`).
+    cuts at the byte offsets ``str.find`` gives (see :func:`_slicer`). A chunk is nearly
+    always from one file in one form: when all its lines are syslog or all are Dovecot's
+    own file, only that form is computed (``when/then`` evaluates both branches).
     """
     df = df.with_columns(_rest=rest)
     r = pl.col("_rest")
-    df = df.with_columns(_dv=r.str.contains(_DOVECOT_TOKEN), _sp=r.str.find(" ", literal=True))
+    df = df.with_columns(_dv=r.str.contains(_DOVECOT_TOKEN).fill_null(False),
+                         _sp=r.str.find(" ", literal=True))
+    n_dv = int(df.get_column("_dv").sum())
+    dovecot = {
+        "host": pl.lit(host, pl.String),
+        "program": pl.lit("dovecot"),
+        "pid": pl.lit(None, pl.String),
+        "msg": r.str.replace(": Info: ", ": ", literal=True),
+    }
+    if n_dv == df.height:
+        return df.with_columns(**dovecot)
     df = df.with_columns(_after=sl(r, pl.col("_sp") + 1))
     a = pl.col("_after")
     df = df.with_columns(_colon=a.str.find(": ", literal=True), _br=a.str.find("[", literal=True))
     colon, br = pl.col("_colon"), pl.col("_br")
     has_pid = br.is_not_null() & (br < colon)
-    syslog_prog = pl.when(has_pid).then(sl(a, 0, br)).otherwise(sl(a, 0, colon))
-    syslog_pid = pl.when(has_pid).then(sl(a, br + 1, colon - br - 2))
-    dovecot_msg = r.str.replace(": Info: ", ": ", literal=True)
+    syslog = {
+        "host": sl(r, 0, pl.col("_sp")),
+        "program": pl.when(has_pid).then(sl(a, 0, br)).otherwise(sl(a, 0, colon)),
+        "pid": pl.when(has_pid).then(sl(a, br + 1, colon - br - 2)),
+        "msg": sl(a, colon + 2),
+    }
+    if n_dv == 0:
+        return df.with_columns(**syslog)
     dv = pl.col("_dv")
     return df.with_columns(
-        host=pl.when(dv).then(pl.lit(host, pl.String)).otherwise(sl(r, 0, pl.col("_sp"))),
-        program=pl.when(dv).then(pl.lit("dovecot")).otherwise(syslog_prog),
-        pid=pl.when(dv).then(pl.lit(None, pl.String)).otherwise(syslog_pid),
-        msg=pl.when(dv).then(dovecot_msg).otherwise(sl(a, colon + 2)),
-    )
+        **{c: pl.when(dv).then(dovecot[c]).otherwise(syslog[c]) for c in syslog})
 
 
 def _with_year(part: pl.DataFrame, stamp: pl.Expr, year: int | None,
