@@ -109,7 +109,8 @@ def parse_chunk(lines: pl.DataFrame, need: Needs) -> ParsedChunk:
     """Run the parsers `need` asks for over `lines`, side by side."""
     summary, pf, dv, rs, cl, web = run_all(
         lambda: summarize(lines),
-        lambda: postfix.parse(need.postfix_lines(lines)) if need.postfix else None,
+        lambda: postfix.parse(need.postfix_lines(lines), sessions=need.accesses)
+        if need.postfix else None,
         lambda: parse_dovecot(lines, need),
         lambda: rspamd.parse(lines) if need.mail else None,
         lambda: clamav.parse(lines) if need.mail else None,

@@ -12,6 +12,7 @@ warnings, ...) are counted as *ignored*; anything else is *unparsed*.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -111,8 +112,12 @@ def _service(lines: pl.DataFrame) -> pl.Expr:
     )
 
 
-def parse(lines: pl.DataFrame) -> PostfixEvents:
-    """Parse the Postfix lines of a lines frame (other programs are left alone)."""
+def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
+    """Parse the Postfix lines of a lines frame (other programs are left alone).
+
+    `sessions=False` skips what only the accesses view uses (SMTP AUTH failures and
+    smtpd disconnects): those lines are then counted as ignored, like other chatter.
+    """
     pf = lines.filter(pl.col("program").str.starts_with("postfix")).with_row_index("_i").select(
         "_i", "time", "host", "program", "pid", "msg",
         service=_service(lines),
@@ -220,22 +225,8 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
         dsn=pl.col("_rtext").str.extract(r"^\d{3} (\d\.\d+\.\d+) ", 1),
         text=pl.col("_rtext").str.extract(r"^(.*?)(?:; client |$)", 1),
     )
-    take(
-        body.str.contains(r"^warning: [^\[\s]*\[[^\]]*\]: SASL \S+ authentication failed"),
-        "sasl_fail",
-        frame=noqid,
-        pre=body.str.starts_with("warning: "),
-        **_client(body, "warning: "),
-        sasl_method=body.str.extract(r"SASL (\S+) authentication failed", 1),
-        sasl_user=body.str.extract(r", sasl_username=(.*)$", 1),
-        text=body.str.extract(r"authentication failed: (.*?)(?:, sasl_username=.*)?$", 1),
-    )
-    take(
-        (svc == "smtpd") & body.str.starts_with("disconnect from "),
-        "disconnect",
-        frame=noqid,
-        **_client(body, "disconnect from "),
-    )
+    if sessions:
+        _sessions(take, body, svc, noqid)
     # --- cleanup
     take(body.str.starts_with("message-id="), "message_id", frame=withq,
          message_id=body.str.slice(11).str.strip_chars())
@@ -315,6 +306,27 @@ def parse(lines: pl.DataFrame) -> PostfixEvents:
         events=events,
         ignored=counts.filter(pl.col("ign")).select("program", "n"),
         unparsed=counts.filter(~pl.col("ign")).select("program", "n"),
+    )
+
+
+def _sessions(take: Callable[..., None], body: pl.Expr, svc: pl.Expr,
+              noqid: pl.DataFrame) -> None:
+    """SMTP AUTH failures and smtpd disconnects (the accesses view's Postfix events)."""
+    take(
+        body.str.contains(r"^warning: [^\[\s]*\[[^\]]*\]: SASL \S+ authentication failed"),
+        "sasl_fail",
+        frame=noqid,
+        pre=body.str.starts_with("warning: "),
+        **_client(body, "warning: "),
+        sasl_method=body.str.extract(r"SASL (\S+) authentication failed", 1),
+        sasl_user=body.str.extract(r", sasl_username=(.*)$", 1),
+        text=body.str.extract(r"authentication failed: (.*?)(?:, sasl_username=.*)?$", 1),
+    )
+    take(
+        (svc == "smtpd") & body.str.starts_with("disconnect from "),
+        "disconnect",
+        frame=noqid,
+        **_client(body, "disconnect from "),
     )
 
 
