@@ -119,3 +119,33 @@ def test_delivered_and_rcpt_rejected_recipients_are_not_repeated() -> None:
         ("ghost@example.org", "rejected", None),
         ("gina@example.com", "accepted", "delivered"),
     ]
+
+
+def test_queued_recipients_become_deliveries_without_leftover_rows() -> None:
+    """In the queue, every scanned recipient shows (Rspamd listed them); once Postfix
+    delivers, their rows are the deliveries, under the same ids, and no extra row stays."""
+    q = "5BEF4162570"
+    head = [
+        f"Nov 27 05:41:00 mx01 postfix/smtpd[10034]: {q}: client=unknown[127.0.0.10]",
+        f"Nov 27 05:41:00 mx01 postfix/cleanup[10039]: {q}: info: header Subject: Hi from "
+        "unknown[127.0.0.10]; from=<petra@partner.test> to=<bob@example.com> proto=ESMTP "
+        "helo=<mail.partner.test>",
+        f"Nov 27 05:41:00 mx01 postfix/cleanup[10039]: {q}: message-id={MID}",
+        f"Nov 27 05:41:00 mx01 postfix/qmgr[9978]: {q}: from=<petra@partner.test>, size=600, "
+        "nrcpt=2 (queue active)",
+        _rspamd(q, "bob@example.com,carol@example.org", "no action"),
+    ]
+    tail = [
+        f"Nov 27 05:41:01 mx01 postfix/lmtp[10040]: {q}: to=<{rcpt}>, "
+        "relay=mx01.example.com[private/dovecot-lmtp], delay=0.06, delays=0.05/0/0/0.01, "
+        f"dsn=2.0.0, status=sent (250 2.0.0 <{rcpt}> YEpgLLsXCWs5JwAAg+zDdQ:R{n} Saved)"
+        for n, rcpt in ((1, "bob@example.com"), (2, "carol@example.org"))
+    ] + [f"Nov 27 05:41:01 mx01 postfix/qmgr[9978]: {q}: removed"]
+    eng = engine.Engine()
+    queued = eng.feed(_frame(head))["received"].sort("recipient")
+    assert queued.select("recipient", "delivery").rows() == [
+        ("bob@example.com", None), ("carol@example.org", None)]
+    done = engine.run_lines([_frame(head), _frame(tail)])["received"].sort("recipient")
+    assert done.select("recipient", "delivery").rows() == [
+        ("bob@example.com", "delivered"), ("carol@example.org", "delivered")]
+    assert sorted(done.get_column("id")) == sorted(queued.get_column("id"))
