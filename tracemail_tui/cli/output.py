@@ -8,6 +8,7 @@ it exists (formula neutralisation lives there).
 
 from __future__ import annotations
 
+import io
 from typing import IO, Final
 
 import polars as pl
@@ -76,19 +77,63 @@ def _iso(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_JSON_LINE_BREAKS_UTF8: Final = tuple((raw.encode(), esc.encode())
+                                      for raw, esc in _JSON_LINE_BREAKS)
+
+
+def _json_bytes(df: pl.DataFrame, lines: bool) -> bytes:
+    """Polars' JSON (array or lines) of `df` as UTF-8, line breaks escaped.
+
+    Bytes, not text: a 250k-row result is ~170 MB of JSON, and a Python str of it costs
+    a decode, three slow scans and an encode (~1.5 s; this way ~0.6 s). The UTF-8 forms
+    of U+0085/U+2028/U+2029 cannot occur inside another character's encoding.
+    """
+    buf = io.BytesIO()
+    frame = _iso(df)
+    if lines:
+        frame.write_ndjson(buf)
+    else:
+        frame.write_json(buf)
+    data = buf.getvalue()
+    for raw, escaped in _JSON_LINE_BREAKS_UTF8:
+        if raw in data:
+            data = data.replace(raw, escaped)
+    return data
+
+
+def _binary(out: IO[str]) -> IO[bytes] | None:
+    """The byte stream under a UTF-8 text stream (stdout, an opened file), else None."""
+    binary = getattr(out, "buffer", None)
+    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return binary if binary is not None and encoding == "utf8" else None
+
+
 def write_json(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON array of objects with the view's fields (ISO times, nulls as null)."""
+    binary = _binary(out)
     out.write("[")
     for i, start in enumerate(range(0, df.height, JSON_BATCH)):
-        text = _escape_breaks(_iso(df.slice(start, JSON_BATCH)).write_json())
-        out.write(("," if i else "") + text.strip()[1:-1])
+        if i:
+            out.write(",")
+        part = df.slice(start, JSON_BATCH)
+        if binary is not None:
+            out.flush()
+            binary.write(_json_bytes(part, lines=False).strip()[1:-1])
+        else:
+            out.write(_escape_breaks(_iso(part).write_json()).strip()[1:-1])
     out.write("]\n")
 
 
 def write_jsonl(df: pl.DataFrame, out: IO[str]) -> None:
     """One JSON object per line."""
+    binary = _binary(out)
     for start in range(0, df.height, JSON_BATCH):
-        out.write(_escape_breaks(_iso(df.slice(start, JSON_BATCH)).write_ndjson()))
+        part = df.slice(start, JSON_BATCH)
+        if binary is not None:
+            out.flush()
+            binary.write(_json_bytes(part, lines=True))
+        else:
+            out.write(_escape_breaks(_iso(part).write_ndjson()))
 
 
 def write_csv(df: pl.DataFrame, out: IO[str], view: str) -> None:
