@@ -64,3 +64,58 @@ def test_empty_result_is_valid_json(tmp_path: Path) -> None:
     df = _frame(0)
     assert json.loads(_via_file(tmp_path, output.write_json, df)) == []
     assert _via_file(tmp_path, output.write_jsonl, df) == ""
+
+
+def _reference_table(df: pl.DataFrame, view: str) -> str:
+    """The table as one Python call per cell writes it (the behaviour to keep)."""
+    cols = [c for c in output.TABLE_COLUMNS.get(view, tuple(df.columns)) if c in df.columns]
+    rows = [[output._cell(v) for v in row] for row in df.select(cols).iter_rows()]
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+              for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def test_table_matches_the_cell_by_cell_rendering() -> None:
+    """Hostile, long, non-ASCII, null and fractional-second values, trailing spaces."""
+    values = [
+        "\x1b[31mred\x1b[0m \u202eevil", "Grüße aus Köln – Angebot ✉", None, "x" * 200,
+        "ü" * 59 + "é", "ü" * 61, "trailing spaces   ", "\u3000wide\u3000", "a\u2028b",
+        "[bold]markup[/]", "=cmd|' /C calc'!A0", "tab\there", "",
+    ]
+    n = len(values)
+    df = pl.DataFrame({
+        "time": [dt.datetime(2026, 11, 27, 5, 40, i, 7 * i) for i in range(n)],
+        "status": ["accepted"] * n,
+        "sender": values,
+        "recipient": list(reversed(values)),
+        "subject": values[3:] + values[:3],
+        "server": [None] * n,
+    }, schema_overrides={"server": pl.String})
+    got = io.StringIO()
+    output.write_table(df, got, "received")
+    assert got.getvalue() == _reference_table(df, "received")
+    empty = io.StringIO()
+    output.write_table(df.clear(), empty, "received")
+    assert empty.getvalue() == _reference_table(df.clear(), "received")
+
+
+def test_table_of_a_real_search_matches_the_cell_by_cell_rendering() -> None:
+    from tracemail_tui.store import engine
+
+    real = Path(__file__).parent / "fixtures" / "real"
+    result = engine.run([real])
+    for view in ("accesses", "received", "sent"):
+        got = io.StringIO()
+        output.write_table(result[view], got, view)
+        assert got.getvalue() == _reference_table(result[view], view), view
+
+
+def test_table_to_a_file_is_the_same_text(tmp_path: Path) -> None:
+    """A UTF-8 file (or stdout) gets the rows as bytes from Polars: same text."""
+    df = _frame(7).with_columns(status=pl.lit("accepted"), sender=pl.lit("ü\x1b[1m"))
+    text = io.StringIO()
+    output.write_table(df, text, "received")
+    assert _via_file(tmp_path, lambda d, fh: output.write_table(d, fh, "received"), df) == \
+        text.getvalue() == _reference_table(df, "received")

@@ -39,6 +39,10 @@ def _table() -> dict[int, str]:
 
 _VISIBLE: Final = _table()
 
+ESCAPED_CLASS: Final = "[" + "".join(f"\\x{{{c:x}}}" for c in sorted(_VISIBLE)) + "]"
+"""A regex class (Rust syntax, for Polars) of the characters `visible` escapes: a
+column's values that match it are the only ones that need `visible` at all."""
+
 
 def visible(text: str) -> str:
     """`text` with control, bidi-override and invisible characters shown as escapes."""
