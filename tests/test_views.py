@@ -100,3 +100,43 @@ def test_dovecot_filter_keeps_every_delivery_form() -> None:
     lines = pl.DataFrame({"program": ["dovecot"] * len(msgs), "msg": msgs})
     assert Needs.of({"sent"}).dovecot_lines(lines)["msg"].to_list() == msgs[2:5]
     assert Needs.of({"mailbox"}).dovecot_lines(lines)["msg"].to_list() == msgs[2:6]
+
+
+@pytest.mark.parametrize("view", ["received", "sent"])
+def test_mail_only_runs_skip_unused_lines_before_the_split_and_count_them(view: str) -> None:
+    full = engine.run([REAL])
+    got = engine.run([REAL], views={view})
+    assert _canon(got[view], view).equals(_canon(full[view], view))
+    assert full.stats.skipped == 0 and "skipped" not in full.stats.to_dict()
+    assert got.stats.skipped > 0  # Dovecot logins and Rspamd housekeeping at least
+    assert got.stats.lines == full.stats.lines  # read, even if not split
+
+
+def test_raw_skip_takes_only_lines_no_mail_view_uses() -> None:
+    lines = {
+        # skipped
+        "Nov 27 05:40:32 imap-login: Info: Login: user=<a@b.c>, method=PLAIN": True,
+        "Nov 27 05:40:32 mx01 dovecot: pop3-login: Login: user=<a@b.c>": True,
+        "2026-11-27T05:40:32.1+01:00 mx01 dovecot[7]: auth: Error: x": True,
+        "Nov 27 05:40:33 imap(g@e.com)<1><xBi2fzthRbZ/AAAg>: Info: expunge: box=INBOX": True,
+        "Nov 27 05:40:32 lmtp(123): Info: Connect from local": True,
+        "Nov  7 05:40:32 mx01 dovecot: lmtp(123): Disconnect from local: Client has quit": True,
+        "2026-11-27 05:40:04 #9883(rspamd_proxy) <3af9e4>; proxy; proxy_accept_socket: x": True,
+        # kept: deliveries, verdicts, Postfix, and look-alikes inside logged text
+        "Nov 27 05:40:33 lmtp(g@e.com)<1><xBi2fzthRbZ/AAAg>: Info: sieve: msgid=<m>: "
+        "stored mail into mailbox 'INBOX'": False,
+        "Nov 27 05:40:33 mx01 dovecot: lmtp(g@e.com)<1><s>: msgid=<m>: saved mail to INBOX": False,
+        "2026-11-27 05:40:04 #9883(rspamd_proxy) <3af9e4>; proxy; rspamd_task_write_log: id": False,
+        "Nov 27 05:39:56 mx01 postfix/cleanup[1]: A62A116255C: info: header Subject: "
+        "imap-login: Login from x; from=<a@b> to=<c@d>": False,
+        "Nov 27 05:39:56 imap postfix/smtpd[1]: connect from unknown[127.0.0.10]": False,
+        "Nov 27 05:39:56 mx01 postfix/smtpd[1]: A62A116255C: client=unknown[127.0.0.10]": False,
+        "Nov 27 05:40:32 mx01 cyrus/imap[123]: login: x": False,
+    }
+    for views in ({"received"}, {"sent"}, {"received", "sent"}):
+        skip = Needs.of(views).raw_skip()
+        assert skip is not None
+        got = pl.DataFrame({"raw": list(lines)}).select(skip).to_series().to_list()
+        assert dict(zip(lines, got, strict=True)) == lines
+    for views in ({"accesses"}, {"mailbox"}, {"received", "accesses"}, None):
+        assert Needs.of(views).raw_skip() is None

@@ -76,6 +76,7 @@ def merged_chunks(
     *,
     raw: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    skip: _Skip | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Lines frames of all sources, interleaved by time up to a common horizon.
 
@@ -99,7 +100,7 @@ def merged_chunks(
     total = max(sum(sizes), 1)
     floor = min(chunk_bytes, _MIN_STREAM_BYTES)
     on_bytes = _Progress(total, progress) if progress is not None else None
-    iters = [_stream(group, max(chunk_bytes * n // total, floor), raw, on_bytes)
+    iters = [_stream(group, max(chunk_bytes * n // total, floor), raw, on_bytes, skip)
              for group, n in zip(streams.values(), sizes, strict=True)]
     bufs: list[pl.DataFrame | None] = [None] * len(iters)
     live = [True] * len(iters)
@@ -174,10 +175,24 @@ class _Progress:
 
 
 def _stream(group: list[sources.Source], chunk_bytes: int, raw: bool,
-            on_bytes: Callable[[int], None] | None) -> Iterator[pl.DataFrame]:
+            on_bytes: Callable[[int], None] | None, skip: _Skip | None,
+            ) -> Iterator[pl.DataFrame]:
     for src in group:
-        for chunk in sources.read_chunks(src, chunk_bytes, on_bytes):
+        for chunk in sources.read_chunks(src, chunk_bytes, on_bytes,
+                                         skip.expr if skip else None, skip):
             yield chunk if raw else chunk.drop("raw")
+
+
+class _Skip:
+    """Lines left out before the split (`Needs.raw_skip`), counted over reader threads."""
+
+    def __init__(self, expr: pl.Expr) -> None:
+        self.expr, self.lines = expr, 0
+        self._lock = threading.Lock()
+
+    def __call__(self, n: int) -> None:
+        with self._lock:
+            self.lines += n
 
 
 def collect(deltas: Iterable[Delta]) -> dict[str, pl.DataFrame]:
@@ -241,9 +256,13 @@ def run(
     eng.stats.files = [str(s.path) for s in srcs]
     # Two stages: the next batch is read, split and parsed on other threads while the
     # engine correlates this one (parsing touches no engine state; see Engine.parse).
-    chunks = merged_chunks(srcs, chunk_bytes, raw=False, progress=progress)
+    unused = eng.needs.raw_skip()
+    skip = _Skip(unused) if unused is not None else None
+    chunks = merged_chunks(srcs, chunk_bytes, raw=False, progress=progress, skip=skip)
     parsed = prefetch(eng.parse(chunk) for chunk in chunks)
     views = collect(eng.absorb(p) for p in parsed)
+    if skip is not None:
+        eng.stats.add_skipped(skip.lines)
     return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
                   host=host, year=year, hosts=hosts)
 

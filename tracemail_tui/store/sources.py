@@ -224,10 +224,38 @@ def read_raw_chunks(
             yield _decode(rest)
 
 
+_SKIP_SAMPLE = 2000  # lines of a chunk tested first: one file's chunk is of one kind
+_SKIP_WORTH = 0.05  # skipping under this share of lines costs more than it saves
+
+
+def _worth_skipping(raw: pl.Series, skip: pl.Expr) -> bool:
+    """Whether a chunk has enough skippable lines to pay for the test on all of them
+    (a Postfix mail.log has none; Dovecot's and Rspamd's own files are mostly such)."""
+    if len(raw) == 0:
+        return False
+    sample = raw.head(_SKIP_SAMPLE).to_frame().select(skip.fill_null(False)).to_series()
+    return bool(sample.mean() >= _SKIP_WORTH)  # type: ignore[operator]
+
+
 def read_chunks(
-    src: Source, chunk_bytes: int = CHUNK_BYTES, on_bytes: Callable[[int], None] | None = None
+    src: Source,
+    chunk_bytes: int = CHUNK_BYTES,
+    on_bytes: Callable[[int], None] | None = None,
+    skip: pl.Expr | None = None,
+    on_skipped: Callable[[int], None] | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """Yield lines frames (see header.split_lines) of `src`, chunk by chunk."""
+    """Yield lines frames (see header.split_lines) of `src`, chunk by chunk.
+
+    `skip` (an expression on the ``raw`` column, see `Needs.raw_skip`) drops lines
+    before they are split; `on_skipped` hears how many, so they are still counted.
+    """
     for raw in read_raw_chunks(src.path, chunk_bytes, on_bytes):
+        if skip is not None and _worth_skipping(raw, skip):
+            unused = raw.to_frame().select(skip.fill_null(False)).to_series()
+            n = int(unused.sum())
+            if n:
+                raw = raw.filter(~unused)
+                if on_skipped is not None:
+                    on_skipped(n)
         if len(raw):
             yield split_lines(raw, host=src.host, year=src.year, mtime=src.mtime)

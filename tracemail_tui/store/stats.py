@@ -50,6 +50,13 @@ class Stats:
     last_time: dt.datetime | None = None
     hosts: set[str] = field(default_factory=set)
     files: list[str] = field(default_factory=list)
+    skipped: int = 0
+    """Lines a view-limited run read but did not split or parse (no asked view uses
+    them; see `Needs.raw_skip`): part of `lines`, not of `programs`."""
+
+    def add_skipped(self, n: int) -> None:
+        self.lines += n
+        self.skipped += n
 
     def add_summary(self, summary: LinesSummary) -> None:
         """Count a chunk's lines per program, its time span and hosts (`summarize` runs
@@ -74,7 +81,7 @@ class Stats:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output and the TUI status line."""
-        return {
+        out = {
             "lines": self.lines,
             "first_time": self.first_time.isoformat() if self.first_time else None,
             "last_time": self.last_time.isoformat() if self.last_time else None,
@@ -84,6 +91,9 @@ class Stats:
             "ignored": dict(sorted(self.ignored.items())),
             "unparsed": dict(sorted(self.unparsed.items())),
         }
+        if self.skipped:  # view-limited runs only (`stats` reads everything)
+            out["skipped"] = self.skipped
+        return out
 
     def unparsed_of(self, family: str) -> int:
         """Unparsed lines of programs starting with `family` (e.g. "postfix", "dovecot")."""
