@@ -224,7 +224,7 @@ def read_raw_chunks(
             yield _decode(rest)
 
 
-_SKIP_SAMPLE = 2000  # lines of a chunk tested first: one file's chunk is of one kind
+_SKIP_SAMPLE = 500  # lines of a chunk tested first: one file's chunk is of one kind
 _SKIP_WORTH = 0.05  # skipping under this share of lines costs more than it saves
 
 
