@@ -68,7 +68,7 @@ def _cells(col: pl.Series) -> pl.Series:
     hit = col.str.contains(ESCAPED_CLASS).fill_null(False)
     if hit.any():
         at = hit.arg_true()
-        col = col.scatter(at, [escape(v) for v in col.gather(at)])
+        col = col.clone().scatter(at, [escape(v) for v in col.gather(at)])  # never the caller's
     c = pl.col(col.name)
     return col.to_frame().select(
         pl.when(c.str.len_chars() > MAX_CELL).then(c.str.slice(0, MAX_CELL - 1) + "…")
