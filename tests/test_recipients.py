@@ -149,3 +149,23 @@ def test_queued_recipients_become_deliveries_without_leftover_rows() -> None:
     assert done.select("recipient", "delivery").rows() == [
         ("bob@example.com", "delivered"), ("carol@example.org", "delivered")]
     assert sorted(done.get_column("id")) == sorted(queued.get_column("id"))
+
+
+def test_a_scan_hours_away_lends_no_recipients() -> None:
+    """Queue ids are reused: a later instance of the same id (here even with the same
+    Message-ID, as a replayed log might show) does not take an old scan's envelope."""
+    delivered = [
+        f"Nov 27 05:40:04 mx01 postfix/lmtp[10040]: {QID}: to=<{rcpt}>, "
+        "relay=mx01.example.com[private/dovecot-lmtp], delay=0.06, delays=0.05/0/0/0.01, "
+        f"dsn=2.0.0, status=sent (250 2.0.0 <{rcpt}> YEpgLLsXCWs5JwAAg+zDdQ:R{n} Saved)"
+        for n, rcpt in ((1, "bob@example.com"), (2, "carol@example.org"))
+    ]
+    first = [*_postfix(QID, "info", "bob@example.com", "x")[:3],
+             _rspamd(QID, "bob@example.com,carol@example.org", "no action"), *delivered,
+             f"Nov 27 05:40:05 mx01 postfix/qmgr[9978]: {QID}: removed"]
+    later = [line.replace("Nov 27 05:40:03", "Nov 27 09:40:03") for line in
+             _postfix(QID, "milter-hold", "bob@example.com", "milter triggers HOLD action")]
+    rows = _received([first, later])
+    by_hour = rows.group_by(pl.col("time").dt.hour()).agg(pl.col("recipient").sort())
+    assert dict(by_hour.iter_rows()) == {
+        5: ["bob@example.com", "carol@example.org"], 9: ["bob@example.com"]}

@@ -17,6 +17,7 @@ Rows are one per message and recipient. Which view a row lands in:
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final
 
 import polars as pl
@@ -29,6 +30,7 @@ LOCAL_AGENTS: Final = ("lmtp", "local", "virtual", "pipe")
 SPAM_ACTIONS: Final = ("add header", "rewrite subject")
 SPAM_FOLDER: Final = r"(?i)^(?:junk|spam)(?:$|[./])|(?:^|[./])(?:junk|spam)$"
 SUBMISSION: Final = r"/(?:submission|submissions|smtps)/"
+SCAN_WINDOW: Final = dt.timedelta(hours=1)  # Rspamd's scan vs the message's first line
 
 DOVECOT_COLUMNS: Final[dict[str, pl.DataType]] = {
     "time": schema.TS, "host": pl.String(), "session": pl.String(), "user": pl.String(),
@@ -133,22 +135,31 @@ def _join_dovecot(rows: pl.DataFrame, dv: pl.DataFrame) -> pl.DataFrame:
 def _join_verdicts(
     msgs: pl.DataFrame, verdicts: pl.DataFrame, findings: pl.DataFrame
 ) -> pl.DataFrame:
-    """Rspamd verdict by (queue id, message-id), else (host, queue id); clamav-milter by qid."""
+    """Rspamd verdict by (queue id, message-id), else (host, queue id); clamav-milter by qid.
+
+    The envelope (``sp_rcpts``, which adds rows) is taken on the first match only, and
+    only from a scan near the message's first line (Rspamd scans during the SMTP
+    session): a queue id is reused, and a stray line of another instance of it must not
+    lend that message's recipients to this one.
+    """
     rows = msgs
     v = verdicts.select(
         "host", "qid", "message_id", sp_action="action", sp_score="score", sp_virus="virus",
-        sp_forced="forced_text", sp_user="user", sp_rcpts="rcpts",
+        sp_forced="forced_text", sp_user="user", sp_rcpts="rcpts", sp_time="time",
     )
     by_mid = v.filter(pl.col("message_id").is_not_null()).unique(
         ["qid", "message_id"], keep="last", maintain_order=True).drop("host")
     rows = rows.join(by_mid, on=["qid", "message_id"], how="left")
+    near = (pl.col("sp_time") - pl.col("first_time")).abs() <= SCAN_WINDOW
+    rows = rows.with_columns(sp_rcpts=pl.when(near).then(pl.col("sp_rcpts"))).drop("sp_time")
+    v = v.drop("sp_time")
     by_host = v.unique(["host", "qid"], keep="last", maintain_order=True).drop("message_id")
     by_host = by_host.rename({c: f"h_{c}" for c in by_host.columns if c.startswith("sp_")})
     rows = rows.join(by_host, on=["host", "qid"], how="left")
     miss = pl.col("sp_action").is_null()
     rows = rows.with_columns(
         [pl.when(miss).then(pl.col(f"h_{c}")).otherwise(pl.col(c)).alias(c)
-         for c in ("sp_action", "sp_score", "sp_virus", "sp_forced", "sp_user", "sp_rcpts")]
+         for c in ("sp_action", "sp_score", "sp_virus", "sp_forced", "sp_user")]
     ).drop([c for c in rows.columns if c.startswith("h_sp_")])
     cm = findings.filter(pl.col("qid").is_not_null()).unique(["host", "qid"], keep="last")
     return rows.join(cm.select("host", "qid", cm_virus="virus"), on=["host", "qid"], how="left")
