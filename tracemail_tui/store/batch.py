@@ -76,7 +76,8 @@ def merged_chunks(
     *,
     raw: bool = True,
     progress: Callable[[int, int], None] | None = None,
-    skip: _Skip | None = None,
+    skip: pl.Expr | None = None,
+    on_skipped: Callable[[int], None] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Lines frames of all sources, interleaved by time up to a common horizon.
 
@@ -90,7 +91,8 @@ def merged_chunks(
     buffers (memory) while batches stay large (fewer, cheaper passes of the engine).
     `raw=False` drops the ``raw`` column as soon as a chunk is split: the engine reads
     ``msg``, and the raw text is a third of a buffered batch's memory. `progress` hears
-    (bytes read, bytes in all) as reading goes on (from reader threads).
+    (bytes read, bytes in all) as reading goes on (from reader threads). `skip` drops
+    raw lines before the split, `on_skipped` hears how many (see `sources.read_chunks`).
     """
     streams: dict[tuple[str, str], list[sources.Source]] = {}
     for s in srcs:
@@ -100,7 +102,8 @@ def merged_chunks(
     total = max(sum(sizes), 1)
     floor = min(chunk_bytes, _MIN_STREAM_BYTES)
     on_bytes = _Progress(total, progress) if progress is not None else None
-    iters = [_stream(group, max(chunk_bytes * n // total, floor), raw, on_bytes, skip)
+    iters = [_stream(group, max(chunk_bytes * n // total, floor), raw, on_bytes, skip,
+                     on_skipped)
              for group, n in zip(streams.values(), sizes, strict=True)]
     bufs: list[pl.DataFrame | None] = [None] * len(iters)
     live = [True] * len(iters)
@@ -160,39 +163,38 @@ def _size(src: sources.Source) -> int:
     return size
 
 
-class _Progress:
-    """Bytes read so far over all streams (streams are read on several threads)."""
+class _Tally:
+    """A count that reader threads add to (streams are read on several threads)."""
 
-    def __init__(self, total: int, report: Callable[[int, int], None]) -> None:
-        self.total, self.done, self._report = total, 0, report
+    def __init__(self) -> None:
+        self.n = 0
         self._lock = threading.Lock()
 
-    def __call__(self, n: int) -> None:
+    def __call__(self, n: int) -> int:
         with self._lock:
-            self.done += n
-            done = self.done
+            self.n += n
+            return self.n
+
+
+class _Progress(_Tally):
+    """Bytes read so far over all streams, reported as (done, total)."""
+
+    def __init__(self, total: int, report: Callable[[int, int], None]) -> None:
+        super().__init__()
+        self.total, self._report = total, report
+
+    def __call__(self, n: int) -> int:
+        done = super().__call__(n)
         self._report(min(done, self.total), self.total)
+        return done
 
 
 def _stream(group: list[sources.Source], chunk_bytes: int, raw: bool,
-            on_bytes: Callable[[int], None] | None, skip: _Skip | None,
-            ) -> Iterator[pl.DataFrame]:
+            on_bytes: Callable[[int], None] | None, skip: pl.Expr | None,
+            on_skipped: Callable[[int], None] | None) -> Iterator[pl.DataFrame]:
     for src in group:
-        for chunk in sources.read_chunks(src, chunk_bytes, on_bytes,
-                                         skip.expr if skip else None, skip):
+        for chunk in sources.read_chunks(src, chunk_bytes, on_bytes, skip, on_skipped):
             yield chunk if raw else chunk.drop("raw")
-
-
-class _Skip:
-    """Lines left out before the split (`Needs.raw_skip`), counted over reader threads."""
-
-    def __init__(self, expr: pl.Expr) -> None:
-        self.expr, self.lines = expr, 0
-        self._lock = threading.Lock()
-
-    def __call__(self, n: int) -> None:
-        with self._lock:
-            self.lines += n
 
 
 def collect(deltas: Iterable[Delta]) -> dict[str, pl.DataFrame]:
@@ -256,13 +258,12 @@ def run(
     eng.stats.files = [str(s.path) for s in srcs]
     # Two stages: the next batch is read, split and parsed on other threads while the
     # engine correlates this one (parsing touches no engine state; see Engine.parse).
-    unused = eng.needs.raw_skip()
-    skip = _Skip(unused) if unused is not None else None
-    chunks = merged_chunks(srcs, chunk_bytes, raw=False, progress=progress, skip=skip)
+    skipped = _Tally()
+    chunks = merged_chunks(srcs, chunk_bytes, raw=False, progress=progress,
+                           skip=eng.needs.raw_skip(), on_skipped=skipped)
     parsed = prefetch(eng.parse(chunk) for chunk in chunks)
     views = collect(eng.absorb(p) for p in parsed)
-    if skip is not None:
-        eng.stats.add_skipped(skip.lines)
+    eng.stats.add_skipped(skipped.n)
     return Result(views=views, stats=eng.stats, paths=[Path(p) for p in paths_list],
                   host=host, year=year, hosts=hosts)
 
