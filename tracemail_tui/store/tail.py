@@ -296,9 +296,7 @@ class Tailer:
         elif size is not None and cp.offset > size:
             cp.offset = 0  # same first line but shorter: truncated and rewritten
             if not reported:  # e.g. truncated while we were not running: say so too
-                self.stats.truncations += 1
-                self._warn(f"{state.lf.path} was truncated; read again from its start",
-                           once=False)
+                self._report_truncation(state)
         cp.path, cp.dev, cp.ino, cp.seen = state.lf.path, state.dev, state.ino, time.time()
         state.cp = cp
         return True
@@ -381,9 +379,12 @@ class Tailer:
             yield self._emit(state, cp, data[:cut])
 
     def _truncated(self, state: _Open) -> None:
+        self._report_truncation(state)
+        state.cp = None
+
+    def _report_truncation(self, state: _Open) -> None:
         self.stats.truncations += 1
         self._warn(f"{state.lf.path} was truncated; read again from its start", once=False)
-        state.cp = None
 
     def _emit(self, state: _Open, cp: Checkpoint, data: bytes) -> Batch:
         start = cp.offset
