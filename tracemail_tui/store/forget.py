@@ -9,7 +9,6 @@ mentions the address.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import polars as pl
 
@@ -44,7 +43,7 @@ def account_match(table: str, account: str) -> pl.Expr:
     return hit
 
 
-def rewrite_without(root: Path, writer: DayWriter, tables: tuple[str, ...],
+def rewrite_without(writer: DayWriter, tables: tuple[str, ...],
                     account: str) -> dict[str, int]:
     """Rewrite every committed partition holding rows about `account` without them.
 
@@ -55,7 +54,7 @@ def rewrite_without(root: Path, writer: DayWriter, tables: tuple[str, ...],
     for t in tables:
         for day, parts in writer.new.parts.get(t, {}).items():
             for i, part in enumerate(parts):
-                df = pl.read_parquet(root / part.name)
+                df = pl.read_parquet(writer.root / part.name)
                 kept = df.filter(~account_match(t, account))
                 if kept.height == df.height:
                     continue
@@ -63,4 +62,3 @@ def rewrite_without(root: Path, writer: DayWriter, tables: tuple[str, ...],
                 parts[i] = writer.write_file(t, day, kept, f"f{i}")
                 writer.superseded.add(part.name)
     return removed
-

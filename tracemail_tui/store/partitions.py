@@ -270,7 +270,7 @@ class ParquetStore:
         with self._lock:
             hot = {t: self._hot.filter(t, ~account_match(t, account)) for t in TABLES}
             self._mem_cache.clear()
-        removed = rewrite_without(self.root, w, TABLES, account)
+        removed = rewrite_without(w, TABLES, account)
         removed = {t: removed[t] + hot[t] for t in TABLES}
         try:
             self._write_manifest(new)
