@@ -136,4 +136,3 @@ def gzip_isize(path: str | os.PathLike[str]) -> int | None:
             return int.from_bytes(f.read(4), "little")
     except OSError:
         return None
-

@@ -173,4 +173,3 @@ def remove_orphans(root: Path, keep: set[str], dirs: list[str]) -> None:
                 path.unlink()
             elif path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
-

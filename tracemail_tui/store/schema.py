@@ -192,4 +192,3 @@ def compact(df: pl.DataFrame) -> pl.DataFrame:
     out = pl.from_arrow(df.to_arrow(compat_level=pl.CompatLevel.oldest()))
     assert isinstance(out, pl.DataFrame)
     return out.cast(df.schema)  # type: ignore[arg-type]
-

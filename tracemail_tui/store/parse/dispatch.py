@@ -129,4 +129,3 @@ def parse_chunk(lines: pl.DataFrame, need: Needs) -> ParsedChunk:
         out.ignored += [{"rspamd": rs.ignored}, cl.ignored]
         out.unparsed.append({"rspamd": rs.unparsed})
     return out
-
