@@ -15,6 +15,15 @@ from typing import Any
 Q = "<queue_id>"  # placeholder: the queue id the client saw (ground truth)
 M = "<message_id>"  # placeholder: the scenario's Message-ID
 ACCEPTED_INBOX = {"status": "accepted", "delivery": "delivered", "folder": "INBOX"}
+# A GTUBE message refused by Rspamd's milter at end of data (R07, R16).
+GTUBE_REJECTED = {
+    "status": "rejected",
+    "reason~": "Gtube pattern",
+    "dsn": "5.7.1",
+    "spam_action": "reject",
+    "delivery": None,
+    "message_id": M,
+}
 
 # scenario -> [(recipient(s) as tracemail should show them, expected fields)]
 RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
@@ -76,34 +85,9 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
             },
         )
     ],
-    "R07": [
-        (
-            "bob@example.com",
-            {
-                "status": "rejected",
-                "reason~": "Gtube pattern",
-                "dsn": "5.7.1",
-                "spam_action": "reject",
-                "delivery": None,
-                "message_id": M,
-            },
-        )
-    ],
+    "R07": [("bob@example.com", GTUBE_REJECTED)],
     # Postfix logs the first recipient only; carol comes from Rspamd's envelope list.
-    "R16": [
-        (
-            rcpt,
-            {
-                "status": "rejected",
-                "reason~": "Gtube pattern",
-                "dsn": "5.7.1",
-                "spam_action": "reject",
-                "delivery": None,
-                "message_id": M,
-            },
-        )
-        for rcpt in ("bob@example.com", "carol@example.org")
-    ],
+    "R16": [(rcpt, GTUBE_REJECTED) for rcpt in ("bob@example.com", "carol@example.org")],
     "R08": [
         (
             "bob@example.com",

@@ -561,85 +561,55 @@ def all_scenarios(args):
         "",
     ).done()
 
-    m = mid("R07", "remote.test")
-    ids["R07"] = m
-    subj = "You have WON!!!"
-    msg = build_msg(
-        frm="Lottery <winner@remote.test>",
-        to=B,
-        subject=subj,
-        message_id=m,
-        body=f"Congratulations!\n\n{GTUBE}\n",
-    )
-    inbound(
-        "R07",
-        "inbound_rejected_spam_gtube",
-        account=B,
-        rcpts=[B],
-        mail_from="winner@remote.test",
-        helo="smtp.remote.test",
-        src="127.0.0.11",
-        msg=msg,
-        message_id=m,
-        subject=subj,
-        expected={
-            "outcome": "rejected",
-            "stage": "END-OF-MESSAGE",
-            "by": "rspamd milter",
-            "smtp_code": 554,
-            "dsn": "5.7.1",
-            "reason": "Gtube pattern",
-            "spam_action": "reject",
-            "queue_id_in_log_only": True,
-        },
-    ).ev(
-        "mail.log",
-        r"(\w+): milter-reject: END-OF-MESSAGE from unknown\[127\.0\.0\.11\]: 5\.7\.1 Gtube pattern; "
-        r"from=<winner@remote\.test> to=<bob@example\.com>",
-        "",
-    ).ev("rspamd.log", r"id: {mid},.*\(reject\).*GTUBE", "").done()
+    def gtube_reject(sid, name, rcpts, subj, greeting, rspamd_ev, **more):
+        """GTUBE to `rcpts`: Rspamd's milter rejects it at end of data. Postfix logs the
+        first recipient only; `rspamd_ev` is the evidence pattern of Rspamd's line."""
+        m = mid(sid, "remote.test")
+        ids[sid] = m
+        msg = build_msg(
+            frm="Lottery <winner@remote.test>",
+            to=", ".join(rcpts),
+            subject=subj,
+            message_id=m,
+            body=f"{greeting}\n\n{GTUBE}\n",
+        )
+        inbound(
+            sid,
+            name,
+            account=rcpts[-1],
+            rcpts=rcpts,
+            mail_from="winner@remote.test",
+            helo="smtp.remote.test",
+            src="127.0.0.11",
+            msg=msg,
+            message_id=m,
+            subject=subj,
+            expected={
+                "outcome": "rejected",
+                "stage": "END-OF-MESSAGE",
+                "by": "rspamd milter",
+                "smtp_code": 554,
+                "dsn": "5.7.1",
+                "reason": "Gtube pattern",
+                "spam_action": "reject",
+                "queue_id_in_log_only": True,
+                **more,
+            },
+        ).ev(
+            "mail.log",
+            r"(\w+): milter-reject: END-OF-MESSAGE from unknown\[127\.0\.0\.11\]: 5\.7\.1 Gtube pattern; "
+            rf"from=<winner@remote\.test> to=<{re.escape(rcpts[0])}>",
+            "",
+        ).ev("rspamd.log", rspamd_ev, "").done()
 
-    # R16: the same milter reject for a message to two recipients. Postfix names only the
-    # first (to=<bob>); Rspamd's task log lists the envelope (rcpts: <bob,carol>).
-    m = mid("R16", "remote.test")
-    ids["R16"] = m
-    subj = "You have WON again!!!"
-    msg = build_msg(
-        frm="Lottery <winner@remote.test>",
-        to=f"{B}, {C}",
-        subject=subj,
-        message_id=m,
-        body=f"Congratulations to you both!\n\n{GTUBE}\n",
-    )
-    inbound(
-        "R16",
-        "inbound_rejected_spam_two_rcpts",
-        account=C,
-        rcpts=[B, C],
-        mail_from="winner@remote.test",
-        helo="smtp.remote.test",
-        src="127.0.0.11",
-        msg=msg,
-        message_id=m,
-        subject=subj,
-        expected={
-            "outcome": "rejected",
-            "stage": "END-OF-MESSAGE",
-            "by": "rspamd milter",
-            "smtp_code": 554,
-            "dsn": "5.7.1",
-            "reason": "Gtube pattern",
-            "spam_action": "reject",
-            "queue_id_in_log_only": True,
-            "postfix_names_first_rcpt_only": True,
-        },
-    ).ev(
-        "mail.log",
-        r"(\w+): milter-reject: END-OF-MESSAGE from unknown\[127\.0\.0\.11\]: 5\.7\.1 Gtube pattern; "
-        r"from=<winner@remote\.test> to=<bob@example\.com>",
-        "",
-    ).ev("rspamd.log", r"id: {mid},.*\(reject\).*rcpts: <bob@example\.com,carol@example\.org>",
-         "").done()
+    gtube_reject("R07", "inbound_rejected_spam_gtube", [B], "You have WON!!!",
+                 "Congratulations!", r"id: {mid},.*\(reject\).*GTUBE")
+    # R16: the same for a message to two recipients. Postfix names only the first
+    # (to=<bob>); Rspamd's task log lists the envelope (rcpts: <bob,carol>).
+    gtube_reject("R16", "inbound_rejected_spam_two_rcpts", [B, C], "You have WON again!!!",
+                 "Congratulations to you both!",
+                 r"id: {mid},.*\(reject\).*rcpts: <bob@example\.com,carol@example\.org>",
+                 postfix_names_first_rcpt_only=True)
 
     m = mid("R08", "remote.test")
     ids["R08"] = m
