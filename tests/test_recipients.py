@@ -1,7 +1,8 @@
 """Recipients Postfix does not name: a milter reject/hold of a message to several
-recipients logs only the first; Rspamd's task log lists the whole envelope.
+recipients logs one of them; Rspamd's task log lists the whole envelope.
 
-Lines are in the real daemons' forms (tests/fixtures/real: R07, R09, R14).
+Lines are in the real daemons' forms (tests/fixtures/real: R07, R09, R14; R17 of the
+integration lab for a message without a Message-ID).
 """
 
 from __future__ import annotations
@@ -19,22 +20,22 @@ def _frame(lines: list[str]) -> pl.DataFrame:
     return split_lines(pl.Series("raw", lines, pl.String), host="mx01", year=2026)
 
 
-def _postfix(qid: str, action: str, first: str, text: str) -> list[str]:
+def _postfix(qid: str, action: str, first: str, text: str, mid: str = MID) -> list[str]:
     tail = "from=<winner@remote.test> to=<{}> proto=ESMTP helo=<smtp.remote.test>"
     return [
         f"Nov 27 05:40:03 mx01 postfix/smtpd[10034]: {qid}: client=unknown[127.0.0.11]",
         f"Nov 27 05:40:03 mx01 postfix/cleanup[10039]: {qid}: info: header Subject: You have "
         f"WON!!! from unknown[127.0.0.11]; {tail.format(first)}",
-        f"Nov 27 05:40:03 mx01 postfix/cleanup[10039]: {qid}: message-id={MID}",
+        f"Nov 27 05:40:03 mx01 postfix/cleanup[10039]: {qid}: message-id={mid}",
         f"Nov 27 05:40:03 mx01 postfix/cleanup[10039]: {qid}: {action}: END-OF-MESSAGE from "
         f"unknown[127.0.0.11]: {text}; {tail.format(first)}",
     ]
 
 
-def _rspamd(qid: str, rcpts: str, action: str = "reject") -> str:
+def _rspamd(qid: str, rcpts: str, action: str = "reject", mid: str = MID) -> str:
     return (
         f"2026-11-27 05:40:03 #9883(rspamd_proxy) <0c9a3e>; proxy; rspamd_task_write_log: "
-        f"id: {MID}, qid: <{qid}>, ip: 127.0.0.11, from: <winner@remote.test>, (default: T "
+        f"id: {mid}, qid: <{qid}>, ip: 127.0.0.11, from: <winner@remote.test>, (default: T "
         f"({action}): [1006.50/15.00] [GTUBE(0.00){{}}]), len: 512, time: 12.1ms, dns req: 0, "
         f"digest: <0123456789abcdef0123456789abcdef>, rcpts: <{rcpts}>, mime_rcpts: <{rcpts}>"
     )
@@ -55,6 +56,28 @@ def test_milter_reject_has_a_row_per_envelope_recipient() -> None:
     ]
     assert rows.get_column("id").n_unique() == 2
     assert set(rows.get_column("queue_id")) == {QID}
+
+
+def test_message_without_message_id_matches_its_scan_by_queue_id() -> None:
+    """Lab R17: spam often has no Message-ID. Postfix logs `message-id=<>`, Rspamd
+    `id: <undef>`; the envelope then comes from the scan of the same (host, queue id)."""
+    pf = _postfix(QID, "milter-reject", "dave@example.org", "5.7.1 Gtube pattern", mid="<>")
+    rows = _received([[*pf, _rspamd(QID, "bob@example.com,dave@example.org", mid="<undef>")]])
+    assert rows.select("recipient", "status", "spam_action", "message_id").rows() == [
+        ("bob@example.com", "rejected", "reject", None),
+        ("dave@example.org", "rejected", "reject", None),
+    ]
+
+
+def test_one_side_without_message_id_lends_no_envelope() -> None:
+    """A scan that names a Message-ID belongs to another message than one without
+    (and the other way round): the verdict still shows, the envelope does not."""
+    for pf_mid, sp_mid in (("<>", MID), (MID, "<undef>")):
+        pf = _postfix(QID, "milter-reject", "dave@example.org", "5.7.1 Gtube pattern",
+                      mid=pf_mid)
+        rows = _received([[*pf, _rspamd(QID, "bob@example.com,dave@example.org", mid=sp_mid)]])
+        assert rows.select("recipient", "spam_action").rows() == [
+            ("dave@example.org", "reject")], (pf_mid, sp_mid)
 
 
 def test_milter_hold_quarantines_every_recipient() -> None:

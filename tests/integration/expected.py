@@ -15,7 +15,7 @@ from typing import Any
 Q = "<queue_id>"  # placeholder: the queue id the client saw (ground truth)
 M = "<message_id>"  # placeholder: the scenario's Message-ID
 ACCEPTED_INBOX = {"status": "accepted", "delivery": "delivered", "folder": "INBOX"}
-# A GTUBE message refused by Rspamd's milter at end of data (R07, R16).
+# A GTUBE message refused by Rspamd's milter at end of data (R07, R16, R17).
 GTUBE_REJECTED = {
     "status": "rejected",
     "reason~": "Gtube pattern",
@@ -86,8 +86,10 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
         )
     ],
     "R07": [("bob@example.com", GTUBE_REJECTED)],
-    # Postfix logs the first recipient only; carol comes from Rspamd's envelope list.
+    # Postfix logs one recipient only; carol comes from Rspamd's envelope list.
     "R16": [(rcpt, GTUBE_REJECTED) for rcpt in ("bob@example.com", "carol@example.org")],
+    # The same without a Message-ID: Rspamd's envelope is matched by queue id and time.
+    "R17": [(rcpt, GTUBE_REJECTED) for rcpt in ("bob@example.com", "dave@example.org")],
     "R08": [
         (
             "bob@example.com",

@@ -99,7 +99,8 @@ def build_msg(
         m["Cc"] = cc
     m["Subject"] = subject
     m["Date"] = email.utils.formatdate(localtime=False)
-    m["Message-ID"] = message_id
+    if message_id is not None:  # None: no Message-ID header (spam often has none)
+        m["Message-ID"] = message_id
     for k, v in (extra_headers or {}).items():
         m[k] = v
     m.set_content(body)
@@ -561,13 +562,15 @@ def all_scenarios(args):
         "",
     ).done()
 
-    def gtube_reject(sid, name, rcpts, subj, greeting, rspamd_ev, **more):
-        """GTUBE to `rcpts`: Rspamd's milter rejects it at end of data. Postfix logs the
-        first recipient only; `rspamd_ev` is the evidence pattern of Rspamd's line."""
-        m = mid(sid, "remote.test")
+    def gtube_reject(sid, name, rcpts, subj, greeting, rspamd_ev, *, sender="winner@remote.test",
+                     with_mid=True, **more):
+        """GTUBE from `sender` to `rcpts`: Rspamd's milter rejects it at end of data.
+        Postfix logs one of the recipients only; `rspamd_ev` is the evidence pattern of
+        Rspamd's line. `with_mid=False` sends it without a Message-ID header."""
+        m = mid(sid, "remote.test") if with_mid else None
         ids[sid] = m
         msg = build_msg(
-            frm="Lottery <winner@remote.test>",
+            frm=f"Lottery <{sender}>",
             to=", ".join(rcpts),
             subject=subj,
             message_id=m,
@@ -578,7 +581,7 @@ def all_scenarios(args):
             name,
             account=rcpts[-1],
             rcpts=rcpts,
-            mail_from="winner@remote.test",
+            mail_from=sender,
             helo="smtp.remote.test",
             src="127.0.0.11",
             msg=msg,
@@ -598,18 +601,26 @@ def all_scenarios(args):
         ).ev(
             "mail.log",
             r"(\w+): milter-reject: END-OF-MESSAGE from unknown\[127\.0\.0\.11\]: 5\.7\.1 Gtube pattern; "
-            rf"from=<winner@remote\.test> to=<{re.escape(rcpts[0])}>",
+            rf"from=<{re.escape(sender)}> to=<(?:{'|'.join(map(re.escape, rcpts))})>",
             "",
         ).ev("rspamd.log", rspamd_ev, "").done()
 
     gtube_reject("R07", "inbound_rejected_spam_gtube", [B], "You have WON!!!",
                  "Congratulations!", r"id: {mid},.*\(reject\).*GTUBE")
-    # R16: the same for a message to two recipients. Postfix names only the first
-    # (to=<bob>); Rspamd's task log lists the envelope (rcpts: <bob,carol>).
+    # R16: the same for a message to two recipients. Postfix names one of them (to=<bob>);
+    # Rspamd's task log lists the envelope (rcpts: <bob,carol>).
     gtube_reject("R16", "inbound_rejected_spam_two_rcpts", [B, C], "You have WON again!!!",
                  "Congratulations to you both!",
                  r"id: {mid},.*\(reject\).*rcpts: <bob@example\.com,carol@example\.org>",
-                 postfix_names_first_rcpt_only=True)
+                 sender="jackpot@remote.test", postfix_names_one_rcpt_only=True)
+    # R17: the same without a Message-ID header (common in spam). Postfix logs
+    # `message-id=<>` and (seen here) names dave, the second recipient; Rspamd logs
+    # `id: <undef>`, so its envelope can only be matched by queue id and time.
+    gtube_reject("R17", "inbound_rejected_spam_two_rcpts_no_message_id", [B, D],
+                 "You have WON once more!!!", "Congratulations, no id this time!",
+                 r"id: <undef>, qid: <(\w+)>,.*\(reject\).*"
+                 r"rcpts: <bob@example\.com,dave@example\.org>",
+                 sender="prize@remote.test", with_mid=False, postfix_names_one_rcpt_only=True)
 
     m = mid("R08", "remote.test")
     ids["R08"] = m

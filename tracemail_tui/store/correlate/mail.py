@@ -137,10 +137,11 @@ def _join_verdicts(
 ) -> pl.DataFrame:
     """Rspamd verdict by (queue id, message-id), else (host, queue id); clamav-milter by qid.
 
-    The envelope (``sp_rcpts``, which adds rows) is taken on the first match only, and
-    only from a scan near the message's first line (Rspamd scans during the SMTP
-    session): a queue id is reused, and a stray line of another instance of it must not
-    lend that message's recipients to this one.
+    The envelope (``sp_rcpts``, which adds rows) is taken only from a scan near the
+    message's first line (Rspamd scans during the SMTP session), and only from the
+    (queue id, message-id) match, or from the (host, queue id) one when neither side has
+    a Message-ID (Rspamd logs `<undef>`): a queue id is reused, and a stray line of
+    another instance of it must not lend that message's recipients to this one.
     """
     rows = msgs
     v = verdicts.select(
@@ -150,17 +151,21 @@ def _join_verdicts(
     by_mid = v.filter(pl.col("message_id").is_not_null()).unique(
         ["qid", "message_id"], keep="last", maintain_order=True).drop("host")
     rows = rows.join(by_mid, on=["qid", "message_id"], how="left")
-    near = (pl.col("sp_time") - pl.col("first_time")).abs() <= SCAN_WINDOW
-    rows = rows.with_columns(sp_rcpts=pl.when(near).then(pl.col("sp_rcpts"))).drop("sp_time")
-    v = v.drop("sp_time")
-    by_host = v.unique(["host", "qid"], keep="last", maintain_order=True).drop("message_id")
-    by_host = by_host.rename({c: f"h_{c}" for c in by_host.columns if c.startswith("sp_")})
+    by_host = v.unique(["host", "qid"], keep="last", maintain_order=True)
+    by_host = by_host.rename({c: f"h_{c}" for c in by_host.columns if c.startswith("sp_")}
+                             | {"message_id": "h_mid"})
     rows = rows.join(by_host, on=["host", "qid"], how="left")
     miss = pl.col("sp_action").is_null()
+    no_ids = pl.col("message_id").is_null() & pl.col("h_mid").is_null()
     rows = rows.with_columns(
         [pl.when(miss).then(pl.col(f"h_{c}")).otherwise(pl.col(c)).alias(c)
-         for c in ("sp_action", "sp_score", "sp_virus", "sp_forced", "sp_user")]
-    ).drop([c for c in rows.columns if c.startswith("h_sp_")])
+         for c in ("sp_action", "sp_score", "sp_virus", "sp_forced", "sp_user")],
+        sp_rcpts=pl.when(miss & no_ids).then(pl.col("h_sp_rcpts")).otherwise(pl.col("sp_rcpts")),
+        sp_time=pl.when(miss & no_ids).then(pl.col("h_sp_time")).otherwise(pl.col("sp_time")),
+    )
+    near = (pl.col("sp_time") - pl.col("first_time")).abs() <= SCAN_WINDOW
+    rows = rows.with_columns(sp_rcpts=pl.when(near).then(pl.col("sp_rcpts"))).drop(
+        ["sp_time", "h_mid"] + [c for c in rows.columns if c.startswith("h_sp_")])
     cm = findings.filter(pl.col("qid").is_not_null()).unique(["host", "qid"], keep="last")
     return rows.join(cm.select("host", "qid", cm_virus="virus"), on=["host", "qid"], how="left")
 

@@ -228,8 +228,11 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
     if sessions:
         _sessions(take, body, svc, noqid)
     # --- cleanup
+    # A message without a Message-ID header is logged as `message-id=<>` (seen from
+    # Postfix 3.7): that is no id, not an id to join on.
+    mid = body.str.slice(11).str.strip_chars()
     take(body.str.starts_with("message-id="), "message_id", frame=withq,
-         message_id=body.str.slice(11).str.strip_chars())
+         message_id=pl.when(~mid.is_in(["", "<>"])).then(mid))
     subj = body.str.contains(r"^\w+: header Subject: ")
     # The header value is everything between the prefix and Postfix's own tail; the tail
     # is matched anchored at the end (cheap, and a hostile header cannot fake it).
