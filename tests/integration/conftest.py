@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -26,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.harness import follow
 from tests.integration.labrun import TIMINGS, LabRun
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +36,8 @@ OUT = HERE / "out" / "last-run"
 # run.sh takes this lock too: one lab per machine (fixed ports, system-wide config)
 LOCKED = ["flock", "-w", "900", "/run/lab/run.lock"]
 LAB_PORTS = (25, 587, 143, 110, 4190, 11332, 11333, 11334, 2525)
+# scenarios.py's syslog_host_tag: the live follower starts before ground_truth.json exists
+LAB_HOST = "mx01"
 
 # setup.sh exit codes that mean "this machine cannot host the lab"
 _CANNOT = {3: "cannot install the Debian packages", 4: "host has its own mail configuration"}
@@ -84,8 +88,12 @@ def _tail(path: Path, n: int = 40) -> str:
 
 def _load(base: Path) -> LabRun:
     gt = json.loads((base / "ground_truth.json").read_text(encoding="utf-8"))
+    live = base / "follow"
     return LabRun(
-        logdir=base / "logs", ground_truth=gt, scenarios={s["id"]: s for s in gt["scenarios"]}
+        logdir=base / "logs",
+        ground_truth=gt,
+        scenarios={s["id"]: s for s in gt["scenarios"]},
+        live=live if (live / "rc").exists() else None,
     )
 
 
@@ -135,6 +143,7 @@ def _run_lab(base: Path) -> None:
     out_log = base / "run.out"
     env = {**os.environ, "LAB_LOGDIR": str(logdir), "DEBIAN_FRONTEND": "noninteractive"}
     rc = -1
+    follower: subprocess.Popen[bytes] | None = None
     try:
         # 1. packages + configuration (apt-get only when something is missing): timed
         #    apart so that the install cost is visible.
@@ -147,7 +156,12 @@ def _run_lab(base: Path) -> None:
             _unavailable(f"{_CANNOT[rc]}:\n{_tail(out_log, 15)}")
         if rc != 0:
             pytest.fail(f"lab setup.sh failed (rc {rc}):\n{_tail(out_log)}", pytrace=False)
-        # 2. reset, start, scenarios, stop
+        # 2. a live follower on the (still empty) log directory, as a server runs it:
+        #    the files are created, truncated and written while it watches
+        logdir.mkdir(mode=0o755, exist_ok=True)
+        (base / "follow").mkdir(exist_ok=True)
+        follower = follow(logdir, LAB_HOST, base / "follow" / "store", base / "follow" / "out")
+        # 3. reset, start, scenarios, stop
         t1 = time.monotonic()
         rc = _run(["bash", str(LAB / "run.sh"), str(logdir), str(base)], env, out_log, 900)
         TIMINGS["lab run (daemons + scenarios)"] = time.monotonic() - t1
@@ -159,9 +173,24 @@ def _run_lab(base: Path) -> None:
             timeout=1000,
             check=False,
         )
+        if follower is not None:
+            _stop_follower(follower, base / "follow")
         _keep_copy(base)
     if rc != 0 or not (base / "ground_truth.json").exists():
         pytest.fail(f"lab run.sh failed (rc {rc}):\n{_tail(out_log)}", pytrace=False)
+
+
+def _stop_follower(proc: subprocess.Popen[bytes], live: Path) -> None:
+    """Give the follower a moment for the last lines, stop it as a service manager would
+    (SIGTERM: it commits and exits 0) and record its exit code."""
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = proc.wait()
+    (live / "rc").write_text(f"{rc}\n", encoding="utf-8")
 
 
 def _keep_copy(base: Path) -> None:

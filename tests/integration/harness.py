@@ -62,6 +62,17 @@ def tracemail(lab: LabRun, *args: str) -> Any:
         pytest.fail(f"`tracemail {args[0]}` did not print JSON ({exc}): {proc.stdout[:300]!r}")
 
 
+def follow(logdir: Path, host: str, store: Path, out: Path) -> subprocess.Popen[bytes]:
+    """Start `tracemail ingest --follow` on the log directory, as a server runs it (the
+    same config as `tracemail()`); it runs until SIGTERM. Output goes to `out`."""
+    with out.open("wb") as fh:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "tracemail_tui", "ingest", str(logdir), "--follow",
+             "--flush", "1", "--store", str(store)],
+            cwd=REPO, env=_env(str(logdir), host), stdout=fh, stderr=subprocess.STDOUT,
+        )
+
+
 _SEARCHES: dict[tuple[str, str], list[Row]] = {}
 
 

@@ -21,6 +21,9 @@ class LabRun:
     logdir: Path
     ground_truth: dict[str, Any]
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
+    live: Path | None = None
+    """The run's directory of the live follower (`follow/`: its store, output and exit
+    code), if one tailed the logs while the daemons wrote them."""
 
     @property
     def host(self) -> str:

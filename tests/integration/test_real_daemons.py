@@ -11,6 +11,7 @@ ground_truth.json the scenarios wrote.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +183,40 @@ def test_locate(lab: LabRun, sid: str) -> None:
     assert history, f"{label}: empty history"
     times = [h.get("time") for h in history]
     assert times == sorted(times), f"{label}: history not oldest first: {times}"
+
+
+# ------------------------------------------------------------------- live follower --
+def _live(lab: LabRun) -> Path:
+    if lab.live is None:
+        pytest.skip("this lab run had no live follower (TRACEMAIL_LAB_REUSE of an older run)")
+    return lab.live
+
+
+def test_live_follower_stops_cleanly(lab: LabRun) -> None:
+    """`tracemail ingest --follow` ran through the whole lab (files created, truncated
+    and written under it) and exits 0 on SIGTERM, as under a service manager."""
+    live = _live(lab)
+    out = (live / "out").read_text(encoding="utf-8", errors="replace")
+    assert (live / "rc").read_text(encoding="utf-8").strip() == "0", out[-1200:]
+    assert "Traceback" not in out, out[-1200:]
+
+
+@pytest.mark.parametrize("view", list(VOCABULARY))
+def test_live_follower_agrees_with_search(lab: LabRun, view: str) -> None:
+    """The store fed live while the daemons wrote (lines arriving in pieces, Rspamd's
+    verdicts and Dovecot's deliveries in other files than Postfix's lines) ends up with
+    exactly the rows that a search over the finished logs gives: same ids, same fields."""
+    live = _live(lab)
+    got = tracemail(lab, "search", view, "--store", str(live / "store"), "--format", "json")
+    want = {r["id"]: r for r in search(lab, view)}
+    have = {r["id"]: r for r in got}
+    assert sorted(have) == sorted(want), (
+        f"{view}: only live: {sorted(set(have) - set(want))[:5]}; "
+        f"only searched: {[brief(want[i]) for i in sorted(set(want) - set(have))[:3]]}"
+    )
+    differ = [
+        f"{i}: " + ", ".join(f"{k} {want[i].get(k)!r} -> {v!r}"
+                             for k, v in have[i].items() if v != want[i].get(k))
+        for i in sorted(want) if have[i] != want[i]
+    ]
+    assert not differ, f"{view}: {len(differ)} rows differ: " + " | ".join(differ[:4])
