@@ -24,6 +24,18 @@ def test_rotated_files_oldest_first(tmp_path: Path) -> None:
     assert sources.rotation_base(Path("mail.log.2.gz")) == "mail.log"
 
 
+def test_rotation_names_of_logrotate_dateext_and_postfix_logrotate(tmp_path: Path) -> None:
+    """The same families and order as the tailer (logfiles.classify): one set of rules."""
+    names = ("mail.log", "mail.log.20261126-031500", "mail.log.20261125-031500.gz",
+             "mail.log-20261124.gz", "dovecot.log")
+    for name in names:
+        (tmp_path / name).write_bytes(gzip.compress(SYSLOG) if name.endswith(".gz") else SYSLOG)
+    assert [p.name for p in sources.expand([tmp_path])] == [
+        "dovecot.log", "mail.log-20261124.gz", "mail.log.20261125-031500.gz",
+        "mail.log.20261126-031500", "mail.log"]
+    assert {sources.rotation_base(Path(n)) for n in names[:4]} == {"mail.log"}
+
+
 def test_gz_and_chunks_and_invalid_utf8(tmp_path: Path) -> None:
     body = SYSLOG * 50 + b"Nov 27 05:39:57 mx07 postfix/smtpd[2]: bad \xff\xfe bytes\n" + SYSLOG
     (tmp_path / "mail.log.1.gz").write_bytes(gzip.compress(body))

@@ -276,6 +276,8 @@ def test_include_exclude_and_rotation_families(tmp_path: Path) -> None:
         "mail.log.3.bz2",
         "notes.txt",
         "userlogins",
+        "postfix.log.20261126-031500.gz",
+        "syslog",
     ):
         write(tmp_path / name, "x\n")
     names = [Path(f.path).name for f in logfiles.discover((str(tmp_path),))]
@@ -284,11 +286,48 @@ def test_include_exclude_and_rotation_families(tmp_path: Path) -> None:
         "mail.log-20261125.gz",
         "mail.log-20261126",
         "mail.log",
+        "postfix.log.20261126-031500.gz",
         "rspamd.log",
         "userlogins",
     ]
     only = logfiles.discover((str(tmp_path),), include=("rspamd.log",))
     assert [Path(f.path).name for f in only] == ["rspamd.log"]
+
+
+def test_postfix_logrotate_names_are_one_family(tmp_path: Path) -> None:
+    """`postfix logrotate` renames Postfix's own maillog_file to mail.log.YYYYMMDD-HHMMSS
+    and gzips it: those files are read (the default include names `mail.log`), oldest
+    first, before the live file."""
+    with gzip.open(tmp_path / "mail.log.20261125-031500.gz", "wb") as f:
+        f.write(seq(0, 2).encode())
+    write(tmp_path / "mail.log.20261126-031500", seq(2, 4))
+    write(tmp_path / "mail.log", seq(4, 6))
+    age(tmp_path / "mail.log.20261125-031500.gz")
+    got = [(Path(b.path).name, b.lines) for b in Tailer([tmp_path]).poll()]
+    assert got == [
+        ("mail.log.20261125-031500.gz", want(0, 2)),
+        ("mail.log.20261126-031500", want(2, 4)),
+        ("mail.log", want(4, 6)),
+    ]
+
+
+def test_postfix_logrotate_while_following_reads_nothing_twice(tmp_path: Path) -> None:
+    """Rename, new live file, then gzip of the renamed one (a new inode, same first line)."""
+    log = tmp_path / "mail.log"
+    write(log, seq(0, 3))
+    t = Tailer([tmp_path])
+    assert poll(t) == want(0, 3)
+    rotated = tmp_path / "mail.log.20261127-131500"
+    log.rename(rotated)
+    write(rotated, seq(3, 4))  # written by postlogd before it reopened the file
+    write(log, seq(4, 5))
+    assert poll(t) == want(3, 5)
+    with gzip.open(tmp_path / "mail.log.20261127-131500.gz", "wb") as f:
+        f.write(rotated.read_bytes())
+    rotated.unlink()
+    age(tmp_path / "mail.log.20261127-131500.gz")
+    write(log, seq(5, 6))
+    assert poll(t) == want(5, 6)
 
 
 def test_follow_with_watchfiles(tmp_path: Path) -> None:

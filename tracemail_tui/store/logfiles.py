@@ -1,7 +1,9 @@
 """Which files to tail: discovery under configured paths, rotation families and their order.
 
 A *family* is one log and its rotated copies: ``mail.log``, ``mail.log.1``,
-``mail.log.2.gz``, ``mail.log-20261126``. Inside a family files are read oldest first
+``mail.log.2.gz``, ``mail.log-20261126`` (logrotate's dateext), and
+``mail.log.20261126-031500.gz`` (``postfix logrotate`` of Postfix's own ``maillog_file``,
+whose default suffix is ``%Y%m%d-%H%M%S``). Inside a family files are read oldest first
 (highest rotation number, then oldest date, then the live file), so lines reach the
 correlators in the order the daemons wrote them.
 """
@@ -23,6 +25,7 @@ DEFAULT_INCLUDE: Final = (
     "mail.info",
     "mail.warn",
     "mail.err",
+    "postfix*.log",  # Postfix's own maillog_file (its documentation's /var/log/postfix.log)
     "dovecot*.log",
     "dovecot*",
     "rspamd.log",
@@ -35,8 +38,10 @@ DEFAULT_INCLUDE: Final = (
 # Compressions we cannot read (only gzip is supported) and editor droppings.
 DEFAULT_EXCLUDE: Final = ("*.bz2", "*.xz", "*.zst", "*.lz4", "*.swp", "*~", "*.tmp")
 
+# A date suffix: "-20261126" (dateext), "-2026112603" (dateformat), ".20261126-031500"
+# (Postfix's maillog_file_rotate_suffix); the number form has at most 4 digits.
 _ROTATED = re.compile(
-    r"^(?P<base>.+?)(?:\.(?P<n>\d{1,4})|-(?P<date>\d{8}(?:\d{2,6})?))?(?P<gz>\.gz)?$"
+    r"^(?P<base>.+?)(?:\.(?P<n>\d{1,4})|[.-](?P<date>\d{8}(?:-?\d{2,6})?))?(?P<gz>\.gz)?$"
 )
 
 
@@ -58,7 +63,8 @@ def classify(path: str) -> LogFile:
     base, n, date, gz = m["base"], m["n"], m["date"], bool(m["gz"])
     live = n is None and date is None
     # Rotated first (is_live=0), dated ones by date, numbered ones by descending number.
-    rank = (1 if live else 0, date or "", -int(n) if n else 0)
+    # Dates compare as digits only: "20261126-031500" and "2026112603" sort as one form.
+    rank = (1 if live else 0, (date or "").replace("-", ""), -int(n) if n else 0)
     return LogFile(path=path, family=os.path.join(head, base), rank=rank, gz=gz)
 
 

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
+from tracemail_tui.store.logfiles import classify
 from tracemail_tui.store.parse.header import split_lines
 
 CHUNK_BYTES = 4 * 1024 * 1024
 """Default chunk size: ~20k typical lines; a batch holds one chunk per stream (file + rotations)."""
 
-# mail.log, mail.log.1, mail.log.2.gz, mail.log-20261127, mail.log-20261127.gz
-_ROTATED = re.compile(r"^(?P<base>.+?)(?:\.(?P<n>\d+)|-(?P<date>\d{8}))?(?P<gz>\.gz)?$")
 # Directory names that are layout, not a machine (generated data uses <root>/<host>/...).
 _NOT_HOSTS = frozenset(
     {"log", "logs", "var", "mail", "tmp", "data", "real", "fixtures", "tests", "dovecot",
@@ -48,23 +47,16 @@ class Source:
         return self.path.suffix == ".gz"
 
 
-def _rotation_key(path: Path) -> tuple[str, int, str]:
-    """Sort key putting rotated files oldest first: higher ``.N`` and older dates first."""
-    m = _ROTATED.match(path.name)
-    assert m is not None  # the pattern matches every name
-    base = str(path.parent / m["base"])
-    if m["n"] is not None:
-        return (base, -int(m["n"]), "")
-    if m["date"] is not None:
-        return (base, -(10**9) + int(m["date"]), "")  # dated ones precede the live file
-    return (base, 1, "")
+def _rotation_key(path: Path) -> tuple[str, tuple[int, str, int]]:
+    """Sort key grouping a log with its rotated copies, oldest first (the tailer's rules:
+    `logfiles.classify`)."""
+    lf = classify(str(path))
+    return lf.family, lf.rank
 
 
 def rotation_base(path: Path) -> str:
     """The live file name a rotated file belongs to (``mail.log.2.gz`` -> ``mail.log``)."""
-    m = _ROTATED.match(path.name)
-    assert m is not None
-    return m["base"]
+    return Path(classify(str(path)).family).name
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
@@ -86,7 +78,7 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
             raise FileNotFoundError(f"no such file or directory: {path}")
         else:
             raise OSError(f"not a regular file: {path}")
-    unique = sorted(set(files), key=lambda f: (str(f.parent), _rotation_key(f)))
+    unique = sorted(set(files), key=_rotation_key)
     for f in unique:
         with open(f, "rb"):  # unreadable input is an error up front, not mid-run
             pass

@@ -23,6 +23,7 @@ import argparse
 import base64
 import datetime as dt
 import email.utils
+import gzip
 import imaplib
 import json
 import os
@@ -915,6 +916,10 @@ def all_scenarios(args):
     ).done()
 
     settle("after inbound scenarios")
+    # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):
+    # mail.log -> mail.log.YYYYMMDD-HHMMSS.gz. The rest of the run goes to a fresh mail.log;
+    # messages still queued (R10's deferral) have lines in both files.
+    rotate_postfix_log()
 
     # ========================= SENT ===========================================
     say("--- sent")
@@ -1681,14 +1686,28 @@ def settle(label, timeout=90):
 
 
 # ------------------------------------------------------------ evidence ------
+def rotate_postfix_log():
+    """`postfix logrotate`: rename maillog_file with maillog_file_rotate_suffix, gzip it."""
+    subprocess.run(["postfix", "logrotate"], check=True, capture_output=True, timeout=60)
+    rotated = sorted(f for f in os.listdir(LOGDIR) if f.startswith("mail.log."))
+    say(f"postfix logrotate: {', '.join(rotated)}")
+
+
 def read_logs():
+    """Each log's text, rotated files first (oldest first: the suffixes are dates)."""
     logs = {}
     for name in ("mail.log", "dovecot.log", "rspamd.log"):
+        parts = []
+        rotated = (f for f in os.listdir(LOGDIR) if f.startswith(name + ".") and f.endswith(".gz"))
+        for f in sorted(rotated):
+            with gzip.open(os.path.join(LOGDIR, f), "rt", encoding="utf-8", errors="replace") as fh:
+                parts.append(fh.read())
         try:
             with open(os.path.join(LOGDIR, name), encoding="utf-8", errors="replace") as fh:
-                logs[name] = fh.read()
+                parts.append(fh.read())
         except FileNotFoundError:
-            logs[name] = ""
+            pass
+        logs[name] = "".join(parts)
     return logs
 
 
@@ -1782,7 +1801,9 @@ def main():
             "mail_host": MX_NAME,
             "syslog_host_tag": "mx01",
             "logs": {
-                "mail.log": "Postfix via postlogd (maillog_file), syslog-style prefix",
+                "mail.log": "Postfix via postlogd (maillog_file), syslog-style prefix; rotated "
+                "once by `postfix logrotate` after the inbound scenarios "
+                "(mail.log.YYYYMMDD-HHMMSS.gz)",
                 "dovecot.log": "Dovecot log_path/info_log_path: 'MMM dd HH:MM:SS <process>: Info: ...' (no host, no pid field)",
                 "rspamd.log": "Rspamd file logger: 'YYYY-MM-DD HH:MM:SS #pid(process) <tag>; module; func: ...'",
             },
