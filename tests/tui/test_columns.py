@@ -25,6 +25,25 @@ def test_fit_never_exceeds_width_and_keeps_outcome(view: str, width: int) -> Non
     assert len(columns.fit(view, 159)) > len(columns.fit(view, 79))
 
 
+def test_reason_shows_past_the_80_column_set() -> None:
+    """"Why was it rejected / still queued?": the reason is the first column added when
+    the terminal is wider than 80 (at 100 columns already)."""
+    for view in ("received", "sent"):
+        assert "reason" not in [s.key for s, _ in columns.fit(view, 79)]
+        assert [s.key for s, _ in columns.fit(view, 99)][5] == "reason"
+
+
+def test_reason_cell_keeps_the_remote_servers_words() -> None:
+    """The relay and the SMTP stage have their places; the cell shows what was said."""
+    cell = columns.formatter("reason", pl.String, False)
+    said = ("host mx.partner.test[192.0.2.7] said: 451 4.3.0 <defer.later@remote.test>: "
+            "Temporary lookup failure (in reply to RCPT TO command)")
+    assert cell(said) == "451 4.3.0 <defer.later@remote.test>: Temporary lookup failure"
+    assert cell("Gtube pattern") == "Gtube pattern"
+    assert cell("said: \x1b[31m") == "said: \\x1b[31m"
+    assert cell(None) is None
+
+
 def test_escape_controls_makes_escapes_visible() -> None:
     assert escape_controls("a\x1b[31mb\x07\r\n\t\u202e") == "a\\x1b[31mb\\x07\\r\\n\\t\\u202e"
     assert escape_controls("[bold red]x[/]") == "[bold red]x[/]"  # markup is not a control

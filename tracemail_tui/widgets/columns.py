@@ -6,6 +6,7 @@ receives ready-made, already-escaped strings and never measures a million cells.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,19 +64,21 @@ SPECS: dict[str, tuple[ColumnSpec, ...]] = {
         _c("bytes_in", "In", 8, 10, 10),
         _c("server", "Server", 8, 16, 11),
     ),
+    # Past the 80-column set the reason comes first: "why was it rejected / is it still
+    # queued?" is the question on call; where it went (delivery, folder, relay) next.
     "received": (
         _c("time", "Time", 8, 8, 0),
         _c("status", "Outcome", 13, 13, 1),
         _c("sender", "From", 16, 32, 2, 24),
         _c("recipient", "To", 16, 32, 3, 24),
         _c("subject", "Subject", 12, 60, 4, 34),
-        _c("size", "Size", 7, 9, 8),
-        _c("client_ip", "Client IP", 15, 39, 5),
-        _c("spam_score", "Spam", 5, 6, 6),
-        _c("delivery", "Delivery", 9, 9, 7),
-        _c("folder", "Folder", 8, 16, 9),
+        _c("reason", "Reason", 20, 60, 5, 30),
+        _c("delivery", "Delivery", 9, 9, 6),
+        _c("folder", "Folder", 8, 16, 7),
+        _c("spam_score", "Spam", 5, 6, 8),
+        _c("client_ip", "Client IP", 15, 39, 9),
         _c("dsn", "DSN", 5, 6, 10),
-        _c("reason", "Reason", 20, 60, 11, 30),
+        _c("size", "Size", 7, 9, 11),
         _c("message_id", "Message-ID", 20, 50, 12),
         _c("queue_id", "Queue", 10, 14, 13),
     ),
@@ -85,12 +88,12 @@ SPECS: dict[str, tuple[ColumnSpec, ...]] = {
         _c("sender", "From", 16, 32, 2, 24),
         _c("recipient", "To", 16, 32, 3, 24),
         _c("subject", "Subject", 12, 60, 4, 34),
-        _c("relay_host", "Relay", 12, 30, 5),
-        _c("dsn", "DSN", 5, 6, 6),
-        _c("delay", "Delay", 6, 8, 7),
-        _c("size", "Size", 7, 9, 9),
-        _c("account", "Account", 16, 30, 8),
-        _c("reason", "Reason", 20, 60, 10, 30),
+        _c("reason", "Reason", 20, 60, 5, 30),
+        _c("relay_host", "Relay", 12, 30, 6),
+        _c("dsn", "DSN", 5, 6, 7),
+        _c("delay", "Delay", 6, 8, 8),
+        _c("account", "Account", 16, 30, 9),
+        _c("size", "Size", 7, 9, 10),
         _c("message_id", "Message-ID", 20, 50, 11),
         _c("queue_id", "Queue", 10, 14, 12),
     ),
@@ -189,6 +192,18 @@ def _number(value: Any) -> str | None:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
+# The remote server's words are what a reason cell has room for: the relay has its own
+# column, and the SMTP stage is in the details.
+_SAID = re.compile(r"^host \S+\[[^\]]*\] said: ")
+_IN_REPLY = re.compile(r" \(in reply to [^()]*\)$")
+
+
+def _reason(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _text(_IN_REPLY.sub("", _SAID.sub("", str(value), count=1), count=1))
+
+
 def _yes_no(value: Any) -> str | None:
     return None if value is None else ("yes" if value else "no")
 
@@ -200,6 +215,8 @@ def formatter(key: str, dtype: pl.DataType, with_date: bool) -> Formatter:
     """
     if key == "status":
         return outcome
+    if key == "reason":
+        return _reason
     if isinstance(dtype, pl.Datetime):
         fmt = "%m-%d %H:%M:%S" if with_date and key == "time" else "%H:%M:%S"
         return lambda v: None if v is None else v.strftime(fmt)
