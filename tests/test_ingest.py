@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import random
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from tracemail_tui.store import query
+from tracemail_tui.store import query, sources
 from tracemail_tui.store.ingest import HostGuesser, Ingestor
 from tracemail_tui.store.parse.header import split_lines
 from tracemail_tui.store.partitions import ParquetStore
@@ -157,6 +158,25 @@ def test_host_guesser(tmp_path: Path) -> None:
     assert guess(str(tmp_path / "mx01" / "dovecot.log")) == "mail7"  # the syslog sibling
     (tmp_path / "web1").mkdir()
     assert HostGuesser()(str(tmp_path / "web1" / "userlogins")) == "web1"  # directory name
+
+
+@pytest.mark.parametrize("name", ["dovecot.log", "dovecot.log.1", "dovecot.log.2.gz",
+                                  "dovecot.log-20261126", "dovecot.log.20261126-031500.gz"])
+def test_configured_host_covers_rotated_copies(tmp_path: Path, name: str) -> None:
+    """A [hosts] key for dovecot.log is that machine's log, rotated or not, for the
+    tailer and the one-shot reader alike (else a rotated copy takes the host of its
+    neighbours, and its rows other ids than the live file gave them)."""
+    central = tmp_path / "central"  # a log server: syslog files of two hosts side by side
+    central.mkdir()
+    (central / "mail.log").write_text("Nov 27 05:39:56 mx07 postfix/qmgr[1]: x\n"
+                                      "Nov 27 05:39:57 mx08 postfix/qmgr[1]: x\n")
+    line = b"Nov 27 05:39:56 imap-login: Info: Login: x\n"
+    (central / name).write_bytes(gzip.compress(line) if name.endswith(".gz") else line)
+    hosts = {str(central / "dovecot.log"): "imap1"}
+    assert HostGuesser(hosts)(str(central / name)) == "imap1"
+    src = {s.path.name: s.host for s in sources.sources([central], hosts=hosts)}
+    assert src[name] == "imap1"
+    assert HostGuesser(hosts)(str(central / "dovecotx.log")) != "imap1"  # not its family
 
 
 class Recorder:

@@ -30,7 +30,7 @@ from tracemail_tui.store.logfiles import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, disco
 from tracemail_tui.store.merge import Piece, TimeMerger, line_ends
 from tracemail_tui.store.parse.header import split_lines
 from tracemail_tui.store.partitions import ParquetStore
-from tracemail_tui.store.sources import infer_host
+from tracemail_tui.store.sources import configured_host, infer_host
 from tracemail_tui.store.tail import Batch, Checkpoint, Tailer
 
 log = logging.getLogger(__name__)
@@ -89,13 +89,15 @@ class HostGuesser:
     """
 
     def __init__(self, configured: Mapping[str, str] | None = None) -> None:
-        self.configured = {os.path.abspath(k): v for k, v in (configured or {}).items()}
+        self.configured = dict(configured or {})
+        self._by_path: dict[str, str | None] = {}
         self._by_dir: dict[str, str | None] = {}
 
     def __call__(self, path: str) -> str | None:
-        for key, host in self.configured.items():
-            if path == key or path.startswith(key.rstrip(os.sep) + os.sep):
-                return host
+        if path not in self._by_path:  # asked once per batch: resolve paths once per file
+            self._by_path[path] = configured_host(path, self.configured)
+        if self._by_path[path] is not None:
+            return self._by_path[path]
         folder = os.path.dirname(path)
         if folder not in self._by_dir:
             siblings = [

@@ -144,7 +144,7 @@ def sources(
     out: list[Source] = []
     inferred: dict[Path, str | None] = {}
     for f in files:
-        h = host or _configured_host(f, hosts or {})
+        h = host or configured_host(f, hosts or {})
         if h is None:
             if f.parent not in inferred:
                 inferred[f.parent] = infer_host(f, by_dir[f.parent])
@@ -154,11 +154,16 @@ def sources(
     return out
 
 
-def _configured_host(path: Path, hosts: Mapping[str, str]) -> str | None:
-    resolved = path.resolve()
+def configured_host(path: str | Path, hosts: Mapping[str, str]) -> str | None:
+    """The host the config's ``[hosts]`` gives `path`: a key naming the file, its live
+    file (``dovecot.log`` covers ``dovecot.log.1`` and ``dovecot.log.2.gz``: a rotated copy
+    is the same machine's log) or a directory above it. One rule for the one-shot reader
+    and the tailer, so that both give a line the same host and its row the same id."""
+    resolved = Path(path).resolve()
+    family = Path(classify(str(resolved)).family)
     for key, value in hosts.items():
         k = Path(key).resolve()
-        if resolved == k or k in resolved.parents:
+        if k in (resolved, family) or k in resolved.parents:
             return value
     return None
 
