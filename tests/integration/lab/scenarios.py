@@ -1207,6 +1207,10 @@ def all_scenarios(args):
 
     settle("after sent scenarios")
 
+    # logrotate's way for Dovecot's log_path (rename, then `doveadm log reopen`): the access
+    # scenarios log to a fresh dovecot.log, the earlier deliveries are in dovecot.log.1.
+    rotate_dovecot_log()
+
     # ======================== ACCESS ==========================================
     say("--- access")
     outlook = {
@@ -1693,14 +1697,22 @@ def rotate_postfix_log():
     say(f"postfix logrotate: {', '.join(rotated)}")
 
 
+def rotate_dovecot_log():
+    """Rename Dovecot's log_path to dovecot.log.1 and make Dovecot reopen it."""
+    os.rename(os.path.join(LOGDIR, "dovecot.log"), os.path.join(LOGDIR, "dovecot.log.1"))
+    subprocess.run(["doveadm", "log", "reopen"], check=True, capture_output=True, timeout=60)
+    say("dovecot.log -> dovecot.log.1, doveadm log reopen")
+
+
 def read_logs():
-    """Each log's text, rotated files first (oldest first: the suffixes are dates)."""
+    """Each log's text, its one rotated copy first (mail.log.DATE.gz, dovecot.log.1)."""
     logs = {}
     for name in ("mail.log", "dovecot.log", "rspamd.log"):
         parts = []
-        rotated = (f for f in os.listdir(LOGDIR) if f.startswith(name + ".") and f.endswith(".gz"))
-        for f in sorted(rotated):
-            with gzip.open(os.path.join(LOGDIR, f), "rt", encoding="utf-8", errors="replace") as fh:
+        for f in sorted(f for f in os.listdir(LOGDIR) if f.startswith(name + ".")):
+            path = os.path.join(LOGDIR, f)
+            opener = gzip.open if f.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
                 parts.append(fh.read())
         try:
             with open(os.path.join(LOGDIR, name), encoding="utf-8", errors="replace") as fh:
@@ -1804,7 +1816,8 @@ def main():
                 "mail.log": "Postfix via postlogd (maillog_file), syslog-style prefix; rotated "
                 "once by `postfix logrotate` after the inbound scenarios "
                 "(mail.log.YYYYMMDD-HHMMSS.gz)",
-                "dovecot.log": "Dovecot log_path/info_log_path: 'MMM dd HH:MM:SS <process>: Info: ...' (no host, no pid field)",
+                "dovecot.log": "Dovecot log_path/info_log_path: 'MMM dd HH:MM:SS <process>: Info: ...' (no host, no pid field); "
+                "renamed to dovecot.log.1 + `doveadm log reopen` before the access scenarios",
                 "rspamd.log": "Rspamd file logger: 'YYYY-MM-DD HH:MM:SS #pid(process) <tag>; module; func: ...'",
             },
             "clamav": args.clamav,
