@@ -17,7 +17,6 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -27,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import follow
 from tests.integration.labrun import TIMINGS, LabRun
+from tests.integration.live import LiveFollower
 
 HERE = Path(__file__).resolve().parent
 LAB = HERE / "lab"
@@ -143,7 +142,7 @@ def _run_lab(base: Path) -> None:
     out_log = base / "run.out"
     env = {**os.environ, "LAB_LOGDIR": str(logdir), "DEBIAN_FRONTEND": "noninteractive"}
     rc = -1
-    follower: subprocess.Popen[bytes] | None = None
+    follower: LiveFollower | None = None
     try:
         # 1. packages + configuration (apt-get only when something is missing): timed
         #    apart so that the install cost is visible.
@@ -157,13 +156,14 @@ def _run_lab(base: Path) -> None:
         if rc != 0:
             pytest.fail(f"lab setup.sh failed (rc {rc}):\n{_tail(out_log)}", pytrace=False)
         # 2. a live follower on the (still empty) log directory, as a server runs it:
-        #    the files are created, truncated and written while it watches
+        #    the files are created, truncated and written while it watches; restarted
+        #    once across the log rotations (live.py)
         logdir.mkdir(mode=0o755, exist_ok=True)
-        (base / "follow").mkdir(exist_ok=True)
-        follower = follow(logdir, LAB_HOST, base / "follow" / "store", base / "follow" / "out")
+        follower = LiveFollower(logdir, LAB_HOST, base / "follow", base / "pause")
         # 3. reset, start, scenarios, stop
         t1 = time.monotonic()
-        rc = _run(["bash", str(LAB / "run.sh"), str(logdir), str(base)], env, out_log, 900)
+        rc = _run(["bash", str(LAB / "run.sh"), str(logdir), str(base)],
+                  {**env, "LAB_PAUSE_DIR": str(base / "pause")}, out_log, 900)
         TIMINGS["lab run (daemons + scenarios)"] = time.monotonic() - t1
     finally:
         # under the run lock, so that a parallel session's run is never cut short
@@ -174,23 +174,10 @@ def _run_lab(base: Path) -> None:
             check=False,
         )
         if follower is not None:
-            _stop_follower(follower, base / "follow")
+            follower.stop()
         _keep_copy(base)
     if rc != 0 or not (base / "ground_truth.json").exists():
         pytest.fail(f"lab run.sh failed (rc {rc}):\n{_tail(out_log)}", pytrace=False)
-
-
-def _stop_follower(proc: subprocess.Popen[bytes], live: Path) -> None:
-    """Give the follower a moment for the last lines, stop it as a service manager would
-    (SIGTERM: it commits and exits 0) and record its exit code."""
-    time.sleep(3)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = proc.wait()
-    (live / "rc").write_text(f"{rc}\n", encoding="utf-8")
 
 
 def _keep_copy(base: Path) -> None:

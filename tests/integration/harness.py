@@ -22,7 +22,7 @@ Row = dict[str, Any]
 
 # ----------------------------------------------------------------- running tracemail --
 @cache
-def _env(logdir: str, host: str) -> dict[str, str]:
+def cli_env(logdir: str, host: str) -> dict[str, str]:
     """An isolated tracemail environment: its own config (the host of the log files that
     do not name one: Dovecot log_path, Rspamd, clamd) and its own store."""
     home = Path(logdir).parent / "tracemail-home"  # beside the logs, removed with them
@@ -44,7 +44,7 @@ def tracemail(lab: LabRun, *args: str) -> Any:
     proc = subprocess.run(
         cmd,
         cwd=REPO,
-        env=_env(str(lab.logdir), lab.host),
+        env=cli_env(str(lab.logdir), lab.host),
         capture_output=True,
         text=True,
         timeout=300,
@@ -60,17 +60,6 @@ def tracemail(lab: LabRun, *args: str) -> Any:
         return json.loads(proc.stdout)
     except json.JSONDecodeError as exc:
         pytest.fail(f"`tracemail {args[0]}` did not print JSON ({exc}): {proc.stdout[:300]!r}")
-
-
-def follow(logdir: Path, host: str, store: Path, out: Path) -> subprocess.Popen[bytes]:
-    """Start `tracemail ingest --follow` on the log directory, as a server runs it (the
-    same config as `tracemail()`); it runs until SIGTERM. Output goes to `out`."""
-    with out.open("wb") as fh:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
-            [sys.executable, "-m", "tracemail_tui", "ingest", str(logdir), "--follow",
-             "--flush", "1", "--store", str(store)],
-            cwd=REPO, env=_env(str(logdir), host), stdout=fh, stderr=subprocess.STDOUT,
-        )
 
 
 _SEARCHES: dict[tuple[str, str], list[Row]] = {}

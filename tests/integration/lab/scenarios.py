@@ -916,6 +916,7 @@ def all_scenarios(args):
     ).done()
 
     settle("after inbound scenarios")
+    pause("before-rotations")
     # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):
     # mail.log -> mail.log.YYYYMMDD-HHMMSS.gz. The rest of the run goes to a fresh mail.log;
     # messages still queued (R10's deferral) have lines in both files.
@@ -1210,6 +1211,7 @@ def all_scenarios(args):
     # logrotate's way for Dovecot's log_path (rename, then `doveadm log reopen`): the access
     # scenarios log to a fresh dovecot.log, the earlier deliveries are in dovecot.log.1.
     rotate_dovecot_log()
+    pause("after-rotations")
 
     # ======================== ACCESS ==========================================
     say("--- access")
@@ -1690,6 +1692,19 @@ def settle(label, timeout=90):
 
 
 # ------------------------------------------------------------ evidence ------
+def pause(name):
+    """A point where the test harness acts (LAB_PAUSE_DIR, e.g. stops or restarts its live
+    follower): say we are here, then wait for its go (at most 60 s)."""
+    where = os.environ.get("LAB_PAUSE_DIR")
+    if not where:
+        return
+    open(os.path.join(where, name + ".reached"), "w").close()
+    t0 = time.time()
+    while not os.path.exists(os.path.join(where, name + ".go")) and time.time() - t0 < 60:
+        time.sleep(0.1)
+    say(f"pause {name}: {time.time() - t0:.1f} s")
+
+
 def rotate_postfix_log():
     """`postfix logrotate`: rename maillog_file with maillog_file_rotate_suffix, gzip it."""
     subprocess.run(["postfix", "logrotate"], check=True, capture_output=True, timeout=60)
