@@ -90,6 +90,29 @@ def test_search_store_equals_search_logs(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "not both" in both.output
 
 
+def test_locate_store_equals_locate_logs(tmp_path: Path) -> None:
+    """`locate --store`: where a message is now from 30 days of history, without reading
+    the logs again; the same answer as from the logs."""
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    logs.mkdir()
+    for name in ("mail.log", "dovecot.log", "rspamd.log", "clamav.log"):
+        shutil.copy(REAL / name, logs / name)
+    run = CliRunner().invoke
+    assert run(app, ["ingest", str(logs), "--store", str(store)]).exit_code == 0
+    states = []
+    for mid, account in (("r12.6acd47.228290@partner.test", "alice@example.com"),
+                         ("<r14.6acd47.6a103b@partner.test>", "gina@example.com"),
+                         ("<r01.6acd47.21d421@partner.test>", "bob@example.com")):
+        from_logs = run(app, ["locate", mid, "-a", account, str(logs), "-f", "json"])
+        from_store = run(app, ["locate", mid, "-a", account, "--store", str(store), "-f", "json"])
+        assert from_store.exit_code == 0, from_store.output
+        assert json.loads(from_store.output) == json.loads(from_logs.output)
+        states.append(json.loads(from_store.output)["state"])
+    assert states[0] != "unknown" and states[1] != "unknown" and states[2] == "unknown"
+    both = run(app, ["locate", "x@y", "-a", "a@b.c", str(logs), "--store", str(store)])
+    assert both.exit_code == 2 and "not both" in both.output
+
+
 def test_store_and_logs_give_the_same_order_when_rows_share_a_second(tmp_path: Path) -> None:
     """Rows of one second are ordered by id in both, not by whichever arrived first."""
     from tracemail_tui.gen import generate

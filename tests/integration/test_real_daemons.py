@@ -165,14 +165,18 @@ def test_access_smtp_auth_failed(lab: LabRun) -> None:
 
 
 # -------------------------------------------------------------------------- locate --
-@pytest.mark.parametrize("sid", list(LOCATE))
-def test_locate(lab: LabRun, sid: str) -> None:
-    account, state, folder = LOCATE[sid]
+def _located_id(lab: LabRun, sid: str) -> str:
     if sid == "S02-NDR":
         message_id = scenario(lab, "A01")["observed"].get("ndr_message_id")
         assert message_id, "A01 found no bounce notice in alice's INBOX"
-    else:
-        message_id = scenario(lab, sid)["message_id"]
+        return str(message_id)
+    return str(scenario(lab, sid)["message_id"])
+
+
+@pytest.mark.parametrize("sid", list(LOCATE))
+def test_locate(lab: LabRun, sid: str) -> None:
+    account, state, folder = LOCATE[sid]
+    message_id = _located_id(lab, sid)
     res = locate(lab, message_id, account)
     label = f"locate {sid} {message_id} for {account}"
     assert mid(res.get("message_id")) == mid(message_id), f"{label}: {res}"
@@ -216,6 +220,17 @@ def test_live_follower_reads_every_line_once(lab: LabRun) -> None:
         with (gzip.open(f, "rb") if f.suffix == ".gz" else f.open("rb")) as fh:
             on_disk += sum(1 for _ in fh)
     assert sum(read) == on_disk, f"runs read {read} lines; the logs hold {on_disk}"
+
+
+@pytest.mark.parametrize("sid", list(LOCATE))
+def test_locate_in_the_live_store_agrees_with_the_logs(lab: LabRun, sid: str) -> None:
+    """`locate --store` on what the follower stored live gives the logs' answer."""
+    live = _live(lab)
+    account = LOCATE[sid][0]
+    message_id = _located_id(lab, sid)
+    got = tracemail(lab, "locate", message_id, "--account", account,
+                    "--store", str(live / "store"), "--format", "json")
+    assert got == locate(lab, message_id, account), f"{sid}: {json.dumps(got)[:600]}"
 
 
 @pytest.mark.parametrize("view", list(VOCABULARY))

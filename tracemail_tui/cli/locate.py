@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +12,10 @@ import typer
 from tracemail_tui.cli.common import app, fail
 from tracemail_tui.cli.output import escape
 from tracemail_tui.cli.search import HostOpt, PathsArg, YearOpt, load_config, run_engine
+from tracemail_tui.cli.store_cmds import open_store
 from tracemail_tui.export.privacy import Privacy
+from tracemail_tui.store import schema
+from tracemail_tui.store.correlate.locate import MailboxSource
 from tracemail_tui.store.correlate.locate import locate as locate_message
 
 
@@ -46,6 +50,11 @@ def locate(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
     host: HostOpt = None,
     year: YearOpt = None,
+    store_dir: Annotated[
+        Path | None,
+        typer.Option("--store", metavar="DIR",
+                     help="Read the persistent store (30 days of history), not raw logs."),
+    ] = None,
 ) -> None:
     """Where a received message is now for one account: in a folder, deleted, downloaded
     by POP3, or unknown, with the history of mailbox events that led there."""
@@ -56,11 +65,20 @@ def locate(
     if not message_id.strip("<> \t"):
         fail("MESSAGE_ID is empty")
     cfg = load_config()
-    # Deliveries + mail_log events only: no mail correlation, no accesses.
-    result = run_engine(list(paths) if paths else None, host, year, cfg, {"mailbox"})
-    mailbox = result["mailbox"]
+    mailbox: MailboxSource
+    if store_dir is not None:
+        if paths:
+            fail("give either log PATHs or --store, not both")
+        try:
+            mailbox = open_store(store_dir)  # locate filters inside the scan
+        except ValueError as exc:
+            fail(str(exc))
+    else:
+        # Deliveries + mail_log events only: no mail correlation, no accesses.
+        mailbox = run_engine(list(paths) if paths else None, host, year, cfg,
+                             {"mailbox"})["mailbox"]
     if not Privacy.from_config(cfg).account_in_scope(account):
-        mailbox = mailbox.clear()  # out of scope: the same answer as an unknown message
+        mailbox = schema.empty("mailbox")  # out of scope: the same answer as an unknown message
     found = locate_message(mailbox, message_id, account)
     if fmt == "json":
         json.dump(found, sys.stdout, indent=1, ensure_ascii=False)
