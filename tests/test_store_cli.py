@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pypdf
 import pytest
 from typer.testing import CliRunner
 
@@ -14,6 +15,10 @@ from tracemail_tui.cli import app
 from tracemail_tui.cli.store_cmds import open_store
 
 REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
 
 
 @pytest.fixture(autouse=True)
@@ -111,6 +116,34 @@ def test_locate_store_equals_locate_logs(tmp_path: Path) -> None:
     assert states[0] != "unknown" and states[1] != "unknown" and states[2] == "unknown"
     both = run(app, ["locate", "x@y", "-a", "a@b.c", str(logs), "--store", str(store)])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_report_store_equals_report_logs(tmp_path: Path) -> None:
+    """`report --store`: the PDF of one result from the store (its rows, raw lines and
+    mailbox events) says what the report from the logs says, but for where it came from."""
+    logs, store = tmp_path / "logs", tmp_path / "store"
+    logs.mkdir()
+    for name in ("mail.log", "dovecot.log", "rspamd.log", "clamav.log"):
+        shutil.copy(REAL / name, logs / name)
+    run = CliRunner().invoke
+    assert run(app, ["ingest", str(logs), "--store", str(store)]).exit_code == 0
+    rows = json.loads(run(app, ["search", "received", str(logs), "-f", "json"]).output)
+    rid = next(r["id"] for r in rows if r["queue_id"] == "605D5162539")  # R12
+    texts = {}
+    for how, where in (("logs", [str(logs)]), ("store", ["--store", str(store)])):
+        res = run(app, ["report", "received", rid, *where, "-o", str(tmp_path / f"{how}.pdf")])
+        assert res.exit_code == 0, res.output
+        texts[how] = pdf_text(tmp_path / f"{how}.pdf")
+    assert "605D5162539: client=unknown[127.0.0.10]" in texts["store"]  # a raw log line
+    assert "Trash" in texts["store"]  # where it is now (locate)
+    def body(text: str, where: Path) -> list[str]:
+        return [ln for ln in text.splitlines()
+                if str(where) not in ln and not ln.startswith("generated ")]
+
+    assert body(texts["store"], store) == body(texts["logs"], logs)
+    missing = run(app, ["report", "received", "r-nope", "--store", str(store), "-o",
+                        str(tmp_path / "x.pdf")])
+    assert missing.exit_code == 2 and "in the store" in missing.output
 
 
 def test_store_and_logs_give_the_same_order_when_rows_share_a_second(tmp_path: Path) -> None:

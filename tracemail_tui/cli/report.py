@@ -1,7 +1,9 @@
 """`tracemail report VIEW ID [PATH...] -o FILE.pdf`: the PDF report of one result.
 
 It runs the engine exactly as `search` does (same host mapping, so the same ids), then
-writes the row, its evidence lines and, for received mail, its locate result.
+writes the row, its evidence lines and, for received mail, its locate result. With
+`--store` the same comes from the persistent store (its rows, its raw lines, its mailbox
+events), as the TUI's detail screen takes it: a report from 30 days of history.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import typer
 
 from tracemail_tui.cli.common import app, fail, load_config
 from tracemail_tui.cli.search import resolve_paths, run_engine
+from tracemail_tui.cli.store_cmds import open_store
 from tracemail_tui.export.privacy import Privacy
-from tracemail_tui.store import engine, schema
+from tracemail_tui.store import engine, evidence, query, schema
 from tracemail_tui.store.correlate.locate import locate
 
 
@@ -43,6 +46,26 @@ def load_result(result: engine.Result, view: str, result_id: str) -> ResultBundl
     return bundle
 
 
+def load_stored_result(source: query.Source, view: str, result_id: str) -> ResultBundle | None:
+    """The same bundle from a store: the row as `search --store` shows it, the stored raw
+    lines of its time window, where the message is now from the stored mailbox events."""
+    found = query.query(source, view, query.Filters()).filter(pl.col("id") == result_id)
+    rows = found.collect()
+    if rows.height == 0:
+        return None
+    row = rows.row(0, named=True)
+    try:
+        stored = source.scan("lines")
+    except (KeyError, ValueError):  # a store without raw lines: no evidence to show
+        lines = schema.empty("lines")
+    else:
+        lines = schema.conform("lines", evidence.from_store(stored, view, row))
+    bundle = ResultBundle(row=row, lines=lines)
+    if view == "received" and row.get("message_id") and row.get("recipient"):
+        bundle.locate = dict(locate(source, row["message_id"], row["recipient"]))
+    return bundle
+
+
 @app.command()
 def report(
     view: Annotated[str, typer.Argument(help="accesses, received or sent")],
@@ -55,6 +78,10 @@ def report(
     redact: Annotated[
         bool, typer.Option(help="pseudonymise addresses, mask IPs, drop subjects")
     ] = False,
+    store_dir: Annotated[
+        Path | None,
+        typer.Option("--store", metavar="DIR", help="read the persistent store, not raw logs"),
+    ] = None,
 ) -> None:
     """The PDF report of one result: fields, timeline, log lines and an explanation."""
     # fpdf2 and fontTools take ~0.2 s to import: only the command that writes a PDF pays.
@@ -67,20 +94,31 @@ def report(
         fail(f"unknown paper size {paper!r} (expected a4 or letter)")
     cfg = load_config()
     privacy = Privacy.from_config(cfg)
-    sources = resolve_paths(list(paths) if paths else None, cfg)
-    # The same engine call as `search`, so the ids it printed are found here.
-    bundle = load_result(run_engine(sources, None, None, cfg), view, result_id)
+    if store_dir is not None:
+        if paths:
+            fail("give either log PATHs or --store, not both")
+        try:
+            bundle = load_stored_result(open_store(store_dir), view, result_id)
+        except ValueError as exc:
+            fail(str(exc))
+        query_shown = {"id": result_id, "store": str(store_dir)}
+        where = "store"
+    else:
+        sources = resolve_paths(list(paths) if paths else None, cfg)
+        # The same engine call as `search`, so the ids it printed are found here.
+        bundle = load_result(run_engine(sources, None, None, cfg), view, result_id)
+        query_shown = {"id": result_id, "paths": ", ".join(str(p) for p in sources)}
+        where = "given logs"
     if bundle is None or not privacy.in_scope(view, bundle.row):
-        fail(f"no {view} result with id {result_id!r} in the given logs")
+        fail(f"no {view} result with id {result_id!r} in the {where}")
     row = privacy.row(bundle.row, view)
     lines = privacy.evidence(bundle.lines, row, view)
     # The recipient's mailbox history is theirs: only when the recipient is in scope.
     located = bundle.locate if privacy.account_in_scope(row.get("recipient")) else None
-    query = {"id": result_id, "paths": ", ".join(str(p) for p in sources)}
     if cfg.scope:
-        query["scope"] = ", ".join(cfg.scope)
+        query_shown["scope"] = ", ".join(cfg.scope)
     write_result_pdf(
         row, output, view=view, lines=lines, locate=located,
-        query=query, paper=paper, redact=redact,
+        query=query_shown, paper=paper, redact=redact,
     )
     typer.echo(f"wrote {output}")
