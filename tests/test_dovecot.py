@@ -263,6 +263,26 @@ def test_non_ascii_users_and_folders() -> None:
     assert (lg["user"], lg["rip"], lg["session"]) == ("jürgen@bäckerei.de", "192.0.2.9", "U1")
 
 
+def test_over_quota_delivery_of_the_real_lab() -> None:
+    """Lab R18 (Dovecot 2.3.19, quota 1 KB): Pigeonhole logs the failed implicit keep at
+    Info level, then a note on the script run; the note is understood, not unparsed."""
+    lines = [
+        "Nov 27 14:06:57 lmtp(jack@example.org)<11979><iE+oDIGOCWvLLgAAg+zDdQ>: Info: sieve: "
+        "msgid=<r18.d69af4.00f673@partner.test>: failed to store into mailbox 'INBOX': "
+        "Quota exceeded (mailbox for user is full)",
+        "Nov 27 14:06:57 lmtp(jack@example.org)<11979><iE+oDIGOCWvLLgAAg+zDdQ>: Info: sieve: "
+        "Execution of script /etc/dovecot/sieve/before.d/10-spam-to-junk.sieve failed with "
+        "unsuccessful implicit keep",
+    ]
+    for form in (lines, [to_syslog(x) for x in lines]):
+        ev = parse(form)
+        assert (ev.unparsed, ev.ignored) == (0, 1)
+        (d,) = ev.deliveries.iter_rows(named=True)
+        assert (d["user"], d["folder"], d["message_id"], d["error"]) == (
+            "jack@example.org", None, "<r18.d69af4.00f673@partner.test>",
+            "failed to store into mailbox 'INBOX': Quota exceeded (mailbox for user is full)")
+
+
 def test_ignored_counts_quiet_lines_and_bare_connections() -> None:
     lines = [
         _sys("06:05:00", "imap-login: Disconnected (no auth attempts in 0 secs): user=<>, "

@@ -77,6 +77,7 @@ DOVECOT_MSG = re.compile(
     r"|redirect action: forwarded to <[^>]+>|vacation action: sent vacation response to <[^>]+>"
     r"|marked message to be discarded if not explicitly delivered \(discard action\)"
     r"|failed to store into mailbox '[^']+': .+)"
+    r"|sieve: Execution of script \S+ failed with unsuccessful implicit keep"
     r"|Disconnected: Logged out .+|Disconnected: Connection closed \(.+\) in=\d+ out=\d+ .+"
     r"|Mailbox (?:renamed|deleted): .+))$"
 )

@@ -90,6 +90,21 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
     "R16": [(rcpt, GTUBE_REJECTED) for rcpt in ("bob@example.com", "carol@example.org")],
     # The same without a Message-ID: Rspamd's envelope is matched by queue id and time.
     "R17": [(rcpt, GTUBE_REJECTED) for rcpt in ("bob@example.com", "dave@example.org")],
+    # Accepted by the MX, refused by Dovecot at delivery (mailbox over quota), bounced.
+    "R18": [
+        (
+            "jack@example.org",
+            {
+                "status": "accepted",
+                "delivery": "bounced",
+                "dsn": "5.2.2",
+                "reason~": "Quota exceeded",
+                "folder": None,
+                "queue_id": Q,
+                "message_id": M,
+            },
+        )
+    ],
     "R08": [
         (
             "bob@example.com",

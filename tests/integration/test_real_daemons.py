@@ -191,6 +191,17 @@ def test_locate(lab: LabRun, sid: str) -> None:
     assert times == sorted(times), f"{label}: history not oldest first: {times}"
 
 
+# --------------------------------------------------------------------------- stats --
+def test_every_line_of_the_mail_daemons_is_understood(lab: LabRun) -> None:
+    """`tracemail stats` counts no unparsed line of Postfix, Dovecot, Rspamd or clamd:
+    every form these daemons wrote in this run (a new one fails here first) is known."""
+    st = tracemail(lab, "stats", str(lab.logdir), "--format", "json")
+    assert st["lines"] > 0 and st["programs"], st
+    daemons = ("postfix", "dovecot", "rspamd", "clamd")
+    bad = {p: n for p, n in st["unparsed"].items() if p.split("/")[0] in daemons and n}
+    assert not bad, f"unparsed lines per program: {bad}"
+
+
 # ------------------------------------------------------------------- live follower --
 def _live(lab: LabRun) -> Path:
     if lab.live is None:

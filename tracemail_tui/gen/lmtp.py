@@ -102,12 +102,19 @@ def deliver(
         act = r.action
         tt += rng.uniform(0.005, 0.04)
         if act == "overquota":
+            # As Dovecot 2.3 / Pigeonhole log it (lab R18): the failed implicit keep at
+            # Info level, then a note on the script run.
             ctx.dv(
                 tt,
                 proc,
                 f"sieve: {m}: failed to store into mailbox 'INBOX': "
                 "Quota exceeded (mailbox for user is full)",
-                "Error",
+            )
+            ctx.dv(
+                tt,
+                proc,
+                "sieve: Execution of script /etc/dovecot/sieve/before.d/10-spam-to-junk.sieve "
+                "failed with unsuccessful implicit keep",
             )
             reply = f"552 5.2.2 <{r.to}> Quota exceeded (mailbox for user is full)"
             status = (

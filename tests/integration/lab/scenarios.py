@@ -915,6 +915,44 @@ def all_scenarios(args):
         "",
     ).done()
 
+    # R18: jack's mailbox is over its quota (userdb quota_rule: 1 KB): Dovecot refuses the
+    # save, LMTP answers 552 5.2.2 and Postfix bounces the message back to the sender.
+    m = mid("R18", "partner.test")
+    ids["R18"] = m
+    subj = "Quarterly figures (large)"
+    msg = build_msg(
+        frm="Petra Partner <petra@partner.test>",
+        to="jack@example.org",
+        subject=subj,
+        message_id=m,
+        body="Dear Jack,\n\n" + "the figures are attached below.\n" * 150,
+    )
+    inbound(
+        "R18",
+        "inbound_mailbox_over_quota_bounced",
+        account="jack@example.org",
+        rcpts=["jack@example.org"],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "accepted",
+            "delivery": "bounced",
+            "dsn": "5.2.2",
+            "reason": "Quota exceeded (mailbox for user is full)",
+            "note": "accepted by the MX, refused by Dovecot at delivery; an NDR goes back",
+        },
+    ).ev(
+        "mail.log",
+        r"{qid}: to=<jack@example\.org>, relay=.*dsn=5\.2\.2, status=bounced .*Quota exceeded",
+        "",
+    ).ev(
+        "dovecot.log",
+        r"lmtp\(jack@example\.org\).*Quota exceeded",
+        "",
+    ).done()
+
     settle("after inbound scenarios")
     pause("before-rotations")
     # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):

@@ -140,13 +140,14 @@ render "$CONF/dovecot/dovecot.conf" /etc/dovecot/dovecot.conf 0644
 # users: email  password  passdb-extra-fields
 USERS_TSV="$CONF/users/users.tsv"
 : > /etc/dovecot/lab-passdb.new; : > /etc/dovecot/lab-userdb.new; : > /etc/dovecot/lab-deny.new
-while IFS=$'\t' read -r email pw extra deny; do
+while IFS=$'\t' read -r email pw extra deny udb; do
   case "$email" in ''|\#*) continue ;; esac
   [ "$extra" = "-" ] && extra=""
+  [ "$udb" = "-" ] && udb=""
   hash=$(doveadm pw -s SHA512-CRYPT -p "$pw")
   dom=${email#*@}; usr=${email%@*}
   echo "$email:$hash::::::$extra" >> /etc/dovecot/lab-passdb.new
-  echo "$email::5000:5000::/var/vmail/$dom/$usr::" >> /etc/dovecot/lab-userdb.new
+  echo "$email::5000:5000::/var/vmail/$dom/$usr::$udb" >> /etc/dovecot/lab-userdb.new
   [ "$deny" = "deny" ] && echo "$email" >> /etc/dovecot/lab-deny.new
   install -d -o vmail -g vmail -m 0750 "/var/vmail/$dom" "/var/vmail/$dom/$usr"
   if [ -f "$CONF/users/$email.sieve" ]; then

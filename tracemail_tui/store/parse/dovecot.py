@@ -61,9 +61,10 @@ class DovecotEvents:
 
     @property
     def ignored(self) -> int:
-        """Lines understood that make no row: LMTP connects, service and debug messages,
-        warnings/errors, and connections that never tried to log in (``connections``)."""
-        quiet = ("lmtp_connection", "service", "debug", "diagnostic", "proxy")
+        """Lines understood that make no row: LMTP connects, Sieve's notes on a script run,
+        service and debug messages, warnings/errors, and connections that never tried to
+        log in (``connections``)."""
+        quiet = ("lmtp_connection", "sieve_note", "service", "debug", "diagnostic", "proxy")
         return sum(self.kinds.get(k, 0) for k in quiet) + self.connections.height
 
     @property
@@ -172,7 +173,10 @@ def _tests() -> list[tuple[str, set[str] | None, pl.Expr]]:
         ("auth", {"auth"}, t.str.starts_with("User found from deny passdb")
          | t.str.contains("): ", literal=True)),
         ("mail_log", {"mail", "delivery"}, rx(_MAIL_LOG)),
-        ("delivery", {"delivery"}, rx(r"^(?:sieve: |msgid=)")),
+        ("delivery", {"delivery"}, rx(r"^(?:sieve: msgid=|msgid=)")),
+        # Pigeonhole's notes on the script run ("Execution of script X failed with
+        # unsuccessful implicit keep"): the failed action has a line of its own.
+        ("sieve_note", {"delivery"}, t.str.starts_with("sieve: ")),
         ("lmtp_connection", {"delivery"}, rx(r"^(?:Connect|Disconnect) from ")),
         ("logout", {"mail"}, pl.col("proc").is_in(SESSION_PROCS) & rx(_ENDS)),
         ("diagnostic", None, sev.is_not_null()),
