@@ -75,3 +75,34 @@ def test_rows_from_these_lines() -> None:
     assert hdr["status"] == "rejected" and hdr["reason"] == "no thanks"
     disc = rec.filter(pl.col("queue_id") == "5A6B7C8D9F").row(0, named=True)
     assert disc["status"] == "accepted" and disc["delivery"] == "discarded"
+
+
+def test_message_over_the_size_limit_is_rejected_not_accepted() -> None:
+    """Lab R19: without SIZE in MAIL FROM, a message over message_size_limit is refused
+    during DATA (552 5.3.4); the log has only smtpd's (at times also cleanup's) warning, no
+    reject line and no "removed". It used to show as accepted and waiting forever."""
+    q = "8B2A316867B"
+    lines = [
+        f"{P}/smtpd[20639]: connect from unknown[127.0.0.10]",
+        f"{P}/smtpd[20639]: {q}: client=unknown[127.0.0.10]",
+        f"{P}/cleanup[20644]: {q}: info: header Subject: Scans of the whole archive from "
+        "unknown[127.0.0.10]; from=<petra@partner.test> to=<alice@example.com> proto=ESMTP "
+        "helo=<mail.partner.test>",
+        f"{P}/cleanup[20644]: {q}: message-id=<r19.3d0407.1b23df@partner.test>",
+        f"{P}/smtpd[20639]: warning: {q}: queue file size limit exceeded",
+        f"{P}/cleanup[20644]: warning: {q}: queue file size limit exceeded",
+        f"{P}/cleanup[20644]: warning: mail_stream_cleanup: close error",
+        f"{P}/smtpd[20639]: disconnect from unknown[127.0.0.10] ehlo=1 mail=1 rcpt=1 data=0/1 "
+        "quit=1 commands=4/5",
+    ]
+    frame = split_lines(pl.Series(lines), year=2026)
+    parsed = postfix.parse(frame)
+    assert parsed.unparsed.get_column("n").sum() == 0
+    rows = engine.run_lines([frame])["received"]
+    assert rows.select("recipient", "status", "reason", "dsn", "delivery", "queue_id").rows() == [
+        ("alice@example.com", "rejected", "message file too big (queue file size limit exceeded)",
+         "5.3.4", None, q)]
+    # A hostile subject cannot fake the warning: it is anchored to the whole line.
+    fake = [*lines[:4], f"{P}/smtpd[20639]: warning: {q}: queue file size limit exceeded; x"]
+    got = engine.run_lines([split_lines(pl.Series(fake), year=2026)])["received"]
+    assert got.select("status", "reason").rows() == [("accepted", None)]

@@ -90,6 +90,19 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
     "R16": [(rcpt, GTUBE_REJECTED) for rcpt in ("bob@example.com", "carol@example.org")],
     # The same without a Message-ID: Rspamd's envelope is matched by queue id and time.
     "R17": [(rcpt, GTUBE_REJECTED) for rcpt in ("bob@example.com", "dave@example.org")],
+    # Over message_size_limit, no SIZE announced: refused during DATA (552 5.3.4).
+    "R19": [
+        (
+            "alice@example.com",
+            {
+                "status": "rejected",
+                "reason~": "message file too big",
+                "dsn": "5.3.4",
+                "delivery": None,
+                "message_id": M,
+            },
+        )
+    ],
     # Accepted by the MX, refused by Dovecot at delivery (mailbox over quota), bounced.
     "R18": [
         (

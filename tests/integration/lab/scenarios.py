@@ -953,6 +953,42 @@ def all_scenarios(args):
         "",
     ).done()
 
+    # R19: 5 MB, over message_size_limit (4 MB), and the client announces no SIZE (as many
+    # bulk senders do): Postfix refuses it during DATA with 552 5.3.4; its log has only
+    # "warning: QID: queue file size limit exceeded" (no reject line, no "removed").
+    m = mid("R19", "partner.test")
+    ids["R19"] = m
+    subj = "Scans of the whole archive"
+    msg = build_msg(
+        frm="Petra Partner <petra@partner.test>",
+        to="alice@example.com",
+        subject=subj,
+        message_id=m,
+        body="Here they are.\n" + ("x" * 76 + "\n") * 68000,
+    )
+    inbound(
+        "R19",
+        "inbound_rejected_too_big_without_size",
+        account="alice@example.com",
+        rcpts=["alice@example.com"],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "rejected",
+            "stage": "END-OF-MESSAGE",
+            "smtp_code": 552,
+            "dsn": "5.3.4",
+            "reason": "message file too big",
+            "queue_id_in_log_only": True,
+        },
+    ).ev(
+        "mail.log",
+        r"postfix/(?:smtpd|cleanup)\[\d+\]: warning: (\w+): queue file size limit exceeded",
+        "",
+    ).done()
+
     settle("after inbound scenarios")
     pause("before-rotations")
     # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):

@@ -276,6 +276,20 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
         dsn=pl.col("_mtext").str.extract(r"^(?:\d{3} )?(\d\.\d+\.\d+) ", 1),
         text=pl.col("_mtext").str.extract(r"^(?:\d{3} )?(?:\d\.\d+\.\d+ )?(.*)$", 1),
     )
+    # A message over message_size_limit whose client announced no SIZE: smtpd (and at
+    # times cleanup) log "warning: QID: queue file size limit exceeded", the client is told
+    # "552 5.3.4 Error: message file too big", and no reject line nor "removed" follows
+    # (lab scenario R19).
+    big = noqid.filter(body.str.starts_with("warning: ")).filter(
+        body.str.contains(rf"^warning: {QID}: queue file size limit exceeded$"))
+    if big.height:
+        parts.append(big.select(
+            "_i", "time", "host", "program", "pid",
+            qid=body.str.extract(rf"^warning: ({QID}):", 1),
+            kind=pl.lit("action"), status=pl.lit("reject"), stage=pl.lit("END-OF-MESSAGE"),
+            dsn=pl.lit("5.3.4"),
+            text=pl.lit("message file too big (queue file size limit exceeded)"),
+        ))
     # --- pickup, bounce
     take(
         (svc == "pickup") & body.str.starts_with("uid="),
