@@ -106,3 +106,50 @@ def test_message_over_the_size_limit_is_rejected_not_accepted() -> None:
     fake = [*lines[:4], f"{P}/smtpd[20639]: warning: {q}: queue file size limit exceeded; x"]
     got = engine.run_lines([split_lines(pl.Series(fake), year=2026)])["received"]
     assert got.select("status", "reason").rows() == [("accepted", None)]
+
+
+CUT = "7B47F16867A"
+CUT_LINES = [  # lab: the client sent half a message, then closed the connection
+    f"{P}/smtpd[25145]: connect from unknown[127.0.0.10]",
+    f"{P}/smtpd[25145]: {CUT}: client=unknown[127.0.0.10]",
+    f"{P}/smtpd[25145]: lost connection after DATA (112 bytes) from unknown[127.0.0.10]",
+    f"{P}/smtpd[25145]: disconnect from unknown[127.0.0.10] ehlo=1 mail=1 rcpt=2 data=0/1 "
+    "commands=4/5",
+    f"{P}/cleanup[25150]: {CUT}: info: header Subject: cut short from unknown[127.0.0.10]; "
+    "from=<petra@partner.test> to=<bob@example.com> proto=ESMTP helo=<mail.partner.test>",
+    f"{P}/cleanup[25150]: {CUT}: message-id=<cut1@partner.test>",
+]
+
+
+def _received(*chunks: list[str]) -> pl.DataFrame:
+    return engine.run_lines([split_lines(pl.Series(c), year=2026) for c in chunks])["received"]
+
+
+def test_session_lost_in_data_rejects_its_message() -> None:
+    """Real smtpd lines: the message was never received, so it is not "accepted"."""
+    want = [("bob@example.com", "rejected", "lost connection after DATA (112 bytes)", None)]
+    cols = ("recipient", "status", "reason", "delivery")
+    assert _received(CUT_LINES).select(cols).rows() == want
+    # The smtpd line in a later chunk than the client= line: linked through the state.
+    assert _received(CUT_LINES[:2], CUT_LINES[2:]).select(cols).rows() == want
+    timeout = [ln.replace("lost connection after", "timeout after") for ln in CUT_LINES]
+    assert _received(timeout).get_column("status").to_list() == ["rejected"]
+
+
+def test_lost_session_never_marks_another_message() -> None:
+    """Only the same smtpd process's last unfinished message; never a queued one, and
+    never after END-OF-MESSAGE (that message may have been queued)."""
+    other_pid = [ln.replace("smtpd[25145]: lost", "smtpd[999]: lost") for ln in CUT_LINES]
+    assert _received(other_pid).get_column("status").to_list() == ["accepted"]
+    after_eom = [ln.replace("after DATA (112 bytes)", "after END-OF-MESSAGE") for ln in CUT_LINES]
+    assert _received(after_eom).get_column("status").to_list() == ["accepted"]
+    # Read from the middle: this session's client= line is missing; the process's previous
+    # message was received whole (qmgr has it, not delivered yet) and stays accepted.
+    queued = [
+        f"{P}/smtpd[25145]: 1A2B3C4D5E: client=unknown[127.0.0.10]",
+        f"{P}/cleanup[25150]: 1A2B3C4D5E: info: header Subject: hi from unknown[127.0.0.10]; "
+        "from=<petra@partner.test> to=<bob@example.com> proto=ESMTP helo=<mail.partner.test>",
+        f"{P}/qmgr[9]: 1A2B3C4D5E: from=<petra@partner.test>, size=600, nrcpt=1 (queue active)",
+        CUT_LINES[2],
+    ]
+    assert _received(queued).select("status", "reason").rows() == [("accepted", None)]

@@ -103,6 +103,18 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
             },
         )
     ],
+    # The sending server dropped the connection in DATA: never received.
+    "R20": [
+        (
+            "alice@example.com",
+            {
+                "status": "rejected",
+                "reason~": "lost connection after DATA",
+                "delivery": None,
+                "message_id": M,
+            },
+        )
+    ],
     # Accepted by the MX, refused by Dovecot at delivery (mailbox over quota), bounced.
     "R18": [
         (

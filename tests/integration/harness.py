@@ -174,14 +174,15 @@ def one(rows: list[Row], label: str, near: list[Row]) -> Row:
 
 def mail_row(rows: list[Row], sc: dict[str, Any], rcpt: str | tuple[str, ...], label: str) -> Row:
     """The received/sent row of one scenario and recipient, found by the strongest key the
-    log offers: the queue id the client saw, else the Message-ID (milter rejects log it),
-    else the time window (NOQUEUE rejects, a milter reject of a message without a
-    Message-ID); then its time must fall in the window."""
+    log offers: the queue id the client saw, else the Message-ID (cleanup logs it for any
+    message that got into DATA: milter rejects, a session lost in DATA), else the time
+    window (NOQUEUE rejects, a message without a Message-ID); then its time must fall in
+    the window."""
     keys: dict[str, Any] = {"recipient": rcpt, "sender": sc["envelope_from"]}
     window: dict[str, Any] | None = None
     if sc.get("queue_id"):
         keys["queue_id"] = sc["queue_id"]
-    elif sc["expected"].get("stage") == "END-OF-MESSAGE" and sc.get("message_id"):
+    elif sc["expected"].get("stage") in ("DATA", "END-OF-MESSAGE") and sc.get("message_id"):
         keys["message_id"] = sc["message_id"]
     else:
         window = sc

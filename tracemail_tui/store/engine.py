@@ -23,6 +23,7 @@ from tracemail_tui.store import schema
 from tracemail_tui.store.concurrent import run_all
 from tracemail_tui.store.correlate import mail as mail_corr
 from tracemail_tui.store.correlate.access import AccessCorrelator
+from tracemail_tui.store.correlate.lost import link_lost
 from tracemail_tui.store.correlate.smtp_auth import SmtpAuthCorrelator
 from tracemail_tui.store.needs import Needs
 from tracemail_tui.store.parse import clamav, postfix, rspamd
@@ -153,8 +154,12 @@ class Engine:
         findings: pl.DataFrame,
     ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, list[str]]]:
         kind = pl.col("kind")
+        lost = events.filter(kind == "lost")
+        if lost.height:  # sessions that died in DATA: the reject of their message
+            known = pl.concat([self._pf, events], how="diagonal_relaxed")
+            events = pl.concat([events, link_lost(lost, known)], how="diagonal_relaxed")
         ev = events.filter(
-            ~kind.is_in(["sasl_fail", "disconnect"])
+            ~kind.is_in(["sasl_fail", "disconnect", "lost"])
             & (pl.col("qid").is_not_null() | (kind == "reject"))
         )
         touched = [self._assign_keys(ev)]

@@ -206,6 +206,26 @@ def smtp_session(
     return out
 
 
+def smtp_abort_in_data(*, src, helo, mail_from, rcpts, partial):
+    """Start a transaction, send part of the message after DATA, then drop the connection
+    (a sending server that crashes or times out mid-transfer)."""
+    out = {"src": src, "port": 25, "replies": {"rcpt": {}}}
+    s = smtplib.SMTP(HOST, 25, timeout=60, local_hostname=helo, source_address=(src, 0))
+    s.ehlo(helo)
+    code, resp = s.mail(mail_from)
+    out["replies"]["mail"] = f"{code} {resp.decode()}"
+    for r in rcpts:
+        code, resp = s.rcpt(r)
+        out["replies"]["rcpt"][r] = f"{code} {resp.decode()}"
+    code, resp = s.docmd("DATA")
+    out["replies"]["data"] = f"{code} {resp.decode()}"
+    s.send(partial)
+    time.sleep(0.5)
+    s.close()  # no final "." and no QUIT
+    out["aborted_in_data"] = True
+    return out
+
+
 def inbound(
     sid,
     name,
@@ -986,6 +1006,45 @@ def all_scenarios(args):
     ).ev(
         "mail.log",
         r"postfix/(?:smtpd|cleanup)\[\d+\]: warning: (\w+): queue file size limit exceeded",
+        "",
+    ).done()
+
+    # R20: the sending server drops the connection in the middle of DATA. smtpd logs "lost
+    # connection after DATA" without a queue id and the unfinished queue file is dropped:
+    # the message was never received.
+    m = mid("R20", "partner.test")
+    ids["R20"] = m
+    subj = "Contract, part 1 of 2"
+    rec = Rec(
+        "R20",
+        "inbound_client_lost_connection_in_data",
+        "received",
+        account="alice@example.com",
+        domain="example.com",
+        client_ip="127.0.0.10",
+        helo="mail.partner.test",
+        envelope_from="petra@partner.test",
+        envelope_to=["alice@example.com"],
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "rejected",
+            "stage": "DATA",
+            "reason": "lost connection after DATA",
+            "note": "the client went away; nothing was received",
+        },
+    )
+    rec["observed"] = smtp_abort_in_data(
+        src="127.0.0.10", helo="mail.partner.test", mail_from="petra@partner.test",
+        rcpts=["alice@example.com"],
+        partial=(f"From: Petra <petra@partner.test>\r\nTo: alice@example.com\r\n"
+                 f"Subject: {subj}\r\nMessage-ID: {m}\r\n\r\nDear Alice, the first").encode(),
+    )
+    rec["queue_id"] = None
+    rec.ev(
+        "mail.log",
+        r"postfix/smtpd\[\d+\]: lost connection after DATA \(\d+ bytes\) from "
+        r"unknown\[127\.0\.0\.10\]",
         "",
     ).done()
 

@@ -58,7 +58,7 @@ EVENTS: Final[dict[str, pl.DataType]] = {
 KINDS: Final = (
     "client", "pickup", "subject", "message_id", "action", "qmgr", "removed", "expired",
     "delivery", "ndr", "ndr_of", "reject", "sasl_fail", "disconnect", "hold", "release",
-    "deleted",
+    "deleted", "lost",
 )
 
 # Known lines that carry nothing the views need (counted as ignored, not unparsed).
@@ -275,6 +275,18 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
         pre=body.str.starts_with("milter-"),
         dsn=pl.col("_mtext").str.extract(r"^(?:\d{3} )?(\d\.\d+\.\d+) ", 1),
         text=pl.col("_mtext").str.extract(r"^(?:\d{3} )?(?:\d\.\d+\.\d+ )?(.*)$", 1),
+    )
+    # The client went away (or timed out) in the middle of DATA: smtpd logs it without a
+    # queue id and cleanup drops the unfinished queue file, so the message was never
+    # received. The engine links the line to its queue id by the smtpd process
+    # (`correlate/lost.py`); "after END-OF-MESSAGE" is not taken: that message may be queued.
+    take(
+        (svc == "smtpd") & body.str.contains(
+            r"^(?:lost connection|timeout) after (?:DATA|BDAT)(?: \(\d+ bytes\))? from "),
+        "lost",
+        frame=noqid,
+        pre=body.str.starts_with("lost connection after ") | body.str.starts_with("timeout after "),
+        text=body.str.extract(r"^(.*?) from ", 1),
     )
     # A message over message_size_limit whose client announced no SIZE: smtpd (and at
     # times cleanup) log "warning: QID: queue file size limit exceeded", the client is told
