@@ -156,7 +156,9 @@ class Engine:
         kind = pl.col("kind")
         lost = events.filter(kind == "lost")
         if lost.height:  # sessions that died in DATA: the reject of their message
-            known = pl.concat([self._pf, events], how="diagonal_relaxed")
+            ends = kind.is_in(["client", "qmgr"])  # all that link_lost reads
+            known = pl.concat([self._pf.filter(ends), events.filter(ends)],
+                              how="diagonal_relaxed")
             events = pl.concat([events, link_lost(lost, known)], how="diagonal_relaxed")
         ev = events.filter(
             ~kind.is_in(["sasl_fail", "disconnect", "lost"])
