@@ -45,6 +45,23 @@ def test_every_line_understood() -> None:
     assert int(ev.ignored["n"].sum()) == 3
 
 
+def test_postfix_script_lines_are_known() -> None:
+    """What `postfix start|stop|reload|status|logrotate` log (a CI lab run met "waiting for
+    the Postfix mail system to terminate" when stopping took a moment)."""
+    lines = [
+        f"{P}/postfix-script[1]: starting the Postfix mail system",
+        f"{P}/postfix-script[2]: stopping the Postfix mail system",
+        f"{P}/postfix-script[3]: waiting for the Postfix mail system to terminate",
+        f"{P}/postfix-script[4]: refreshing the Postfix mail system",
+        f"{P}/postfix-script[5]: the Postfix mail system is running: PID: 9976",
+        f"{P}/postfix-script[6]: the Postfix mail system is not running",
+        f"{P}/postfix/postlog[7]: Postfix is using backwards-compatible default settings",
+    ]
+    ev = postfix.parse(split_lines(pl.Series(lines), year=2026))
+    assert ev.unparsed.height == 0, ev.unparsed
+    assert int(ev.ignored["n"].sum()) == len(lines)
+
+
 def test_fields() -> None:
     e = _events().events
     ps = e.filter(pl.col("program") == "postfix/postscreen").row(0, named=True)

@@ -67,6 +67,8 @@ _IGNORED: Final = (
     r"^lost connection |^timeout after |^too many errors |^(?:warning|error|fatal|panic): |"
     r"^improper command pipelining |^daemon started|^starting the Postfix|^stopping the Postfix|"
     r"^refreshing the Postfix|^reload |^terminating on signal|^statistics: |^SSL_accept error|"
+    r"^waiting for the Postfix|^the Postfix mail system is |^Postfix is (?:using|running) |"
+    r"^See http://www\.postfix\.org/COMPATIBILITY|^To disable backwards compatibility |"
     r"^(?:CONNECT|PASS NEW|PASS OLD|DNSBL rank|HANGUP|DISCONNECT|WHITELISTED|PREGREET|BARE NEWLINE|"
     r"COMMAND PIPELINING|NON-SMTP COMMAND|COMMAND TIME LIMIT|WHITELIST VETO|BLACKLISTED|"
     r"ALLOWLISTED|"
