@@ -170,3 +170,19 @@ def test_lost_session_never_marks_another_message() -> None:
         CUT_LINES[2],
     ]
     assert _received(queued).select("status", "reason").rows() == [("accepted", None)]
+
+
+def test_sender_verification_probe_is_no_message() -> None:
+    """Lab (Postfix 3.7): MAIL FROM:<>, RCPT, QUIT opens a queue file (client=) and ends.
+    No message was received: no row, where there used to be an "accepted" one with no
+    sender and no recipient. A message under way still shows once cleanup has seen it."""
+    q = "EEF7E16869B"
+    probe = [
+        f"{P}/smtpd[6253]: connect from unknown[127.0.0.10]",
+        f"{P}/smtpd[6253]: {q}: client=unknown[127.0.0.10]",
+        f"{P}/smtpd[6253]: disconnect from unknown[127.0.0.10] ehlo=1 mail=1 rcpt=1 quit=1 "
+        "commands=4",
+    ]
+    assert _received(probe).height == 0
+    under_way = [*probe[:2], f"{P}/cleanup[7]: {q}: message-id=<m1@partner.test>"]
+    assert _received(under_way).select("status", "recipient").rows() == [("accepted", None)]

@@ -1048,6 +1048,31 @@ def all_scenarios(args):
         "",
     ).done()
 
+    # R21: another MTA verifies a sender address (MAIL FROM:<>, RCPT, QUIT), as MXs do all
+    # day. Postfix opens a queue file (client=) and drops it: no message, so no row.
+    obs = smtp_session(src="127.0.0.11", helo="smtp.remote.test", mail_from="",
+                       rcpts=["alice@example.com"])
+    Rec(
+        "R21",
+        "inbound_sender_verification_probe",
+        "received",
+        account="alice@example.com",
+        domain="example.com",
+        client_ip="127.0.0.11",
+        helo="smtp.remote.test",
+        envelope_from="",
+        envelope_to=["alice@example.com"],
+        message_id=None,
+        observed=obs,
+        queue_id=None,
+        expected={"outcome": "no message", "note": "no received row for this session"},
+    ).ev(
+        "mail.log",
+        r"postfix/smtpd\[\d+\]: disconnect from unknown\[127\.0\.0\.11\] ehlo=1 mail=1 rcpt=1 "
+        r"rset=1 quit=1",
+        "",
+    ).done()
+
     settle("after inbound scenarios")
     pause("before-rotations")
     # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):

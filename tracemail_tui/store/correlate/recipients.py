@@ -25,7 +25,8 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
     """One row per (key, recipient): last delivery attempt, reject, or named recipient.
 
     `msgs` is :func:`mail.messages` of `ev` with the Rspamd verdict joined (its envelope
-    in ``sp_rcpts``). A key with no recipient at all keeps one row with a null recipient.
+    in ``sp_rcpts``). A key with no recipient at all keeps one row with a null recipient
+    if a message is under way (not for an SMTP session that only opened a queue file).
     """
     dl = ev.filter(pl.col("kind") == "delivery").sort("time", maintain_order=True)
     dl = dl.with_columns(
@@ -71,7 +72,15 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
         .join(covered, on=[*_KEY, "rcpt"], how="anti")  # repeats: merged below
     )
     rows = pl.concat([last, rj, others], how="diagonal_relaxed")
-    bare = msgs.join(rows.select(_KEY).unique(), on=_KEY, how="anti").select(
+    # A key with no recipient keeps one row with a null recipient, once a message is under
+    # way (cleanup, qmgr, pickup or an action saw it). A session that only opened a queue
+    # file (``client=``) received no message: a sender-verification probe (MAIL FROM:<>,
+    # RCPT, QUIT: lab-verified), which every MX gets all day, must not show as "accepted".
+    under_way = pl.col("pickup") | pl.any_horizontal(
+        pl.col(c).is_not_null()
+        for c in ("message_id", "size", "subject_raw", "action", "hold_time", "ndr_of")
+    )
+    bare = msgs.filter(under_way).join(rows.select(_KEY).unique(), on=_KEY, how="anti").select(
         *_KEY, recipient=pl.lit(None, pl.String), seen=pl.col("first_time"),
         rcpt=pl.lit(None, pl.String),
     )
