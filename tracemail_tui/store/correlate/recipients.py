@@ -2,11 +2,12 @@
 
 A recipient's row comes from its last delivery attempt, else from its reject. Postfix
 names the other recipients of a message only when it delivers to them: a message a
-milter rejected or held, or one still in the queue, shows in Postfix's lines with its
-*first* recipient alone (``milter-reject: ... to=<first>``, ``header Subject: ...
-to=<first>``). Rspamd's task log lists the whole envelope (``rcpts: <a,b,c>``), so for
-a scanned message every recipient it lists and Postfix has not yet accounted for gets a
-row too: "did carol get it?" must find carol, not only the first address.
+milter rejected or held, or one still in the queue, shows in Postfix's lines with one
+recipient alone (``milter-reject: ... to=<one>``, ``header Subject: ... to=<one>``; the
+lab saw the first of two named in R16 and the second in R17). Rspamd's task log lists
+the whole envelope (``rcpts: <a,b,c>``), so for a scanned message every recipient it lists
+and Postfix has not yet accounted for gets a row too: "did carol get it?" must find carol,
+not only the address Postfix named.
 """
 
 from __future__ import annotations
