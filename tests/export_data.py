@@ -4,16 +4,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pypdf import PdfReader
 
 from tracemail_tui.store import schema
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 D = dt.datetime
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF, read back with pypdf (pages joined by a line break)."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 # R12's subject as sent (ESC and BEL bytes, Rich markup, HTML) — from ground_truth.json.
 HOSTILE_SUBJECT = "[bold red]URGENT[/] \x1b[31mred alert\x1b[0m \x1b]0;pwned\x07 <script>x</script>"

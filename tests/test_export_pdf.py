@@ -15,6 +15,7 @@ from export_data import (
     a01,
     a04,
     evidence,
+    pdf_text,
     r06,
     r12,
     r12_locate,
@@ -36,10 +37,6 @@ from tracemail_tui.export.text import show
 from tracemail_tui.store import schema
 
 R12_LINES = ("605D5162539", "r12.6acd47")
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def squash(text: str) -> str:

@@ -7,18 +7,14 @@ import os
 import shutil
 from pathlib import Path
 
-import pypdf
 import pytest
+from export_data import pdf_text
 from typer.testing import CliRunner
 
 from tracemail_tui.cli import app
 from tracemail_tui.cli.store_cmds import open_store
 
 REAL = Path(__file__).parent / "fixtures" / "real"
-
-
-def pdf_text(path: Path) -> str:
-    return "\n".join(page.extract_text() for page in pypdf.PdfReader(path).pages)
 
 
 @pytest.fixture(autouse=True)
@@ -78,13 +74,20 @@ def test_rows_past_retention_are_reported(tmp_path: Path, monkeypatch: pytest.Mo
     assert "rows older than the 1-day retention window were not stored" in res.output
 
 
-def test_search_store_equals_search_logs(tmp_path: Path) -> None:
+@pytest.fixture
+def ingested(tmp_path: Path) -> tuple[Path, Path]:
+    """The real fixture logs in a directory, and a store `tracemail ingest` made of them."""
     logs, store = tmp_path / "logs", tmp_path / "store"
     logs.mkdir()
     for name in ("mail.log", "dovecot.log", "rspamd.log", "clamav.log"):
         shutil.copy(REAL / name, logs / name)
+    assert CliRunner().invoke(app, ["ingest", str(logs), "--store", str(store)]).exit_code == 0
+    return logs, store
+
+
+def test_search_store_equals_search_logs(ingested: tuple[Path, Path]) -> None:
+    logs, store = ingested
     run = CliRunner().invoke
-    assert run(app, ["ingest", str(logs), "--store", str(store)]).exit_code == 0
     for view in ("accesses", "received", "sent"):
         from_logs = run(app, ["search", view, str(logs), "-f", "json"])
         from_store = run(app, ["search", view, "--store", str(store), "-f", "json"])
@@ -95,15 +98,11 @@ def test_search_store_equals_search_logs(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "not both" in both.output
 
 
-def test_locate_store_equals_locate_logs(tmp_path: Path) -> None:
+def test_locate_store_equals_locate_logs(ingested: tuple[Path, Path]) -> None:
     """`locate --store`: where a message is now from 30 days of history, without reading
     the logs again; the same answer as from the logs."""
-    logs, store = tmp_path / "logs", tmp_path / "store"
-    logs.mkdir()
-    for name in ("mail.log", "dovecot.log", "rspamd.log", "clamav.log"):
-        shutil.copy(REAL / name, logs / name)
+    logs, store = ingested
     run = CliRunner().invoke
-    assert run(app, ["ingest", str(logs), "--store", str(store)]).exit_code == 0
     states = []
     for mid, account in (("r12.6acd47.228290@partner.test", "alice@example.com"),
                          ("<r14.6acd47.6a103b@partner.test>", "gina@example.com"),
@@ -118,22 +117,19 @@ def test_locate_store_equals_locate_logs(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "not both" in both.output
 
 
-def test_report_store_equals_report_logs(tmp_path: Path) -> None:
+def test_report_store_equals_report_logs(tmp_path: Path,
+                                        ingested: tuple[Path, Path]) -> None:
     """`report --store`: the PDF of one result from the store (its rows, raw lines and
     mailbox events) says what the report from the logs says, but for where it came from."""
-    logs, store = tmp_path / "logs", tmp_path / "store"
-    logs.mkdir()
-    for name in ("mail.log", "dovecot.log", "rspamd.log", "clamav.log"):
-        shutil.copy(REAL / name, logs / name)
+    logs, store = ingested
     run = CliRunner().invoke
-    assert run(app, ["ingest", str(logs), "--store", str(store)]).exit_code == 0
     rows = json.loads(run(app, ["search", "received", str(logs), "-f", "json"]).output)
     rid = next(r["id"] for r in rows if r["queue_id"] == "605D5162539")  # R12
     texts = {}
     for how, where in (("logs", [str(logs)]), ("store", ["--store", str(store)])):
         res = run(app, ["report", "received", rid, *where, "-o", str(tmp_path / f"{how}.pdf")])
         assert res.exit_code == 0, res.output
-        texts[how] = pdf_text(tmp_path / f"{how}.pdf")
+        texts[how] = pdf_text((tmp_path / f"{how}.pdf").read_bytes())
     assert "605D5162539: client=unknown[127.0.0.10]" in texts["store"]  # a raw log line
     assert "Trash" in texts["store"]  # where it is now (locate)
     def body(text: str, where: Path) -> list[str]:
