@@ -17,7 +17,6 @@ from tracemail_tui.export import csv_export
 from tracemail_tui.export import explain as explain_mod
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import evidence as evidence_mod
-from tracemail_tui.store import schema
 from tracemail_tui.store.correlate import locate as locate_mod
 from tracemail_tui.store.query import Filters, Source, query
 
@@ -35,15 +34,8 @@ def evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
     From the source's `lines` table (the store keeps every raw line), with the same
     rules as the one-shot `engine.evidence`; a source without one has no evidence.
     """
-    return _privacy().evidence(_evidence(source, view, row), row, view)  # other customers out
-
-
-def _evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
-    try:
-        lines = source.scan("lines")
-    except (KeyError, ValueError):
-        return schema.empty("lines")
-    return evidence_mod.from_store(lines, view, row)
+    found = evidence_mod.from_store(source, view, row)
+    return _privacy().evidence(found, row, view)  # other customers out
 
 
 def explain(view: str, row: Row) -> list[str]:

@@ -20,7 +20,7 @@ from tracemail_tui.cli.search import resolve_paths, run_engine
 from tracemail_tui.cli.store_cmds import open_store
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import engine, evidence, query, schema
-from tracemail_tui.store.correlate.locate import locate
+from tracemail_tui.store.correlate.locate import MailboxSource, locate
 
 
 @dataclass
@@ -32,6 +32,15 @@ class ResultBundle:
     locate: dict[str, Any] | None = None
 
 
+def _bundle(view: str, row: dict[str, Any], lines: pl.DataFrame,
+            mailbox: MailboxSource) -> ResultBundle:
+    """The row, its lines and, for received mail, where the message is now."""
+    bundle = ResultBundle(row=row, lines=schema.conform("lines", lines))
+    if view == "received" and row.get("message_id") and row.get("recipient"):
+        bundle.locate = dict(locate(mailbox, row["message_id"], row["recipient"]))
+    return bundle
+
+
 def load_result(result: engine.Result, view: str, result_id: str) -> ResultBundle | None:
     """Result `result_id` of `view` from an engine run, with its log lines and, for
     received mail, where the message is now (None if there is no such id)."""
@@ -39,11 +48,7 @@ def load_result(result: engine.Result, view: str, result_id: str) -> ResultBundl
     if found.height == 0:
         return None
     row = found.row(0, named=True)
-    lines = schema.conform("lines", engine.evidence(result, view, row))
-    bundle = ResultBundle(row=row, lines=lines)
-    if view == "received" and row.get("message_id") and row.get("recipient"):
-        bundle.locate = dict(locate(result["mailbox"], row["message_id"], row["recipient"]))
-    return bundle
+    return _bundle(view, row, engine.evidence(result, view, row), result["mailbox"])
 
 
 def load_stored_result(source: query.Source, view: str, result_id: str) -> ResultBundle | None:
@@ -54,16 +59,7 @@ def load_stored_result(source: query.Source, view: str, result_id: str) -> Resul
     if rows.height == 0:
         return None
     row = rows.row(0, named=True)
-    try:
-        stored = source.scan("lines")
-    except (KeyError, ValueError):  # a store without raw lines: no evidence to show
-        lines = schema.empty("lines")
-    else:
-        lines = schema.conform("lines", evidence.from_store(stored, view, row))
-    bundle = ResultBundle(row=row, lines=lines)
-    if view == "received" and row.get("message_id") and row.get("recipient"):
-        bundle.locate = dict(locate(source, row["message_id"], row["recipient"]))
-    return bundle
+    return _bundle(view, row, evidence.from_store(source, view, row), source)
 
 
 @app.command()

@@ -20,6 +20,7 @@ import polars as pl
 from tracemail_tui.store import schema, sources
 from tracemail_tui.store.parse.header import split_lines
 from tracemail_tui.store.parse.postfix import QID
+from tracemail_tui.store.query import Source
 
 BEFORE = dt.timedelta(minutes=5)
 AFTER = dt.timedelta(days=1)
@@ -154,8 +155,9 @@ def _connection(
     return lines.filter(seg & (pl.col("pid").eq(pid).fill_null(False) | auth))
 
 
-def from_store(lines: pl.LazyFrame, view: str, row: Mapping[str, Any]) -> pl.DataFrame:
-    """`evidence` over a store's `lines` table (``time, server, program, raw``).
+def from_store(source: Source, view: str, row: Mapping[str, Any]) -> pl.DataFrame:
+    """`evidence` over a store's `lines` table (``time, server, program, raw``); a source
+    without one (an in-memory result) has no evidence to show.
 
     Only the row's time window leaves the store (row groups are sorted by time, so the
     filter skips other days); those raw lines are split again for their message and pid,
@@ -163,6 +165,10 @@ def from_store(lines: pl.LazyFrame, view: str, row: Mapping[str, Any]) -> pl.Dat
     """
     t = row.get("time")
     if not isinstance(t, dt.datetime):
+        return schema.empty("lines")
+    try:
+        lines = source.scan("lines")
+    except (KeyError, ValueError):
         return schema.empty("lines")
     window = lines.filter(
         (pl.col("time") >= t - BEFORE) & (pl.col("time") <= t + AFTER)
