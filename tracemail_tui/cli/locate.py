@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +11,7 @@ import typer
 from tracemail_tui.cli.common import app, fail
 from tracemail_tui.cli.output import escape
 from tracemail_tui.cli.search import HostOpt, PathsArg, YearOpt, load_config, run_engine
-from tracemail_tui.cli.store_cmds import open_store
+from tracemail_tui.cli.store_cmds import ReadStoreOpt, store_instead_of_logs
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import schema
 from tracemail_tui.store.correlate.locate import MailboxSource
@@ -50,11 +49,7 @@ def locate(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
     host: HostOpt = None,
     year: YearOpt = None,
-    store_dir: Annotated[
-        Path | None,
-        typer.Option("--store", metavar="DIR",
-                     help="Read the persistent store (30 days of history), not raw logs."),
-    ] = None,
+    store_dir: ReadStoreOpt = None,
 ) -> None:
     """Where a received message is now for one account: in a folder, deleted, downloaded
     by POP3, or unknown, with the history of mailbox events that led there."""
@@ -67,12 +62,7 @@ def locate(
     cfg = load_config()
     mailbox: MailboxSource
     if store_dir is not None:
-        if paths:
-            fail("give either log PATHs or --store, not both")
-        try:
-            mailbox = open_store(store_dir)  # locate filters inside the scan
-        except ValueError as exc:
-            fail(str(exc))
+        mailbox = store_instead_of_logs(paths, store_dir)  # locate filters inside the scan
     else:
         # Deliveries + mail_log events only: no mail correlation, no accesses.
         mailbox = run_engine(list(paths) if paths else None, host, year, cfg,

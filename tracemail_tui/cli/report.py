@@ -17,7 +17,7 @@ import typer
 
 from tracemail_tui.cli.common import app, fail, load_config
 from tracemail_tui.cli.search import resolve_paths, run_engine
-from tracemail_tui.cli.store_cmds import open_store
+from tracemail_tui.cli.store_cmds import ReadStoreOpt, store_instead_of_logs
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import engine, evidence, query, schema
 from tracemail_tui.store.correlate.locate import MailboxSource, locate
@@ -74,10 +74,7 @@ def report(
     redact: Annotated[
         bool, typer.Option(help="pseudonymise addresses, mask IPs, drop subjects")
     ] = False,
-    store_dir: Annotated[
-        Path | None,
-        typer.Option("--store", metavar="DIR", help="read the persistent store, not raw logs"),
-    ] = None,
+    store_dir: ReadStoreOpt = None,
 ) -> None:
     """The PDF report of one result: fields, timeline, log lines and an explanation."""
     # fpdf2 and fontTools take ~0.2 s to import: only the command that writes a PDF pays.
@@ -91,10 +88,9 @@ def report(
     cfg = load_config()
     privacy = Privacy.from_config(cfg)
     if store_dir is not None:
-        if paths:
-            fail("give either log PATHs or --store, not both")
+        source = store_instead_of_logs(paths, store_dir)
         try:
-            bundle = load_stored_result(open_store(store_dir), view, result_id)
+            bundle = load_stored_result(source, view, result_id)
         except ValueError as exc:
             fail(str(exc))
         query_shown = {"id": result_id, "store": str(store_dir)}

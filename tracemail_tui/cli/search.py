@@ -16,7 +16,7 @@ import typer
 from tracemail_tui import config as config_mod
 from tracemail_tui.cli import common, output
 from tracemail_tui.cli.common import app, fail
-from tracemail_tui.cli.store_cmds import open_store
+from tracemail_tui.cli.store_cmds import ReadStoreOpt, store_instead_of_logs
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.fileperm import secure_open
 from tracemail_tui.store import engine, query, schema
@@ -138,10 +138,7 @@ def search(
     redact: Annotated[
         bool, typer.Option(help="Pseudonymise addresses, mask IPs, drop subjects.")
     ] = False,
-    store_dir: Annotated[
-        Path | None,
-        typer.Option("--store", metavar="DIR", help="Read the persistent store, not raw logs."),
-    ] = None,
+    store_dir: ReadStoreOpt = None,
 ) -> None:
     """Search one view (accesses, received, sent) of the logs (or of the store)."""
     if view not in schema.VIEWS:
@@ -163,13 +160,9 @@ def search(
     cfg = load_config()
     if cfg.scope:
         filters = filters.with_(scope=cfg.scope)
+    source: query.Source
     if store_dir is not None:
-        if paths:
-            fail("give either log PATHs or --store, not both")
-        try:
-            source: query.Source = open_store(store_dir)
-        except ValueError as exc:
-            fail(str(exc))
+        source = store_instead_of_logs(paths, store_dir)
     else:
         source = query.MemoryStore(run_engine(paths, host, year, cfg, {view}).views)
     df = query.query(source, view, filters).collect()

@@ -32,6 +32,24 @@ def _store_dir(store: Path | None) -> Path:
     return store or config.load().store
 
 
+ReadStoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", metavar="DIR",
+                 help="Read the persistent store (30 days of history), not raw logs."),
+]
+"""`--store` of the commands that otherwise read log PATHs (search, locate, report)."""
+
+
+def store_instead_of_logs(paths: list[Path] | None, store_dir: Path) -> ParquetStore:
+    """The store `--store` names, for a command given no log PATHs (else: one-line error)."""
+    if paths:
+        fail("give either log PATHs or --store, not both")
+    try:
+        return open_store(store_dir)
+    except ValueError as exc:
+        fail(str(exc))
+
+
 def open_store(path: str | Path | None = None) -> ParquetStore:
     """The store at `path` (default: configured), read-only, for `search --store` and the TUI.
 
