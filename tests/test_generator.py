@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tracemail_tui.gen import GenOptions, generate, run_live
+from tracemail_tui.store import engine
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 
@@ -47,6 +48,7 @@ POSTFIX_MSG = re.compile(
     r"|warning: \S+: SASL (?:PLAIN|LOGIN) authentication failed: .+, sasl_username=\S+"
     r"|daemon started -- version [\d.]+, configuration /etc/postfix"
     r"|starting the Postfix mail system"
+    r"|Deleted: 1 message"
     r"|NOQUEUE: reject: RCPT from \S+: \d{3} \d\.\d\.\d <[^>]*>: .+; from=<[^>]*> to=<[^>]+> proto=ESMTP helo=<[^>]+>"
     rf"|{QID}: (?:client=\S+(?:, sasl_method=PLAIN, sasl_username=\S+)?"
     r"|info: header Subject: .* from (?:\S+\[[0-9a-f.:]+\]|local); from=<[^>]*> to=<[^>]+>(?: proto=ESMTP helo=<[^>]+>)?"
@@ -331,13 +333,34 @@ def test_ground_truth_covers_every_view_status_and_error(medium: tuple[Path, lis
     protos = {r["protocol"] for r in recs if r["view"] == "accesses"}
     assert protos == {"imap", "pop3", "managesieve", "webmail", "smtp"}
     deliveries = {r.get("delivery") for r in recs if r["view"] == "received"}
-    assert deliveries >= {"delivered", "forwarded", "discarded", "bounced", "held"}
+    assert deliveries >= {"delivered", "forwarded", "discarded", "bounced", "held", "deleted"}
     assert any(r.get("virus") for r in recs if r["view"] == "received")
     assert {r["event"] for r in recs if r["view"] == "mailbox"} >= {
         "moved",
         "deleted",
         "downloaded-pop",
     }
+
+
+def test_mail_views_match_the_ground_truth(medium: tuple[Path, list[dict]]) -> None:
+    """Every generated message and recipient comes out with the outcome the generator
+    wrote: status and delivery in received, status and reason in sent (queue deletions by
+    postsuper included, which used to stay "held" and "queued")."""
+    root, recs = medium
+    res = engine.run([root])
+    fields = {"received": ("status", "delivery"), "sent": ("status", "reason")}
+    deleted = 0
+    for view, names in fields.items():
+        got = {(r["queue_id"], r["recipient"]): r for r in res[view].iter_rows(named=True)}
+        want = [t for t in recs if t["view"] == view and t.get("queue_id")]
+        assert len(want) > 1000
+        for t in want:
+            row = got.get((t["queue_id"], t["recipient"]))
+            assert row is not None, t
+            assert {f: row[f] for f in names} == {f: t[f] for f in names}, t
+            deleted += (t.get("delivery") == "deleted"
+                        or (t.get("reason") or "").startswith("deleted from the queue"))
+    assert deleted > 5
 
 
 def test_ground_truth_queue_ids_are_in_the_logs(medium: tuple[Path, list[dict]]) -> None:

@@ -186,3 +186,61 @@ def test_sender_verification_probe_is_no_message() -> None:
     assert _received(probe).height == 0
     under_way = [*probe[:2], f"{P}/cleanup[7]: {q}: message-id=<m1@partner.test>"]
     assert _received(under_way).select("status", "recipient").rows() == [("accepted", None)]
+
+
+HELD, DEFERRED = "794DD16870E", "8AF28168710"
+DELETED_LINES = [  # lab (Postfix 3.7): `postsuper -d QID hold`, `postsuper -d QID deferred`
+    f"{P}/smtpd[31465]: {HELD}: client=unknown[127.0.0.10]",
+    f"{P}/cleanup[31470]: {HELD}: info: header Subject: probe held from unknown[127.0.0.10]; "
+    "from=<zed@partner.test> to=<alice@example.com> proto=ESMTP helo=<mail.partner.test>",
+    f"{P}/cleanup[31470]: {HELD}: hold: header X-Lab-Hold: yes from unknown[127.0.0.10]; "
+    "from=<zed@partner.test> to=<alice@example.com> proto=ESMTP helo=<mail.partner.test>: "
+    "lab policy hold",
+    f"{P}/cleanup[31470]: {HELD}: message-id=<probe-held@probe.test>",
+    f"{P}/submission/smtpd[31516]: {DEFERRED}: client=unknown[127.0.0.30], sasl_method=PLAIN, "
+    "sasl_username=bob@example.com",
+    f"{P}/cleanup[31470]: {DEFERRED}: message-id=<probe-deferred@probe.test>",
+    f"{P}/qmgr[31370]: {DEFERRED}: from=<bob@example.com>, size=351, nrcpt=2 (queue active)",
+    f"{P}/smtp[31517]: {DEFERRED}: to=<defer.probe@remote.test>, relay=127.0.0.2[127.0.0.2]:2525,"
+    " delay=0.07, delays=0.05/0.01/0/0.01, dsn=4.3.0, status=deferred (host 127.0.0.2[127.0.0.2]"
+    " said: 451 4.3.0 <defer.probe@remote.test>: Temporary lookup failure, try again later "
+    "(lab sink) (in reply to RCPT TO command))",
+    f"{P}/smtp[31517]: {DEFERRED}: to=<ok.probe@remote.test>, relay=127.0.0.2[127.0.0.2]:2525, "
+    "delay=0.08, delays=0.05/0.01/0/0.01, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "
+    "SINK31260000001)",
+]
+DELETIONS = [
+    f"{P}/postsuper[31537]: {HELD}: removed",
+    f"{P}/postsuper[31537]: Deleted: 1 message",
+    f"{P}/postsuper[31538]: {DEFERRED}: removed",
+    f"{P}/postsuper[31538]: Deleted: 1 message",
+]
+
+
+def test_messages_deleted_from_the_queue_are_not_held_nor_queued() -> None:
+    """Lab: an administrator deleted a held and a deferred message (`postsuper -d`). They
+    used to stay "held" and "queued" for ever; a recipient delivered before stays so."""
+    frame = split_lines(pl.Series(DELETED_LINES + DELETIONS), year=2026)
+    parsed = postfix.parse(frame)
+    assert parsed.unparsed.get_column("n").sum() == 0
+    res = engine.run_lines([frame])
+    rec = res["received"].filter(pl.col("queue_id") == HELD)
+    assert rec.select("recipient", "status", "delivery", "reason").rows() == [
+        ("alice@example.com", "quarantined", "deleted", "lab policy hold")]
+    sent = res["sent"].sort("recipient").select("recipient", "status", "reason").rows()
+    assert sent[0][:2] == ("defer.probe@remote.test", "rejected")
+    assert sent[0][2].startswith(
+        "deleted from the queue by an administrator (postsuper); last attempt: host 127.0.0.2")
+    assert sent[1] == ("ok.probe@remote.test", "delivered", None)
+    # Before the deletion (or had qmgr removed them): held and queued, as before.
+    before = engine.run_lines([split_lines(pl.Series(DELETED_LINES), year=2026)])
+    assert before["received"].get_column("delivery").to_list() == ["held"]
+    assert sorted(before["sent"].get_column("status").to_list()) == ["delivered", "queued"]
+    by_qmgr = [ln.replace("postsuper[31538]", "qmgr[31370]") for ln in DELETIONS[2:3]]
+    qmgr = engine.run_lines([split_lines(pl.Series(DELETED_LINES + by_qmgr), year=2026)])
+    assert sorted(qmgr["sent"].get_column("status").to_list()) == ["delivered", "queued"]
+    # The deletion read in a later chunk than the rest (a live tail): the rows change.
+    later = engine.run_lines([split_lines(pl.Series(c), year=2026)
+                              for c in (DELETED_LINES, DELETIONS)])
+    assert later["received"].get_column("delivery").to_list() == ["deleted"]
+    assert sorted(later["sent"].get_column("status").to_list()) == ["delivered", "rejected"]

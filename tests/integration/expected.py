@@ -167,6 +167,20 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
             },
         )
     ],
+    # held, then deleted from the hold queue by an administrator (postsuper -d)
+    "R22": [
+        (
+            "alice@example.com",
+            {
+                "status": "quarantined",
+                "delivery": "deleted",
+                "folder": None,
+                "reason~": "lab policy hold",
+                "queue_id": Q,
+                "message_id": M,
+            },
+        )
+    ],
     "R11": [
         (
             "gina@example.com",
@@ -282,6 +296,13 @@ SENT: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("defer.two@remote.test", {"status": "queued", "dsn": "4.3.0", **SINK, "queue_id": Q}),
         ("bob@example.com", {"status": "delivered", "dsn": "2.0.0", "queue_id": Q}),
     ],
+    # one recipient delivered; the deferred one deleted from the queue (postsuper -d)
+    "S09": [
+        ("accept.two@partner.test", {"status": "delivered", "dsn": "2.0.0", **SINK,
+                                     "queue_id": Q, "account": "bob@example.com"}),
+        ("defer.gone@remote.test", {"status": "rejected", **SINK, "queue_id": Q,
+                                    "reason~": "deleted from the queue by an administrator"}),
+    ],
     "S06": [
         (
             "friend@partner.test",
@@ -387,7 +408,8 @@ LOCATE: dict[str, tuple[str, str, str | None]] = {
 VOCABULARY = {
     "received": {
         "status": {"accepted", "quarantined", "rejected"},
-        "delivery": {None, "delivered", "forwarded", "discarded", "deferred", "bounced", "held"},
+        "delivery": {None, "delivered", "forwarded", "discarded", "deferred", "bounced", "held",
+                     "deleted"},
     },
     "sent": {"status": {"delivered", "rejected", "queued"}},
     "accesses": {

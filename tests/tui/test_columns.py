@@ -39,6 +39,10 @@ def test_reason_cell_keeps_the_remote_servers_words() -> None:
     said = ("host mx.partner.test[192.0.2.7] said: 451 4.3.0 <defer.later@remote.test>: "
             "Temporary lookup failure (in reply to RCPT TO command)")
     assert cell(said) == "451 4.3.0 <defer.later@remote.test>: Temporary lookup failure"
+    deleted = "deleted from the queue by an administrator (postsuper); last attempt: " + said
+    assert cell(deleted) == (
+        "deleted from the queue by an administrator (postsuper); last attempt: "
+        "451 4.3.0 <defer.later@remote.test>: Temporary lookup failure")
     assert cell("Gtube pattern") == "Gtube pattern"
     assert cell("said: \x1b[31m") == "said: \\x1b[31m"
     assert cell(None) is None

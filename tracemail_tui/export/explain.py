@@ -101,6 +101,7 @@ DELIVERY_TEXT: Final[dict[str, str]] = {
     "deferred": "Delivery to the mailbox is delayed (e.g. mailbox full); the server retries.",
     "bounced": "Delivery to the mailbox failed (e.g. mailbox full); it went back to the sender.",
     "held": "It is held on the server and waits for an administrator to release or delete it.",
+    "deleted": "An administrator deleted it from the mail queue before it was delivered.",
 }
 
 SPAM_ACTIONS: Final[dict[str, str]] = {

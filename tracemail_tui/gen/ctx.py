@@ -23,6 +23,9 @@ class Ctx:
         opts.check()
         self.opts = opts
         self.rng: random.Random = FastRandom(opts.seed)
+        # Administrators' queue deletions draw from their own stream, so adding them left
+        # every other line of a seed's output as it was.
+        self.admin: random.Random = FastRandom(opts.seed + 7919)
         self.ids = Ids(self.rng, opts.long_queue_ids)
         self.world = World(self.rng, opts.n_domains, opts.n_accounts)
         self.sink = sink
@@ -79,6 +82,12 @@ class Ctx:
             self._heap,
             (t, next(self._seq), self.mail[host], f"{host} postfix/{service}[{pid}]: {msg}"),
         )
+
+    def postsuper_delete(self, t: float, host: str, qid: str) -> None:
+        """An administrator deletes a queued message: `postsuper -d QID` (lab-verified)."""
+        pid = self.admin.randrange(4000, 4_000_000)
+        self.pf(t, host, "postsuper", pid, f"{qid}: removed")
+        self.pf(t, host, "postsuper", pid, "Deleted: 1 message")
 
     def dv(self, t: float, proc: str, msg: str, sev: str = "Info") -> None:
         """A Dovecot line, in its own file form or in syslog form."""

@@ -14,6 +14,9 @@ HOST = "smtp1"
 SVC = "submission/smtpd"
 _NDR = make_subject("Undelivered Mail Returned to Sender", False)
 _BOUNCE_TEXT = "Recipient address rejected: User unknown in local recipient table"
+# The reason tracemail gives a recipient whose message was deleted from the queue (written
+# out here, not imported: the generator's truth must not lean on the correlator's code).
+DELETED_TEXT = "deleted from the queue by an administrator (postsuper)"
 _DEFER_TEXTS = (
     "connect to {mx}: Connection timed out",
     "host {mx} said: 451 4.7.1 <{to}>: Recipient address rejected: Greylisted, try again later "
@@ -156,6 +159,8 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
     n = len(rc)
     s.disconnect(ctx, tt + 0.14, f"auth=1 mail=1 rcpt={n} data=1 quit=1", str(n + 7))
     end = tt + 0.2
+    # Some messages that never get through are deleted from the queue by an administrator.
+    delete = outcome == "deferred" and ctx.admin.random() < 0.25
     queued = False  # a recipient is still deferred at the end
     retried = False  # the retries own the `removed` line
     bounced = False
@@ -234,7 +239,7 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
                 )
                 ctx.pf(end, HOST, "smtp", spid, pre + f"dsn={dsn}, status=deferred ({text})")
                 status, reason = "queued", text
-                retry = end
+                retry = last = end
                 wait = 300.0
                 ok_after = rng.randrange(1, 6) if rng.random() < 0.4 else 99
                 for k in range(1, 8):
@@ -273,6 +278,12 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
                         ctx.pid(HOST, "smtp"),
                         pre + f"dsn={dsn}, status=deferred ({text})",
                     )
+                    last = retry + 1
+                if status == "queued" and delete:
+                    gone = last + ctx.admin.uniform(600.0, 3 * 3600.0)
+                    if gone <= t_end:
+                        ctx.postsuper_delete(gone, HOST, qid)
+                        status, reason = "rejected", f"{DELETED_TEXT}; last attempt: {text}"
                 retried = True
                 queued = status == "queued" or queued
         if ctx.truth_on:

@@ -150,6 +150,12 @@ def _end_of_data(ctx: Ctx, t: float, kind: str) -> None:
                 f"{m.client}: 5.7.1 {reason}; {m.tail(to)}",
             )
             data = "data=0/1 "
+    if delivery == "held" and ctx.admin.random() < 0.3:
+        # An administrator looks at the hold queue and deletes it (`postsuper -d`).
+        gone = tt + ctx.admin.uniform(900.0, 4 * 3600.0)
+        if gone <= ctx.t_end:
+            ctx.postsuper_delete(gone, m.mx, m.qid)
+            delivery = "deleted"
     if data == "data=1 ":
         m.disconnect(ctx, tt + 0.25, "1", data, "5")
     else:

@@ -194,15 +194,16 @@ def _number(value: Any) -> str | None:
 
 
 # The remote server's words are what a reason cell has room for: the relay has its own
-# column, and the SMTP stage is in the details.
-_SAID = re.compile(r"^host \S+\[[^\]]*\] said: ")
+# column, and the SMTP stage is in the details. A message deleted from the queue tells
+# its last attempt after "; last attempt: " (see correlate/mail.py).
+_SAID = re.compile(r"(^|; last attempt: )host \S+\[[^\]]*\] said: ")
 _IN_REPLY = re.compile(r" \(in reply to [^()]*\)$")
 
 
 def _reason(value: Any) -> str | None:
     if value is None:
         return None
-    return _text(_IN_REPLY.sub("", _SAID.sub("", str(value), count=1), count=1))
+    return _text(_IN_REPLY.sub("", _SAID.sub(r"\1", str(value), count=1), count=1))
 
 
 def _yes_no(value: Any) -> str | None:

@@ -1073,6 +1073,35 @@ def all_scenarios(args):
         "",
     ).done()
 
+    # R22: a quarantined message (header_checks HOLD) that an administrator deletes from
+    # the hold queue (`postsuper -d QID hold`): no longer held, never delivered.
+    m = mid("R22", "partner.test")
+    ids["R22"] = m
+    subj = "Invoice 2211 (overdue)"
+    msg = build_msg(
+        frm=partner, to=A, subject=subj, message_id=m, extra_headers={"X-Lab-Hold": "yes"}
+    )
+    rec = inbound(
+        "R22",
+        "inbound_held_then_deleted_by_admin",
+        account=A,
+        rcpts=[A],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "quarantined, then deleted",
+            "by": "postfix header_checks HOLD, then postsuper -d",
+            "postfix_queue": None,
+            "smtp_code": 250,
+            "folder": None,
+        },
+    )
+    postsuper_delete(rec["queue_id"], "hold")
+    rec.ev("mail.log", r"{qid}: hold: header X-Lab-Hold: yes", "").ev(
+        "mail.log", r"postfix/postsuper\[\d+\]: {qid}: removed", "").done()
+
     settle("after inbound scenarios")
     pause("before-rotations")
     # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):
@@ -1363,6 +1392,39 @@ def all_scenarios(args):
         r"{qid}: to=<bob@example\.com>, relay=mx01\.example\.com\[private/dovecot-lmtp\].*status=sent",
         "",
     ).done()
+
+    # S09: one recipient delivered, one deferred; an administrator then deletes the message
+    # from the deferred queue (`postsuper -d QID deferred`): that recipient is not queued
+    # any more and was never delivered.
+    m = mid("S09", "example.com")
+    ids["S09"] = m
+    subj = "Quarterly figures"
+    msg = build_msg(frm="Bob <bob@example.com>", to="accept.two@partner.test, "
+                    "defer.gone@remote.test", subject=subj, message_id=m)
+    rec = submit(
+        "S09",
+        "submission_deferred_then_deleted_by_admin",
+        user=B,
+        rcpts=["accept.two@partner.test", "defer.gone@remote.test"],
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        helo="bob-laptop.lan",
+        expected={
+            "outcome": "partially_delivered, then deleted",
+            "smtp_code": 250,
+            "postfix_queue": None,
+            "recipients": [
+                {"address": "accept.two@partner.test", "outcome": "delivered", "status": "sent"},
+                {"address": "defer.gone@remote.test", "outcome": "deleted by postsuper -d",
+                 "status": "deferred"},
+            ],
+        },
+    )
+    settle("S09 first attempt")
+    postsuper_delete(rec["queue_id"], "deferred")
+    rec.ev("mail.log", r"{qid}: to=<defer\.gone@remote\.test>.*status=deferred", "").ev(
+        "mail.log", r"postfix/postsuper\[\d+\]: {qid}: removed", "").done()
 
     settle("after sent scenarios")
 
@@ -1827,6 +1889,12 @@ def queue_state():
     out = subprocess.run(["postqueue", "-j"], capture_output=True, text=True).stdout
     q = [json.loads(x) for x in out.splitlines() if x.strip()]
     return q
+
+
+def postsuper_delete(qid, queue):
+    """An administrator deletes one message from a queue (`postsuper -d QID QUEUE`)."""
+    subprocess.run(["postsuper", "-d", qid, queue], check=True, capture_output=True, timeout=60)
+    say(f"postsuper -d {qid} {queue}")
 
 
 def settle(label, timeout=90):

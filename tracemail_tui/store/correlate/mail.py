@@ -31,6 +31,7 @@ SPAM_ACTIONS: Final = ("add header", "rewrite subject")
 SPAM_FOLDER: Final = r"(?i)^(?:junk|spam)(?:$|[./])|(?:^|[./])(?:junk|spam)$"
 SUBMISSION: Final = r"/(?:submission|submissions|smtps)/"
 SCAN_WINDOW: Final = dt.timedelta(hours=1)  # Rspamd's scan vs the message's first line
+DELETED_TEXT: Final = "deleted from the queue by an administrator (postsuper)"
 
 DOVECOT_COLUMNS: Final[dict[str, pl.DataType]] = {
     "time": schema.TS, "host": pl.String(), "session": pl.String(), "user": pl.String(),
@@ -73,7 +74,9 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
 
     hold = (k == "hold") | ((k == "action") & pl.col("status").is_in(("hold",)))
     ev = ev.with_columns(_hold_t=pl.when(hold).then(pl.col("time")),
-                         _rel_t=pl.when(k == "release").then(pl.col("time")))
+                         _rel_t=pl.when(k == "release").then(pl.col("time")),
+                         _del_t=pl.when((k == "removed") & (pl.col("status") == "deleted"))
+                         .then(pl.col("time")))
     return ev.group_by("host", "key").agg(
         qid=pl.col("qid").first(ignore_nulls=True),
         first_time=pl.col("time").min(),
@@ -99,6 +102,7 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
         hold_time=pl.col("_hold_t").max(),
         release_time=pl.col("_rel_t").max(),
         removed=(k == "removed").any(),
+        deleted_time=pl.col("_del_t").max(),
         ndr_of=first("link_qid", "ndr_of"),
     )
 
@@ -219,10 +223,23 @@ def _outcome(rows: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce(pl.col("r_text"), pl.col("action_text")).str.extract(
             r"(?i)(?:virus found: \"([^\"]+)\"|infected(?: by|:) ?(\S+))", 1),
     )
+    # Deleted by an administrator (`postsuper -d`) before this recipient was done: not
+    # queued any more, and never delivered (a recipient delivered before stays delivered).
+    deleted = (
+        pl.col("deleted_time").is_not_null()
+        & (pl.col("d_status").is_null() | (pl.col("d_status") == "deferred"))
+    )
     return rows.with_columns(
         is_rejected=pl.col("r_status").is_not_null()
         | (rejected_msg & pl.col("d_status").is_null()),
         is_held=held,
+        is_deleted=deleted & pl.col("r_status").is_null() & ~rejected_msg,
+        deleted_text=pl.concat_str(
+            pl.lit(DELETED_TEXT),
+            pl.when(pl.col("d_status") == "deferred")
+            .then(pl.concat_str(pl.lit("; last attempt: "), pl.col("d_text")))
+            .otherwise(pl.lit("")),
+        ),
         virus=virus,
         sender=pl.coalesce("m_sender", "r_sender").str.to_lowercase(),
         recipient=pl.col("recipient").str.to_lowercase(),
@@ -273,6 +290,7 @@ def _received_view(r: pl.DataFrame) -> pl.DataFrame:
     )
     delivery = (
         pl.when(pl.col("is_rejected")).then(None)
+        .when(pl.col("is_deleted")).then(pl.lit("deleted"))
         .when(pl.col("is_held")).then(pl.lit("held"))
         .when(discarded).then(pl.lit("discarded"))
         .when(st == "sent").then(
@@ -291,6 +309,7 @@ def _received_view(r: pl.DataFrame) -> pl.DataFrame:
             pl.when(pl.col("sp_score").is_not_null())
             .then(pl.format(" (score {})", pl.col("sp_score"))).otherwise(pl.lit(""))))
         .when(discarded).then(pl.col("action_text"))
+        .when(pl.col("is_deleted")).then(pl.col("deleted_text"))
         .when(st.is_in(["deferred", "bounced", "expired"])).then(pl.col("d_text"))
     )
     out = r.with_columns(
@@ -316,7 +335,8 @@ def _received_view(r: pl.DataFrame) -> pl.DataFrame:
 
 def _sent_view(s: pl.DataFrame) -> pl.DataFrame:
     st = pl.col("d_status")
-    rejected = pl.col("is_rejected") | st.is_in(["bounced", "expired"]).fill_null(False)
+    rejected = (pl.col("is_rejected") | st.is_in(["bounced", "expired"]).fill_null(False)
+                | pl.col("is_deleted"))
     status = (
         pl.when(rejected).then(pl.lit("rejected"))
         .when(st == "sent").then(pl.lit("delivered"))
@@ -324,6 +344,7 @@ def _sent_view(s: pl.DataFrame) -> pl.DataFrame:
     )
     reason = (
         pl.when(pl.col("is_rejected")).then(pl.col("reject_text"))
+        .when(pl.col("is_deleted")).then(pl.col("deleted_text"))
         .when(st.is_in(["bounced", "expired", "deferred"])).then(pl.col("d_text"))
         .when(pl.col("is_held")).then(pl.coalesce("sp_forced", "action_text"))
     )

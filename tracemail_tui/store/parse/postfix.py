@@ -181,8 +181,10 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
         size=body.str.extract(r", size=(\d+)", 1).cast(pl.Int64, strict=False),
         nrcpt=body.str.extract(r", nrcpt=(\d+)", 1).cast(pl.Int64, strict=False),
     )
-    take((body == "removed") & svc.is_in(["qmgr", "postsuper"]),
-         "removed", frame=withq, status=pl.lit("removed"))
+    # qmgr removes a message once every recipient is done; postsuper's "removed" is an
+    # administrator deleting it (`postsuper -d`), finished or not (lab R22, S09).
+    take((body == "removed") & svc.is_in(["qmgr", "postsuper"]), "removed", frame=withq,
+         status=pl.when(svc == "postsuper").then(pl.lit("deleted")).otherwise(pl.lit("removed")))
     take(
         body.str.contains(r"^from=<[^>]*>, status=expired"),
         "expired",
