@@ -244,3 +244,47 @@ def test_messages_deleted_from_the_queue_are_not_held_nor_queued() -> None:
                               for c in (DELETED_LINES, DELETIONS)])
     assert later["received"].get_column("delivery").to_list() == ["deleted"]
     assert sorted(later["sent"].get_column("status").to_list()) == ["delivered", "rejected"]
+
+
+PROBE_LINES = [  # lab (Postfix 3.7): reject_unverified_recipient for relay.test
+    f"{P}/smtpd[7975]: connect from unknown[127.0.0.10]",
+    f"{P}/verify[7980]: cache internal:verify full cleanup: retained=0 dropped=0 entries",
+    f"{P}/cleanup[7981]: CE0491686A4: message-id=<20261127160143.CE0491686A4@mx01.example.com>",
+    f"{P}/qmgr[7834]: CE0491686A4: from=<double-bounce@example.com>, size=268, nrcpt=1 "
+    "(queue active)",
+    f"{P}/smtp[7982]: CE0491686A4: to=<ok.verify@relay.test>, relay=127.0.0.2[127.0.0.2]:2525, "
+    "delay=0.02, delays=0/0.01/0.01/0, dsn=2.1.5, status=deliverable (250 2.1.5 Ok)",
+    f"{P}/qmgr[7834]: CE0491686A4: removed",
+    f"{P}/smtpd[7975]: CE5A81686A5: client=unknown[127.0.0.10]",
+    f"{P}/cleanup[7983]: D60F61686A6: message-id=<20261127160146.D60F61686A6@mx01.example.com>",
+    f"{P}/qmgr[7834]: D60F61686A6: from=<double-bounce@example.com>, size=268, nrcpt=1 "
+    "(queue active)",
+    f"{P}/smtp[7982]: D60F61686A6: to=<reject.verify@relay.test>, relay=127.0.0.2[127.0.0.2]:2525"
+    ", delay=0.03, delays=0/0/0.02/0.01, dsn=5.1.1, status=undeliverable (host 127.0.0.2"
+    "[127.0.0.2] said: 550 5.1.1 <reject.verify@relay.test>: Recipient address rejected: User "
+    "unknown in lab sink (in reply to RCPT TO command))",
+    f"{P}/qmgr[7834]: D60F61686A6: removed",
+    f"{P}/smtpd[7975]: CE5A81686A5: reject: RCPT from unknown[127.0.0.10]: 450 4.1.1 "
+    "<reject.verify@relay.test>: Recipient address rejected: unverified address: host 127.0.0.2"
+    "[127.0.0.2] said: 550 5.1.1 <reject.verify@relay.test>: Recipient address rejected: User "
+    "unknown in lab sink (in reply to RCPT TO command); from=<petra@partner.test> "
+    "to=<reject.verify@relay.test> proto=ESMTP helo=<mail.partner.test>",
+    f"{P}/cleanup[7981]: CE5A81686A5: message-id=<relay-probe-1@partner.test>",
+    f"{P}/qmgr[7834]: CE5A81686A5: from=<petra@partner.test>, size=351, nrcpt=1 (queue active)",
+    f"{P}/smtp[7982]: CE5A81686A5: to=<ok.verify@relay.test>, relay=127.0.0.2[127.0.0.2]:2525, "
+    "delay=6.3, delays=6.2/0/0.01/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "
+    "SINK07724000001)",
+    f"{P}/qmgr[7834]: CE5A81686A5: removed",
+]
+
+
+def test_address_verification_probes_are_no_mail() -> None:
+    """Lab: verify(8)'s probes (from double-bounce@, status=deliverable/undeliverable) used
+    to show as two sent messages, "queued" for ever. Only the real message has rows."""
+    frame = split_lines(pl.Series(PROBE_LINES), year=2026)
+    assert postfix.parse(frame).unparsed.get_column("n").sum() == 0
+    for chunks in ([PROBE_LINES], [PROBE_LINES[:3], PROBE_LINES[3:]]):
+        res = engine.run_lines([split_lines(pl.Series(c), year=2026) for c in chunks])
+        assert res["sent"].height == 0
+        assert sorted(res["received"].select("recipient", "status").rows()) == [
+            ("ok.verify@relay.test", "accepted"), ("reject.verify@relay.test", "rejected")]

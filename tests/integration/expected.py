@@ -181,6 +181,13 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
             },
         )
     ],
+    # relay.test: recipients verified with the next hop before they are accepted
+    "R23": [
+        ("ok.verify@relay.test", {"status": "accepted", "queue_id": Q, "message_id": M,
+                                  "folder": None, "dsn": "2.0.0"}),
+        ("reject.verify@relay.test", {"status": "rejected", "delivery": None, "dsn": "4.1.1",
+                                      "reason~": "unverified address", "queue_id": Q}),
+    ],
     "R11": [
         (
             "gina@example.com",

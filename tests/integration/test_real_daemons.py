@@ -68,6 +68,16 @@ def test_received_rejects_have_no_folder(lab: LabRun) -> None:
     assert not bad, " | ".join(brief(r) for r in bad[:3])
 
 
+def test_address_verification_probes_are_no_mail(lab: LabRun) -> None:
+    """R23's recipient verification made Postfix send probes (status=deliverable and
+    undeliverable, found in the log by the scenario's evidence): no row may show them."""
+    sc = scenario(lab, "R23")
+    assert sc["evidence_ok"], sc["evidence"]
+    rows = search(lab, "received") + search(lab, "sent")
+    probes = [r for r in rows if (r.get("sender") or "").startswith("double-bounce@")]
+    assert not probes, " | ".join(brief(r) for r in probes[:3])
+
+
 @pytest.mark.parametrize("view", ["received", "sent", "accesses"])
 def test_every_row_names_the_server(lab: LabRun, view: str) -> None:
     """Rows carry the host: from the syslog prefix, or from the config's [hosts] for files

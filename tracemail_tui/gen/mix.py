@@ -7,7 +7,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from tracemail_tui.gen import access, inbound, outbound, refused_in, refused_out, webmail
+from tracemail_tui.gen import access, inbound, outbound, refused_in, refused_out, verify, webmail
 from tracemail_tui.gen.ctx import Ctx
 
 Episode = Callable[[Ctx, float], None]
@@ -25,6 +25,7 @@ EPISODES: tuple[tuple[str, float, Episode], ...] = (
     ("in.virus", 0.8, refused_in.virus),
     ("in.milter_hold", 0.5, refused_in.milter_hold),
     ("in.header_hold", 0.3, refused_in.header_hold),
+    ("in.sender_probe", 2, verify.sender_probe),
     ("out.sent", 12, outbound.sent),
     ("out.internal", 3, outbound.internal),
     ("out.bounced", 1.5, outbound.bounced),

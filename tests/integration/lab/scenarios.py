@@ -1102,6 +1102,39 @@ def all_scenarios(args):
     rec.ev("mail.log", r"{qid}: hold: header X-Lab-Hold: yes", "").ev(
         "mail.log", r"postfix/postsuper\[\d+\]: {qid}: removed", "").done()
 
+    # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
+    # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per
+    # address (from double-bounce@, status=deliverable / undeliverable): not mail, no rows.
+    m = mid("R23", "partner.test")
+    ids["R23"] = m
+    subj = "Shipping schedule"
+    ok_rcpt, bad_rcpt = "ok.verify@relay.test", "reject.verify@relay.test"
+    msg = build_msg(frm=partner, to=ok_rcpt, subject=subj, message_id=m)
+    inbound(
+        "R23",
+        "inbound_relay_domain_recipient_verification",
+        account=ok_rcpt,
+        rcpts=[ok_rcpt, bad_rcpt],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "relayed",
+            "smtp_code": 250,
+            "recipients": [
+                {"address": ok_rcpt, "outcome": "accepted, relayed to the sink"},
+                {"address": bad_rcpt, "outcome": "rejected at RCPT: 450 4.1.1 unverified"},
+            ],
+            "note": "two address verification probes from double-bounce@example.com",
+        },
+    ).ev("mail.log", r"to=<ok\.verify@relay\.test>,.* status=deliverable \(", "").ev(
+        "mail.log", r"to=<reject\.verify@relay\.test>,.* status=undeliverable \(", ""
+    ).ev(
+        "mail.log", r"{qid}: reject: RCPT from unknown\[127\.0\.0\.10\]: 450 4\.1\.1 "
+        r"<reject\.verify@relay\.test>: Recipient address rejected: unverified address", ""
+    ).ev("mail.log", r"{qid}: to=<ok\.verify@relay\.test>, relay=127\.0\.0\.2.*status=sent", "").done()
+
     settle("after inbound scenarios")
     pause("before-rotations")
     # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):

@@ -32,6 +32,10 @@ SPAM_FOLDER: Final = r"(?i)^(?:junk|spam)(?:$|[./])|(?:^|[./])(?:junk|spam)$"
 SUBMISSION: Final = r"/(?:submission|submissions|smtps)/"
 SCAN_WINDOW: Final = dt.timedelta(hours=1)  # Rspamd's scan vs the message's first line
 DELETED_TEXT: Final = "deleted from the queue by an administrator (postsuper)"
+# Delivery statuses Postfix logs only for address verification probes (verify(8) behind
+# reject_unverified_recipient/sender, and `sendmail -bv`): the next hop was asked about an
+# address, no mail was sent.
+VERIFY_STATUSES: Final = ("deliverable", "undeliverable")
 
 DOVECOT_COLUMNS: Final[dict[str, pl.DataType]] = {
     "time": schema.TS, "host": pl.String(), "session": pl.String(), "user": pl.String(),
@@ -183,7 +187,13 @@ def correlate(
     """All events of some keys -> (received, sent) rows conforming to the schema.
 
     Both frames carry one extra column, ``_key`` (the key each row came from).
+    Address verification probes give no rows: nobody sent them (lab R23, where they
+    showed as sent mail from double-bounce@, "queued" for ever).
     """
+    probes = ev.filter((pl.col("kind") == "delivery")
+                       & pl.col("status").is_in(VERIFY_STATUSES)).select("host", "key")
+    if probes.height:
+        ev = ev.join(probes.unique(), on=["host", "key"], how="anti")
     if ev.height == 0:
         return (schema.empty("received").with_columns(_key=pl.lit(None, pl.String)),
                 schema.empty("sent").with_columns(_key=pl.lit(None, pl.String)))
