@@ -288,3 +288,45 @@ def test_address_verification_probes_are_no_mail() -> None:
         assert res["sent"].height == 0
         assert sorted(res["received"].select("recipient", "status").rows()) == [
             ("ok.verify@relay.test", "accepted"), ("reject.verify@relay.test", "rejected")]
+
+
+def test_rejects_before_any_recipient_and_delay_notices() -> None:
+    """Lab (Postfix 3.7, smtpd_delay_reject=no, delay_warning_time): a client refused at
+    CONNECT (no sender, recipient nor HELO) used to give an "accepted" received row and a
+    "queued" sent row with nothing in them; the delay notice line was counted unparsed."""
+    lines = [
+        f"{P}/smtpd[12213]: connect from unknown[127.0.0.66]",
+        f"{P}/smtpd[12213]: NOQUEUE: reject: CONNECT from unknown[127.0.0.66]: 554 5.7.1 "
+        "<unknown[127.0.0.66]>: Client host rejected: lab blocklist; proto=SMTP",
+        f"{P}/smtpd[12213]: lost connection after CONNECT from unknown[127.0.0.66]",
+        f"{P}/submission/smtpd[12218]: NOQUEUE: reject: CONNECT from unknown[127.0.0.30]: 554 "
+        "5.7.1 <unknown[127.0.0.30]>: Client host rejected: Access denied; proto=SMTP",
+        f"{P}/bounce[12290]: B2684168731: sender delay notification: D3E4716873B",
+        f"{P}/cleanup[12287]: D3E4716873B: message-id=<20261127160718.D3E4716873B@mx01.example"
+        ".com>",
+        f"{P}/qmgr[12276]: D3E4716873B: from=<>, size=2666, nrcpt=1 (queue active)",
+        # Forms from Postfix's source, not seen in the lab: a milter refusing at RCPT
+        # (smtpd's log_whatsup, as the lab's "QID: milter-reject: END-OF-MESSAGE"), and
+        # postscreen's DNSBL helper (dnsblog.c).
+        f"{P}/smtpd[7]: NOQUEUE: milter-reject: RCPT from unknown[192.0.2.9]: 451 4.7.1 "
+        "Service unavailable - try again later; from=<a@b.test> to=<c@ours.test> proto=ESMTP "
+        "helo=<b.test>",
+        f"{P}/dnsblog[15]: addr 192.0.2.9 listed by domain zen.spamhaus.org as 127.0.0.2",
+    ]
+    frame = split_lines(pl.Series(lines), year=2026)
+    parsed = postfix.parse(frame)
+    assert parsed.unparsed.get_column("n").sum() == 0
+    assert parsed.ignored.get_column("n").sum() == 3  # connect, lost connection, dnsblog
+    notice = parsed.events.filter(pl.col("kind") == "ndr_of").row(0, named=True)
+    assert (notice["qid"], notice["link_qid"]) == ("D3E4716873B", "B2684168731")
+    res = engine.run_lines([frame])
+    cols = ("client_ip", "recipient", "status", "reason", "dsn")
+    assert sorted(res["received"].filter(pl.col("queue_id").is_null()).select(cols).rows(),
+                  key=str) == [
+        ("127.0.0.66", None, "rejected", "Client host rejected: lab blocklist", "5.7.1"),
+        ("192.0.2.9", "c@ours.test", "rejected", "Service unavailable - try again later",
+         "4.7.1"),
+    ]
+    sent = res["sent"].rows(named=True)
+    assert [(r["recipient"], r["status"], r["reason"]) for r in sent] == [
+        (None, "rejected", "Client host rejected: Access denied")]

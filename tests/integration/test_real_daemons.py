@@ -68,6 +68,18 @@ def test_received_rejects_have_no_folder(lab: LabRun) -> None:
     assert not bad, " | ".join(brief(r) for r in bad[:3])
 
 
+def test_client_rejected_at_connect(lab: LabRun) -> None:
+    """R24: refused at CONNECT, before any sender or recipient: one rejected row that says
+    who was refused and why (it used to be an empty "accepted" row)."""
+    sc = scenario(lab, "R24")
+    assert sc["observed"]["connect"].startswith("554 "), sc["observed"]
+    rows = pick(search(lab, "received"), sc, client_ip="127.0.0.66")
+    row = one(rows, "R24", pick(search(lab, "received"), None, client_ip="127.0.0.66"))
+    check(row, {"status": "rejected", "reason": "Client host rejected: lab blocklist",
+                "dsn": "5.7.1", "recipient": None, "sender": None, "delivery": None},
+          "R24")
+
+
 def test_address_verification_probes_are_no_mail(lab: LabRun) -> None:
     """R23's recipient verification made Postfix send probes (status=deliverable and
     undeliverable, found in the log by the scenario's evidence): no row may show them."""
@@ -100,7 +112,11 @@ def test_words_are_the_contracts(lab: LabRun, view: str) -> None:
             brief(r) for r in bad[:3]
         )
     who = "user" if view == "accesses" else "recipient"
-    assert all(r.get(who) for r in rows), f"{view} rows without {who}"
+    # Only a client refused before it named anyone (R24, at CONNECT) has no recipient.
+    nameless = [r for r in rows if not r.get(who)]
+    assert all(r.get("status") == "rejected" and r.get("queue_id") is None
+               and r.get("reason") for r in nameless), f"{view} rows without {who}: " + \
+        " | ".join(brief(r) for r in nameless[:3])
     ids = [r.get("id") for r in rows]
     assert all(ids) and len(set(ids)) == len(ids), f"{view}: missing or duplicate ids"
 

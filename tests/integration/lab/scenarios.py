@@ -1135,6 +1135,35 @@ def all_scenarios(args):
         r"<reject\.verify@relay\.test>: Recipient address rejected: unverified address", ""
     ).ev("mail.log", r"{qid}: to=<ok\.verify@relay\.test>, relay=127\.0\.0\.2.*status=sent", "").done()
 
+    # R24: a client the MX refuses at CONNECT (port 25 has smtpd_delay_reject=no and a
+    # client access map): no sender, recipient or HELO is ever logged.
+    try:
+        smtplib.SMTP(HOST, 25, timeout=60, local_hostname="mail.blocked.test",
+                     source_address=("127.0.0.66", 0)).quit()
+        reply = "connected"
+    except smtplib.SMTPConnectError as e:
+        reply = f"{e.smtp_code} {e.smtp_error.decode()}"
+    Rec(
+        "R24",
+        "inbound_client_rejected_at_connect",
+        "received",
+        account=None,
+        domain=None,
+        client_ip="127.0.0.66",
+        helo=None,
+        envelope_from=None,
+        envelope_to=[],
+        message_id=None,
+        observed={"connect": reply},
+        queue_id=None,
+        expected={"outcome": "rejected", "stage": "CONNECT", "smtp_code": 554},
+    ).ev(
+        "mail.log",
+        r"NOQUEUE: reject: CONNECT from unknown\[127\.0\.0\.66\]: 554 5\.7\.1 "
+        r"<unknown\[127\.0\.0\.66\]>: Client host rejected: lab blocklist; proto=SMTP$",
+        "",
+    ).done()
+
     settle("after inbound scenarios")
     pause("before-rotations")
     # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):

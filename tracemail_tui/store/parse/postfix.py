@@ -76,7 +76,8 @@ _IGNORED: Final = (
     rf"^{QID}: (?:host |conversation with |lost connection |enabling PIX |skipped, |"
     rf"resent-message-id=|replace: |prepend: |(?:warning|info): (?:header|body) |"
     rf"sender delivery status notification|postmaster (?:non-)?delivery|uid=\d+ )|"
-    r"^connect to |^mapping DSN |^setting up TLS|^Host offered STARTTLS|^NOQUEUE: (?:lost|filter)"
+    r"^connect to |^mapping DSN |^setting up TLS|^Host offered STARTTLS|^NOQUEUE: (?:lost|filter)|"
+    r"^addr \S+ listed by domain "  # postscreen's dnsblog: the verdict comes from postscreen
 )
 
 # What cleanup appends to a logged header: " from CLIENT; from=<S> to=<R>[ proto=P
@@ -217,13 +218,16 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
     reject_words = pl.any_horizontal(
         *(body.str.starts_with(w) for w in ("reject: ", "discard: ", "hold: ", "redirect: "))
     )
+    # Without a queue id also a milter's reject at RCPT or MAIL, and (with
+    # smtpd_delay_reject=no) rejects at CONNECT or HELO, which name no sender, recipient or
+    # HELO: "NOQUEUE: reject: CONNECT from unknown[IP]: 554 5.7.1 ...; proto=SMTP" (lab).
     take(
         (has_q | noq) & pl.when(noq).then(msg.str.slice(9).str.contains(
-            r"^(?:reject|discard|hold|redirect): \S+ from ")).otherwise(reject),
+            r"^(?:milter-)?(?:reject|discard|hold|redirect): \S+ from ")).otherwise(reject),
         "reject",
-        r"^(?<status>\w+): (?<stage>\S+) from (?<client_host>[^\[\s]*)\[(?<client_ip>[^\]]*)\]"
-        r"(?::\d+)?: (?<_rtext>.*); from=<(?<sender>[^<>]*)>,? (?:to=<(?<recipient>[^<>]*)>,? )?"
-        r"proto=\S+,? helo=<(?<helo>[^<>]*)>$",
+        r"^(?:milter-)?(?<status>\w+): (?<stage>\S+) from (?<client_host>[^\[\s]*)\["
+        r"(?<client_ip>[^\]]*)\](?::\d+)?: (?<_rtext>.*); (?:from=<(?<sender>[^<>]*)>,? "
+        r"(?:to=<(?<recipient>[^<>]*)>,? )?)?proto=\S+(?:,? helo=<(?<helo>[^<>]*)>)?$",
         src=rbody,
         pre=noq | (has_q & reject_words),
         dsn=pl.col("_rtext").str.extract(r"^\d{3} (\d\.\d+\.\d+) ", 1),
@@ -313,8 +317,11 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
         frame=withq,
         sender=body.str.extract(r"from=<([^>]*)>", 1),
     )
-    ndr = body.str.contains(rf"^(?:sender|postmaster) non-delivery notification: {QID}$")
-    ndr_pre = body.str.contains(" non-delivery notification: ", literal=True)
+    # A bounce notice, or (delay_warning_time) a "still being retried" notice: a message
+    # of its own, linked to the one it is about (lab, Postfix 3.7, for both).
+    ndr = body.str.contains(
+        rf"^(?:sender|postmaster) (?:non-delivery|delay) notification: {QID}$")
+    ndr_pre = body.str.contains(" notification: ", literal=True)
     take(ndr, "ndr", frame=withq, pre=ndr_pre,
          link_qid=body.str.extract(rf"notification: ({QID})$", 1))
     # The notice's own key learns where it came from (its origin is not smtpd/pickup).
