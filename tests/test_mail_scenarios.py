@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from tracemail_tui.store import engine
+from tracemail_tui.store.parse.header import split_lines
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 GT = json.loads((REAL / "ground_truth.json").read_text("utf-8"))
@@ -275,3 +276,16 @@ def test_no_empty_strings(result: engine.Result) -> None:
 def test_counts_per_view(result: engine.Result) -> None:
     assert result["received"].height == 21
     assert result["sent"].height == 11
+
+
+def test_unknown_client_name_is_null(result: engine.Result) -> None:
+    """The lab's smtpd does no reverse lookups, so it logs every client as unknown[IP]:
+    Postfix's word for "no name", which DESIGN.md writes as null (it used to be "unknown")."""
+    got = result["received"].filter(pl.col("client_ip").is_not_null())
+    assert got.height > 10
+    assert got.get_column("client_host").null_count() == got.height
+    named = engine.run_lines([split_lines(pl.Series([
+        "Nov 27 06:00:00 mx9 postfix/smtpd[5]: 1A2B3C4D5E: client=mail.partner.test[192.0.2.7]",
+        "Nov 27 06:00:01 mx9 postfix/cleanup[6]: 1A2B3C4D5E: message-id=<n1@partner.test>",
+    ]), year=2026)])["received"]
+    assert named.get_column("client_host").to_list() == ["mail.partner.test"]

@@ -23,8 +23,8 @@ class Ctx:
         opts.check()
         self.opts = opts
         self.rng: random.Random = FastRandom(opts.seed)
-        # Administrators' queue deletions draw from their own stream, so adding them left
-        # every other line of a seed's output as it was.
+        # Administrators' queue deletions draw from a stream of their own: the main stream's
+        # sequence of draws does not depend on how often they happen.
         self.admin: random.Random = FastRandom(opts.seed + 7919)
         self.ids = Ids(self.rng, opts.long_queue_ids)
         self.world = World(self.rng, opts.n_domains, opts.n_accounts)

@@ -371,8 +371,9 @@ def _sessions(take: Callable[..., None], body: pl.Expr, svc: pl.Expr,
 
 
 def _conform(df: pl.DataFrame) -> pl.DataFrame:
-    # postscreen writes "from [ip]:port" (no name): an empty name is unknown, not "".
-    empty_host = pl.col("client_host") == ""
+    # postscreen writes "from [ip]:port" (no name), smtpd "unknown[ip]" when the client's
+    # address has no (verified) name: both are an unknown name, so null (DESIGN.md).
+    no_name = pl.col("client_host").is_in(["", "unknown"])
     return to_columns(df, EVENTS).with_columns(
-        client_host=pl.when(empty_host).then(None).otherwise(pl.col("client_host"))
+        client_host=pl.when(no_name).then(None).otherwise(pl.col("client_host"))
     )
