@@ -181,6 +181,8 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
             },
         )
     ],
+    # held, then released by an administrator (postsuper -H) and delivered
+    "R25": [("bob@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
     # relay.test: recipients verified with the next hop before they are accepted
     "R23": [
         ("ok.verify@relay.test", {"status": "accepted", "queue_id": Q, "message_id": M,

@@ -1102,6 +1102,41 @@ def all_scenarios(args):
     rec.ev("mail.log", r"{qid}: hold: header X-Lab-Hold: yes", "").ev(
         "mail.log", r"postfix/postsuper\[\d+\]: {qid}: removed", "").done()
 
+    # R25: a quarantined message (header_checks HOLD) that an administrator releases
+    # (`postsuper -H`: into the deferred queue) and flushes (`postqueue -f`): delivered.
+    m = mid("R25", "partner.test")
+    ids["R25"] = m
+    subj = "Purchase order 7731"
+    msg = build_msg(
+        frm=partner, to=B, subject=subj, message_id=m, extra_headers={"X-Lab-Hold": "yes"}
+    )
+    rec = inbound(
+        "R25",
+        "inbound_held_then_released_by_admin",
+        account=B,
+        rcpts=[B],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "quarantined, then released and delivered",
+            "by": "postfix header_checks HOLD, then postsuper -H and postqueue -f",
+            "postfix_queue": None,
+            "smtp_code": 250,
+            "folder": "INBOX",
+        },
+    )
+    subprocess.run(["postsuper", "-H", rec["queue_id"]], check=True, capture_output=True,
+                   timeout=60)
+    subprocess.run(["postqueue", "-i", rec["queue_id"]], check=True, capture_output=True,
+                   timeout=60)
+    settle("R25 released")
+    rec.ev("mail.log", r"{qid}: hold: header X-Lab-Hold: yes", "").ev(
+        "mail.log", r"postfix/postsuper\[\d+\]: {qid}: released from hold", "").ev(
+        "mail.log", r"{qid}: to=<bob@example\.com>, relay=mx01\.example\.com.*status=sent", ""
+    ).done()
+
     # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
     # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per
     # address (from double-bounce@, status=deliverable / undeliverable): not mail, no rows.
