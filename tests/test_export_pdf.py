@@ -122,6 +122,25 @@ def test_sent_and_access_reports() -> None:
     assert "Where the message is now" not in ok
 
 
+def test_queue_deletions_are_explained_as_such() -> None:
+    """A message an administrator deleted from the queue (postsuper -d) was not bounced,
+    nobody is notified, and nothing retries: the report must not say otherwise."""
+    sent = {**s02(), "status": "rejected", "dsn": "4.3.0", "reason": schema.QUEUE_DELETED
+            + "; last attempt: host mx[192.0.2.1] said: 451 4.3.0 try later"}
+    text = pdf_text(result_pdf(sent, "sent"))
+    assert_contains(text, ex.QUEUE_DELETED_TEXT)
+    assert_contains(text, "Before the deletion, the last delivery attempt ended with status "
+                          "code 4.3.0 (a temporary problem on the receiving system).")
+    for wrong in ("bounced by the receiving server", "will retry by itself", "send again."):
+        assert squash(wrong) not in squash(text)
+    held = {**r06(), "status": "quarantined", "delivery": "deleted", "dsn": None,
+            "reason": "lab policy hold"}
+    paragraphs = ex.explain("received", held)
+    assert ex.DELIVERY_TEXT["deleted"] in paragraphs
+    assert not any("release it" in p for p in paragraphs)
+    assert not ex.deleted_from_queue("sent", s02())
+
+
 def test_every_access_error_has_an_explanation() -> None:
     for error in schema.ACCESS_ERRORS:
         paragraphs = ex.explain("accesses", a04() | {"error": error})

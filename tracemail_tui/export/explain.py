@@ -15,6 +15,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+from tracemail_tui.store.schema import QUEUE_DELETED
+
 OUTCOME_ICONS: Final[dict[str, str]] = {
     "success": "✔",
     "failed": "✖",
@@ -101,8 +103,16 @@ DELIVERY_TEXT: Final[dict[str, str]] = {
     "deferred": "Delivery to the mailbox is delayed (e.g. mailbox full); the server retries.",
     "bounced": "Delivery to the mailbox failed (e.g. mailbox full); it went back to the sender.",
     "held": "It is held on the server and waits for an administrator to release or delete it.",
-    "deleted": "An administrator deleted it from the mail queue before it was delivered.",
+    "deleted": (
+        "An administrator deleted it from the mail queue before it was delivered: it will not "
+        "be delivered, and no notice goes back to the sender."
+    ),
 }
+
+QUEUE_DELETED_TEXT: Final = (
+    "The message was not delivered: an administrator deleted it from our mail queue. It will "
+    "not be retried, and no non-delivery notice goes back to the sender."
+)
 
 SPAM_ACTIONS: Final[dict[str, str]] = {
     "no action": "The antispam check found nothing suspicious.",
@@ -190,8 +200,20 @@ def _spam(row: Mapping[str, Any]) -> str | None:
     return text
 
 
+def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
+    """Whether an administrator deleted the message from the queue (`postsuper -d`)."""
+    if view == "received":
+        return row.get("delivery") == "deleted"
+    return view == "sent" and str(row.get("reason") or "").startswith(QUEUE_DELETED)
+
+
 def _advice(view: str, row: Mapping[str, Any]) -> str | None:
     status, dsn = row.get("status"), row.get("dsn") or ""
+    if deleted_from_queue(view, row):
+        return (
+            "What to do: ask the mail administrators why it was deleted; if it should still "
+            "go out, it has to be sent again."
+        )
     if view == "received" and status == "rejected":
         if row.get("virus"):
             return "What to do: nothing on our side; ask the sender to send a clean file."
@@ -217,7 +239,11 @@ def explain(
 ) -> list[str]:
     """Short plain-language paragraphs explaining the outcome of one result."""
     status = row.get("status")
-    out = [STATUS_TEXT.get(view, {}).get(status or "", f"Status: {status or 'unknown'}.")]
+    deleted = deleted_from_queue(view, row)
+    if deleted and view == "sent":
+        out = [QUEUE_DELETED_TEXT]
+    else:
+        out = [STATUS_TEXT.get(view, {}).get(status or "", f"Status: {status or 'unknown'}.")]
     if view == "accesses" and row.get("error"):
         error = row["error"]
         out.append(ACCESS_ERRORS.get(error, f"The server gave the reason “{error}”."))
@@ -228,7 +254,13 @@ def explain(
     if row.get("virus"):
         out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
     dsn_text = explain_dsn(row.get("dsn"))
-    if dsn_text and not str(row.get("dsn")).startswith("2"):  # success needs no gloss
+    if deleted and row.get("dsn"):
+        # The code is the last attempt's, and nothing retries any more.
+        dsn = str(row["dsn"])
+        detail = DSN_CODES.get(dsn)
+        out.append(f"Before the deletion, the last delivery attempt ended with status code "
+                   f"{dsn}" + (f" ({detail})." if detail else "."))
+    elif dsn_text and not str(row.get("dsn")).startswith("2"):  # success needs no gloss
         out.append(dsn_text)
     spam = _spam(row)
     if spam:

@@ -15,7 +15,7 @@ SVC = "submission/smtpd"
 _NDR = make_subject("Undelivered Mail Returned to Sender", False)
 _BOUNCE_TEXT = "Recipient address rejected: User unknown in local recipient table"
 # The reason tracemail gives a recipient whose message was deleted from the queue (written
-# out here, not imported: the generator's truth must not lean on the correlator's code).
+# out here, not imported from store.schema: the ground truth is checked against the engine).
 DELETED_TEXT = "deleted from the queue by an administrator (postsuper)"
 _DEFER_TEXTS = (
     "connect to {mx}: Connection timed out",

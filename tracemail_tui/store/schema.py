@@ -149,6 +149,11 @@ ACCESS_ERRORS: Final = (
 
 LOCATE_STATES: Final = ("in-folder", "deleted", "downloaded-pop", "unknown")
 
+QUEUE_DELETED: Final = "deleted from the queue by an administrator (postsuper)"
+"""How a reason starts when an administrator deleted the message from the queue
+(`postsuper -d`): the sent view's status is then `rejected`, the received view's delivery
+`deleted`. Front ends and reports recognise such rows by it."""
+
 
 def domain_of(address: pl.Expr) -> pl.Expr:
     """The `domain` field: the part after the last `@`, null when there is none (or it is

@@ -31,7 +31,6 @@ SPAM_ACTIONS: Final = ("add header", "rewrite subject")
 SPAM_FOLDER: Final = r"(?i)^(?:junk|spam)(?:$|[./])|(?:^|[./])(?:junk|spam)$"
 SUBMISSION: Final = r"/(?:submission|submissions|smtps)/"
 SCAN_WINDOW: Final = dt.timedelta(hours=1)  # Rspamd's scan vs the message's first line
-DELETED_TEXT: Final = "deleted from the queue by an administrator (postsuper)"
 # Delivery statuses Postfix logs only for address verification probes (verify(8) behind
 # reject_unverified_recipient/sender, and `sendmail -bv`): the next hop was asked about an
 # address, no mail was sent.
@@ -245,7 +244,7 @@ def _outcome(rows: pl.DataFrame) -> pl.DataFrame:
         is_held=held,
         is_deleted=deleted & pl.col("r_status").is_null() & ~rejected_msg,
         deleted_text=pl.concat_str(
-            pl.lit(DELETED_TEXT),
+            pl.lit(schema.QUEUE_DELETED),
             pl.when(pl.col("d_status") == "deferred")
             .then(pl.concat_str(pl.lit("; last attempt: "), pl.col("d_text")))
             .otherwise(pl.lit("")),
