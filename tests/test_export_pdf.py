@@ -141,6 +141,17 @@ def test_queue_deletions_are_explained_as_such() -> None:
     assert not ex.deleted_from_queue("sent", s02())
 
 
+def test_temporary_refusal_is_not_told_as_final() -> None:
+    """A 450 at RCPT (lab R23's "unverified address", greylisting) is a "rejected" row, but
+    the sender's server retries: the report says so, and not "never stored"."""
+    greylisted = {**r06(), "dsn": "4.7.1",
+                  "reason": "Recipient address rejected: Greylisted, try again later"}
+    paragraphs = ex.explain("received", greylisted)
+    assert paragraphs[0] == ex.TEMPORARY_REFUSAL_TEXT
+    assert any(p.startswith("What to do: wait;") for p in paragraphs)
+    assert ex.explain("received", r06())[0] == ex.STATUS_TEXT["received"]["rejected"]
+
+
 def test_every_access_error_has_an_explanation() -> None:
     for error in schema.ACCESS_ERRORS:
         paragraphs = ex.explain("accesses", a04() | {"error": error})

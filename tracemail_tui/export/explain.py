@@ -109,6 +109,12 @@ DELIVERY_TEXT: Final[dict[str, str]] = {
     ),
 }
 
+TEMPORARY_REFUSAL_TEXT: Final = (
+    "Our server refused the message for now (a temporary refusal, e.g. greylisting or a check "
+    "that could not finish). The sending server keeps it and normally tries again; the sender "
+    "hears of it only if the retries fail for days."
+)
+
 QUEUE_DELETED_TEXT: Final = (
     "The message was not delivered: an administrator deleted it from our mail queue. It will "
     "not be retried, and no non-delivery notice goes back to the sender."
@@ -207,6 +213,13 @@ def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
     return view == "sent" and str(row.get("reason") or "").startswith(QUEUE_DELETED)
 
 
+def _temporary_refusal(view: str, row: Mapping[str, Any]) -> bool:
+    """A received message refused with a 4.x.x code (greylisting, a check that could not
+    finish): the sending server keeps it and normally tries again."""
+    return (view == "received" and row.get("status") == "rejected"
+            and str(row.get("dsn") or "").startswith("4."))
+
+
 def _advice(view: str, row: Mapping[str, Any]) -> str | None:
     status, dsn = row.get("status"), row.get("dsn") or ""
     if deleted_from_queue(view, row):
@@ -215,6 +228,12 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
             "go out, it has to be sent again."
         )
     if view == "received" and status == "rejected":
+        if _temporary_refusal(view, row):
+            return (
+                "What to do: wait; the sending server normally tries again within minutes to "
+                "hours. A retry that gets through is a row of its own (same sender and "
+                "recipient, later time)."
+            )
         if row.get("virus"):
             return "What to do: nothing on our side; ask the sender to send a clean file."
         if dsn == "5.1.1":
@@ -242,6 +261,8 @@ def explain(
     deleted = deleted_from_queue(view, row)
     if deleted and view == "sent":
         out = [QUEUE_DELETED_TEXT]
+    elif _temporary_refusal(view, row):
+        out = [TEMPORARY_REFUSAL_TEXT]
     else:
         out = [STATUS_TEXT.get(view, {}).get(status or "", f"Status: {status or 'unknown'}.")]
     if view == "accesses" and row.get("error"):
