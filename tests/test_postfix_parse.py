@@ -138,8 +138,13 @@ CUT_LINES = [  # lab: the client sent half a message, then closed the connection
 ]
 
 
+def _run(*chunks: list[str]) -> engine.Result:
+    """The engine fed each list of raw lines as one chunk, in order."""
+    return engine.run_lines([split_lines(pl.Series(c), year=2026) for c in chunks])
+
+
 def _received(*chunks: list[str]) -> pl.DataFrame:
-    return engine.run_lines([split_lines(pl.Series(c), year=2026) for c in chunks])["received"]
+    return _run(*chunks)["received"]
 
 
 def test_session_lost_in_data_rejects_its_message() -> None:
@@ -233,15 +238,14 @@ def test_messages_deleted_from_the_queue_are_not_held_nor_queued() -> None:
         "deleted from the queue by an administrator (postsuper); last attempt: host 127.0.0.2")
     assert sent[1] == ("ok.probe@remote.test", "delivered", None)
     # Before the deletion (or had qmgr removed them): held and queued, as before.
-    before = engine.run_lines([split_lines(pl.Series(DELETED_LINES), year=2026)])
+    before = _run(DELETED_LINES)
     assert before["received"].get_column("delivery").to_list() == ["held"]
     assert sorted(before["sent"].get_column("status").to_list()) == ["delivered", "queued"]
     by_qmgr = [ln.replace("postsuper[31538]", "qmgr[31370]") for ln in DELETIONS[2:3]]
-    qmgr = engine.run_lines([split_lines(pl.Series(DELETED_LINES + by_qmgr), year=2026)])
+    qmgr = _run(DELETED_LINES + by_qmgr)
     assert sorted(qmgr["sent"].get_column("status").to_list()) == ["delivered", "queued"]
     # The deletion read in a later chunk than the rest (a live tail): the rows change.
-    later = engine.run_lines([split_lines(pl.Series(c), year=2026)
-                              for c in (DELETED_LINES, DELETIONS)])
+    later = _run(DELETED_LINES, DELETIONS)
     assert later["received"].get_column("delivery").to_list() == ["deleted"]
     assert sorted(later["sent"].get_column("status").to_list()) == ["delivered", "rejected"]
 
@@ -284,7 +288,7 @@ def test_address_verification_probes_are_no_mail() -> None:
     frame = split_lines(pl.Series(PROBE_LINES), year=2026)
     assert postfix.parse(frame).unparsed.get_column("n").sum() == 0
     for chunks in ([PROBE_LINES], [PROBE_LINES[:3], PROBE_LINES[3:]]):
-        res = engine.run_lines([split_lines(pl.Series(c), year=2026) for c in chunks])
+        res = _run(*chunks)
         assert res["sent"].height == 0
         assert sorted(res["received"].select("recipient", "status").rows()) == [
             ("ok.verify@relay.test", "accepted"), ("reject.verify@relay.test", "rejected")]
