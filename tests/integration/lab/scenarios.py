@@ -723,22 +723,23 @@ def all_scenarios(args):
         "",
     ).ev("rspamd.log", r"id: {mid}, qid: <{qid}>.*\(quarantine\)", "").done()
 
-    m = mid("R10", "partner.test")
-    ids["R10"] = m
-    subj = "Contract draft v3 (legal review)"
-    msg = build_msg(
-        frm=partner, to=C, subject=subj, message_id=m, extra_headers={"X-Lab-Hold": "yes"}
-    )
-    inbound(
+    def held_inbound(sid, name, to, subj, expected):
+        """From petra@partner.test to `to`, with the header that the lab's header_checks
+        puts on hold (`X-Lab-Hold: yes`: Postfix HOLD, "lab policy hold")."""
+        m = mid(sid, "partner.test")
+        ids[sid] = m
+        msg = build_msg(
+            frm=partner, to=to, subject=subj, message_id=m, extra_headers={"X-Lab-Hold": "yes"}
+        )
+        return inbound(sid, name, account=to, rcpts=[to], mail_from="petra@partner.test",
+                       msg=msg, message_id=m, subject=subj, expected=expected)
+
+    held_inbound(
         "R10",
         "inbound_quarantined_header_checks_hold",
-        account=C,
-        rcpts=[C],
-        mail_from="petra@partner.test",
-        msg=msg,
-        message_id=m,
-        subject=subj,
-        expected={
+        C,
+        "Contract draft v3 (legal review)",
+        {
             "outcome": "quarantined",
             "by": "postfix header_checks HOLD",
             "postfix_queue": "hold",
@@ -1075,22 +1076,12 @@ def all_scenarios(args):
 
     # R22: a quarantined message (header_checks HOLD) that an administrator deletes from
     # the hold queue (`postsuper -d QID hold`): no longer held, never delivered.
-    m = mid("R22", "partner.test")
-    ids["R22"] = m
-    subj = "Invoice 2211 (overdue)"
-    msg = build_msg(
-        frm=partner, to=A, subject=subj, message_id=m, extra_headers={"X-Lab-Hold": "yes"}
-    )
-    rec = inbound(
+    rec = held_inbound(
         "R22",
         "inbound_held_then_deleted_by_admin",
-        account=A,
-        rcpts=[A],
-        mail_from="petra@partner.test",
-        msg=msg,
-        message_id=m,
-        subject=subj,
-        expected={
+        A,
+        "Invoice 2211 (overdue)",
+        {
             "outcome": "quarantined, then deleted",
             "by": "postfix header_checks HOLD, then postsuper -d",
             "postfix_queue": None,
@@ -1098,39 +1089,27 @@ def all_scenarios(args):
             "folder": None,
         },
     )
-    postsuper_delete(rec["queue_id"], "hold")
+    queue_admin("postsuper", "-d", rec["queue_id"], "hold")
     rec.ev("mail.log", r"{qid}: hold: header X-Lab-Hold: yes", "").ev(
         "mail.log", r"postfix/postsuper\[\d+\]: {qid}: removed", "").done()
 
     # R25: a quarantined message (header_checks HOLD) that an administrator releases
-    # (`postsuper -H`: into the deferred queue) and flushes (`postqueue -f`): delivered.
-    m = mid("R25", "partner.test")
-    ids["R25"] = m
-    subj = "Purchase order 7731"
-    msg = build_msg(
-        frm=partner, to=B, subject=subj, message_id=m, extra_headers={"X-Lab-Hold": "yes"}
-    )
-    rec = inbound(
+    # (`postsuper -H`: into the deferred queue) and sends at once (`postqueue -i`): delivered.
+    rec = held_inbound(
         "R25",
         "inbound_held_then_released_by_admin",
-        account=B,
-        rcpts=[B],
-        mail_from="petra@partner.test",
-        msg=msg,
-        message_id=m,
-        subject=subj,
-        expected={
+        B,
+        "Purchase order 7731",
+        {
             "outcome": "quarantined, then released and delivered",
-            "by": "postfix header_checks HOLD, then postsuper -H and postqueue -f",
+            "by": "postfix header_checks HOLD, then postsuper -H and postqueue -i",
             "postfix_queue": None,
             "smtp_code": 250,
             "folder": "INBOX",
         },
     )
-    subprocess.run(["postsuper", "-H", rec["queue_id"]], check=True, capture_output=True,
-                   timeout=60)
-    subprocess.run(["postqueue", "-i", rec["queue_id"]], check=True, capture_output=True,
-                   timeout=60)
+    queue_admin("postsuper", "-H", rec["queue_id"])
+    queue_admin("postqueue", "-i", rec["queue_id"])
     settle("R25 released")
     rec.ev("mail.log", r"{qid}: hold: header X-Lab-Hold: yes", "").ev(
         "mail.log", r"postfix/postsuper\[\d+\]: {qid}: released from hold", "").ev(
@@ -1519,7 +1498,7 @@ def all_scenarios(args):
         },
     )
     settle("S09 first attempt")
-    postsuper_delete(rec["queue_id"], "deferred")
+    queue_admin("postsuper", "-d", rec["queue_id"], "deferred")
     rec.ev("mail.log", r"{qid}: to=<defer\.gone@remote\.test>.*status=deferred", "").ev(
         "mail.log", r"postfix/postsuper\[\d+\]: {qid}: removed", "").done()
 
@@ -1988,10 +1967,11 @@ def queue_state():
     return q
 
 
-def postsuper_delete(qid, queue):
-    """An administrator deletes one message from a queue (`postsuper -d QID QUEUE`)."""
-    subprocess.run(["postsuper", "-d", qid, queue], check=True, capture_output=True, timeout=60)
-    say(f"postsuper -d {qid} {queue}")
+def queue_admin(*argv):
+    """What an administrator does to one message: `postsuper -d QID hold`, `postsuper -H
+    QID`, `postqueue -i QID`."""
+    subprocess.run(list(argv), check=True, capture_output=True, timeout=60)
+    say(" ".join(argv))
 
 
 def settle(label, timeout=90):
