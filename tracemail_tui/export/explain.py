@@ -227,13 +227,13 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
             "What to do: ask the mail administrators why it was deleted; if it should still "
             "go out, it has to be sent again."
         )
+    if _temporary_refusal(view, row):
+        return (
+            "What to do: wait; the sending server normally tries again within minutes to "
+            "hours. A retry that gets through is a row of its own (same sender and "
+            "recipient, later time)."
+        )
     if view == "received" and status == "rejected":
-        if _temporary_refusal(view, row):
-            return (
-                "What to do: wait; the sending server normally tries again within minutes to "
-                "hours. A retry that gets through is a row of its own (same sender and "
-                "recipient, later time)."
-            )
         if row.get("virus"):
             return "What to do: nothing on our side; ask the sender to send a clean file."
         if dsn == "5.1.1":
