@@ -50,6 +50,22 @@ def test_filters_status_account_domain_date() -> None:
     assert code == 0 and json.loads(out) == []
 
 
+def test_text_filter_matches_like_the_apps_slash_filter() -> None:
+    """`--text`: a queue id from a bounce (any case), a client name, an attacker's IP."""
+    code, out, _ = invoke("search", "received", str(REAL), "-f", "json", "-t", "605d5162539")
+    assert code == 0
+    assert [(r["queue_id"], r["recipient"]) for r in json.loads(out)] == [
+        ("605D5162539", "alice@example.com")]
+    code, out, _ = invoke("search", "accesses", str(REAL), "-f", "json", "--text", "outlook")
+    assert [r["client"] for r in json.loads(out)] == ["Microsoft Outlook 16.0.17928.20114"]
+    code, out, _ = invoke("search", "accesses", str(REAL), "-f", "json", "--text", "127.0.0.31",
+                          "--status", "failed")
+    assert sorted(r["error"] for r in json.loads(out)) == [
+        "auth-failed", "auth-failed", "auth-failed", "plaintext-disallowed", "unknown-user"]
+    code, out, _ = invoke("search", "sent", str(REAL), "-f", "json", "-t", "no such text")
+    assert code == 0 and json.loads(out) == []
+
+
 def test_csv_and_output_file(tmp_path: Path) -> None:
     target = tmp_path / "sent.csv"
     code, out, _ = invoke("search", "sent", str(REAL), "-f", "csv", "-o", str(target))

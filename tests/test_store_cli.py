@@ -97,6 +97,12 @@ def test_search_store_equals_search_logs(ingested: tuple[Path, Path]) -> None:
         assert from_store.exit_code == 0, from_store.output
         assert json.loads(from_store.output) == json.loads(from_logs.output)
         assert len(json.loads(from_store.output)) > 0
+    # --text narrows both sources alike
+    every = json.loads(run(app, ["search", "received", str(logs), "-f", "json"]).output)
+    narrowed = [json.loads(run(app, ["search", "received", *where, "-t", "PARTNER.test",
+                                     "-f", "json"]).output)
+                for where in ([str(logs)], ["--store", str(store)])]
+    assert narrowed[0] == narrowed[1] and 0 < len(narrowed[0]) < len(every)
     both = run(app, ["search", "sent", str(logs), "--store", str(store)])
     assert both.exit_code == 2 and "not both" in both.output
 

@@ -131,6 +131,12 @@ def search(
     since: Annotated[str | None, typer.Option(help="From this time (ISO).")] = None,
     until: Annotated[str | None, typer.Option(help="Before this time (ISO).")] = None,
     status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    text: Annotated[str | None, typer.Option(
+        "--text", "-t",
+        help="Only rows containing TEXT (any case) where the app's / filter looks: "
+             "addresses, subject, message-id, queue id, client IP, relay host; "
+             "accesses: user, remote IP, session, client, error.",
+    )] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json or jsonl")] = "table",
     out: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
     host: HostOpt = None,
@@ -155,7 +161,7 @@ def search(
             fail(f"--date: not YYYY-MM-DD: {date!r}")
     filters = query.Filters(
         domain=domain, account=account, date=day, since=_parse_time(since, "--since"),
-        until=_parse_time(until, "--until"), status=status,
+        until=_parse_time(until, "--until"), status=status, text=text or None,
     )
     cfg = load_config()
     if cfg.scope:
