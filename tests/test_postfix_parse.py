@@ -334,3 +334,33 @@ def test_rejects_before_any_recipient_and_delay_notices() -> None:
     sent = res["sent"].rows(named=True)
     assert [(r["recipient"], r["status"], r["reason"]) for r in sent] == [
         (None, "rejected", "Client host rejected: Access denied")]
+
+
+def test_mail_our_alias_forwards_outside_is_our_users_received_mail() -> None:
+    """Lab R26 (Postfix 3.7): kim@ and leo@ are virtual aliases of outside addresses, so
+    Postfix forwards the message itself, logging `orig_to=` our address. The rows used to
+    be about the outside address (recipient kim.home@partner.test, domain partner.test,
+    delivery "delivered"): a search for kim@ or example.org did not find the invoice."""
+    q = "13ABA168771"
+    lines = [
+        f"{P}/smtpd[20079]: {q}: client=unknown[127.0.0.10]",
+        f"{P}/cleanup[20085]: {q}: message-id=<r26.be30e4.63616d@partner.test>",
+        f"{P}/qmgr[19998]: {q}: from=<petra@partner.test>, size=500, nrcpt=2 (queue active)",
+        f"{P}/smtp[20165]: {q}: to=<defer.leo@remote.test>, orig_to=<leo@example.org>, "
+        "relay=127.0.0.2[127.0.0.2]:2525, delay=0.06, delays=0.05/0/0/0.01, dsn=4.3.0, "
+        "status=deferred (host 127.0.0.2[127.0.0.2] said: 451 4.3.0 <defer.leo@remote.test>: "
+        "Temporary lookup failure, try again later (lab sink) (in reply to RCPT TO command))",
+        f"{P}/smtp[20165]: {q}: to=<kim.home@partner.test>, orig_to=<kim@example.org>, "
+        "relay=127.0.0.2[127.0.0.2]:2525, delay=0.06, delays=0.05/0/0/0.01, dsn=2.0.0, "
+        "status=sent (250 2.0.0 Ok: queued as SINK19875000004)",
+    ]
+    cols = ("recipient", "domain", "status", "delivery", "forwarded_to", "dsn")
+    for chunks in ([lines], [lines[:4], lines[4:]]):
+        res = _run(*chunks)
+        assert sorted(res["received"].select(cols).rows()) == [
+            ("kim@example.org", "example.org", "accepted", "forwarded",
+             "kim.home@partner.test", "2.0.0"),
+            ("leo@example.org", "example.org", "accepted", "deferred",
+             "defer.leo@remote.test", "4.3.0"),
+        ]
+        assert res["sent"].height == 0  # nobody of ours sent it

@@ -183,6 +183,15 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
     ],
     # held, then released by an administrator (postsuper -H) and delivered
     "R25": [("bob@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
+    # aliases of outside addresses: Postfix forwards (orig_to=); the rows are our users'
+    "R26": [
+        ("kim@example.org", {"status": "accepted", "delivery": "forwarded", "folder": None,
+                             "forwarded_to": "kim.home@partner.test", "domain": "example.org",
+                             "dsn": "2.0.0", "queue_id": Q, "message_id": M}),
+        ("leo@example.org", {"status": "accepted", "delivery": "deferred", "folder": None,
+                             "forwarded_to": "defer.leo@remote.test", "dsn": "4.3.0",
+                             "reason~": "451 4.3.0", "queue_id": Q, "message_id": M}),
+    ],
     # relay.test: recipients verified with the next hop before they are accepted
     "R23": [
         ("ok.verify@relay.test", {"status": "accepted", "queue_id": Q, "message_id": M,

@@ -1116,6 +1116,40 @@ def all_scenarios(args):
         "mail.log", r"{qid}: to=<bob@example\.com>, relay=mx01\.example\.com.*status=sent", ""
     ).done()
 
+    # R26: kim@ and leo@ are aliases of outside addresses (virtual_alias_maps): Postfix
+    # forwards the message itself (smtp, `orig_to=` the address the sender wrote to). The
+    # remote takes kim's copy and defers leo's.
+    m = mid("R26", "partner.test")
+    ids["R26"] = m
+    subj = "Invoice 2026-118"
+    kim, leo = "kim@example.org", "leo@example.org"
+    msg = build_msg(frm=partner, to=f"{kim}, {leo}", subject=subj, message_id=m)
+    inbound(
+        "R26",
+        "inbound_forwarded_by_postfix_alias",
+        account=kim,
+        rcpts=[kim, leo],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "accepted",
+            "smtp_code": 250,
+            "recipients": [
+                {"address": kim, "outcome": "forwarded to kim.home@partner.test"},
+                {"address": leo, "outcome": "forwarding to defer.leo@remote.test deferred "
+                                            "(451 4.3.0)"},
+            ],
+        },
+    ).ev(
+        "mail.log", r"{qid}: to=<kim\.home@partner\.test>, orig_to=<kim@example\.org>, "
+        r"relay=127\.0\.0\.2.*status=sent", "",
+    ).ev(
+        "mail.log", r"{qid}: to=<defer\.leo@remote\.test>, orig_to=<leo@example\.org>, "
+        r"relay=127\.0\.0\.2.*status=deferred", "",
+    ).done()
+
     # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
     # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per
     # address (from double-bounce@, status=deliverable / undeliverable): not mail, no rows.

@@ -206,12 +206,17 @@ def correlate(
         | (pl.col("smtpd").str.contains(SUBMISSION).fill_null(False) & ~pl.col("has_client")),
     ).with_columns(
         inbound=~pl.col("submitted") & (pl.col("has_client") | pl.col("smtpd").is_not_null()),
+        # Forwarded by the MTA: an alias of ours names an outside address, so Postfix hands
+        # the message to smtp with `orig_to=` our address (lab R26). It is our user's mail.
+        mta_forward=(pl.col("agent") == "smtp").fill_null(False)
+        & (pl.col("orig_to").str.to_lowercase()
+           != pl.col("recipient").str.to_lowercase()).fill_null(False),
     )
     rows = _join_dovecot(rows, deliveries)
     rows = merge_subjects(rows, "subject_raw", "dv_subject")
     rows = _outcome(rows)
     rows = _ids(rows)
-    received = rows.filter(pl.col("inbound") | pl.col("is_local") | (
+    received = rows.filter(pl.col("inbound") | pl.col("is_local") | pl.col("mta_forward") | (
         ~pl.col("submitted") & ~pl.col("inbound") & pl.col("agent").is_null()))
     sent = rows.filter(pl.col("submitted") | (~pl.col("inbound") & ~pl.col("is_local")
                                               & pl.col("agent").is_not_null()))
@@ -285,6 +290,14 @@ def _ids(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _received_view(r: pl.DataFrame) -> pl.DataFrame:
+    # An MTA forward's row is about our address (orig_to), forwarded to the one delivered to.
+    fwd = pl.col("mta_forward")
+    r = r.with_columns(
+        recipient=pl.when(fwd).then(pl.col("orig_to").str.to_lowercase())
+        .otherwise(pl.col("recipient")),
+        dv_forwarded_to=pl.when(fwd).then(pl.col("recipient"))
+        .otherwise(pl.col("dv_forwarded_to")),
+    )
     st = pl.col("d_status")
     flagged = pl.col("sp_action").is_in(SPAM_ACTIONS).fill_null(False) & pl.col(
         "dv_folder").str.contains(SPAM_FOLDER).fill_null(False)
