@@ -152,6 +152,20 @@ def test_temporary_refusal_is_not_told_as_final() -> None:
     assert ex.explain("received", r06())[0] == ex.STATUS_TEXT["received"]["rejected"]
 
 
+def test_a_forward_that_did_not_go_through_is_not_a_mailbox_problem() -> None:
+    """Lab R26: leo@ is an alias of an outside address whose server deferred the copy. The
+    report used to say "delivery to the mailbox is delayed (e.g. mailbox full)"."""
+    leo = {**r12(), "recipient": "leo@example.org", "delivery": "deferred", "folder": None,
+           "forwarded_to": "defer.leo@remote.test", "dsn": "4.3.0",
+           "reason": "host 127.0.0.2[127.0.0.2] said: 451 4.3.0 try again later"}
+    text = pdf_text(result_pdf(leo, "received"))
+    assert_contains(text, ex.FORWARD_TEXT["deferred"].format(to="defer.leo@remote.test"))
+    assert squash("mailbox full") not in squash(text)
+    bounced = ex.explain("received", leo | {"delivery": "bounced", "dsn": "5.1.1"})
+    assert ex.FORWARD_TEXT["bounced"].format(to="defer.leo@remote.test") in bounced
+    assert ex.DELIVERY_TEXT["deferred"] in ex.explain("received", leo | {"forwarded_to": None})
+
+
 def test_every_access_error_has_an_explanation() -> None:
     for error in schema.ACCESS_ERRORS:
         paragraphs = ex.explain("accesses", a04() | {"error": error})

@@ -109,6 +109,15 @@ DELIVERY_TEXT: Final[dict[str, str]] = {
     ),
 }
 
+# A forward that has not gone through (an alias of ours naming an outside address, lab R26):
+# the mailbox texts above would send the reader looking for a full mailbox.
+FORWARD_TEXT: Final[dict[str, str]] = {
+    "deferred": "It is being forwarded to {to}, whose server has not accepted it yet; our "
+                "server keeps retrying.",
+    "bounced": "Forwarding it to {to} failed: that server refused it, and it went back to "
+               "the sender.",
+}
+
 TEMPORARY_REFUSAL_TEXT: Final = (
     "Our server refused the message for now (a temporary refusal, e.g. greylisting or a check "
     "that could not finish). The sending server keeps it and normally tries again; the sender "
@@ -269,9 +278,13 @@ def explain(
         error = row["error"]
         out.append(ACCESS_ERRORS.get(error, f"The server gave the reason “{error}”."))
     if view == "received" and row.get("delivery"):
-        text = DELIVERY_TEXT.get(row["delivery"], f"Delivery: {row['delivery']}.")
-        folder = row.get("folder")
-        out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
+        delivery, to = row["delivery"], row.get("forwarded_to")
+        if to and delivery in FORWARD_TEXT:
+            out.append(FORWARD_TEXT[delivery].format(to=to))
+        else:
+            text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
+            folder = row.get("folder")
+            out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
     if row.get("virus"):
         out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
     dsn_text = explain_dsn(row.get("dsn"))
