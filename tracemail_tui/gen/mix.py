@@ -7,7 +7,16 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from tracemail_tui.gen import access, inbound, outbound, refused_in, refused_out, verify, webmail
+from tracemail_tui.gen import (
+    access,
+    forward,
+    inbound,
+    outbound,
+    refused_in,
+    refused_out,
+    verify,
+    webmail,
+)
 from tracemail_tui.gen.ctx import Ctx
 
 Episode = Callable[[Ctx, float], None]
@@ -26,6 +35,7 @@ EPISODES: tuple[tuple[str, float, Episode], ...] = (
     ("in.milter_hold", 0.5, refused_in.milter_hold),
     ("in.header_hold", 0.3, refused_in.header_hold),
     ("in.sender_probe", 2, verify.sender_probe),
+    ("in.alias_forward", 1, forward.alias_forward),
     ("out.sent", 12, outbound.sent),
     ("out.internal", 3, outbound.internal),
     ("out.bounced", 1.5, outbound.bounced),

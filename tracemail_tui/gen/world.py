@@ -114,6 +114,8 @@ class World:
         self.long_subject.postfix = _ctrl_q(
             "Subject: " + long_text.replace(" item-005", "\n item-005")
         )[:200]
+        self.forwards = self._forwards(rng)
+        self.forward_aliases = sorted(self.forwards)
 
     @staticmethod
     def _domains(rng: random.Random, n: int) -> list[str]:
@@ -190,6 +192,20 @@ class World:
                 addr = f"{role}@{d}"
                 if addr not in self.by_addr:
                     out[addr] = rng.sample(accs, rng.randint(2, 3))
+        return out
+
+    def _forwards(self, rng: random.Random) -> dict[str, str]:
+        """Aliases of ours that name an outside address (Postfix forwards their mail):
+        a role address of one in ten domains, e.g. a shop's orders@ to its owner's mailbox
+        elsewhere."""
+        out: dict[str, str] = {}
+        for d in self.domains[::10]:
+            addr = f"{rng.choice(('orders', 'booking', 'press', 'jobs'))}@{d}"
+            if addr in self.by_addr or addr in self.aliases:
+                continue
+            ext = self.externals[rng.randrange(len(self.externals))]
+            first, last = rng.choice(vocab.FIRST), rng.choice(vocab.LAST)
+            out[addr] = f"{first}.{last}@{ext.domain}".lower()
         return out
 
     @staticmethod
