@@ -17,6 +17,7 @@ from tracemail_tui.export import csv_export
 from tracemail_tui.export import explain as explain_mod
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import evidence as evidence_mod
+from tracemail_tui.store import forwards as forwards_mod
 from tracemail_tui.store.correlate import locate as locate_mod
 from tracemail_tui.store.query import Filters, Source, query
 
@@ -38,9 +39,19 @@ def evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
     return _privacy().evidence(found, row, view)  # other customers out
 
 
-def explain(view: str, row: Row) -> list[str]:
-    """Plain-language paragraphs: what happened, DSN code, spam verdict, login error."""
-    return list(explain_mod.explain(view, row))
+def forwards(source: Source, view: str, row: Row) -> list[Row]:
+    """Sent rows of the copies a received row's Sieve redirect sent on (in scope only)."""
+    if view != "received":
+        return []
+    privacy = _privacy()
+    return [privacy.row(c, "sent") for c in forwards_mod.forward_copies(source.scan("sent"), row)
+            if privacy.in_scope("sent", c)]
+
+
+def explain(view: str, row: Row, copies: list[Row] | None = None) -> list[str]:
+    """Plain-language paragraphs: what happened, DSN code, spam verdict, login error,
+    and how the forwarded `copies` (see `forwards`) fared."""
+    return list(explain_mod.explain(view, row, forwards=copies or ()))
 
 
 def locate(source: Source, message_id: str, account: str) -> Row:
@@ -72,6 +83,7 @@ def export_pdf(
     directory: Path,
     located: Row | None = None,
     filters: Filters | None = None,
+    copies: list[Row] | None = None,
 ) -> Path:
     """Write the PDF report of one result; returns the file written."""
     # fpdf2 and its font tools take ~0.2 s to import: paid on the first PDF, not at start.
@@ -83,7 +95,8 @@ def export_pdf(
     if not _privacy().account_in_scope(row.get("recipient")):
         located = None
     pdf_report.write_result_pdf(
-        row, path, view=view, lines=lines, locate=located, query=query_shown
+        row, path, view=view, lines=lines, locate=located, query=query_shown,
+        forwards=copies or (),
     )
     return path
 

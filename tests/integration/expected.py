@@ -192,6 +192,11 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
                              "forwarded_to": "defer.leo@remote.test", "dsn": "4.3.0",
                              "reason~": "451 4.3.0", "queue_id": Q, "message_id": M}),
     ],
+    # Sieve redirect to an address the remote refuses: the row still says "forwarded"
+    # (the copy is another message, in Sent; test_a_refused_sieve_forward_is_found)
+    "R27": [("mia@example.org", {"status": "accepted", "delivery": "forwarded", "folder": None,
+                                 "forwarded_to": "reject.mia@partner.test", "queue_id": Q,
+                                 "message_id": M})],
     # relay.test: recipients verified with the next hop before they are accepted
     "R23": [
         ("ok.verify@relay.test", {"status": "accepted", "queue_id": Q, "message_id": M,

@@ -10,11 +10,13 @@ ground_truth.json the scenarios wrote.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.integration.expected import (
@@ -39,6 +41,8 @@ from tests.integration.harness import (
     tracemail,
 )
 from tests.integration.labrun import LabRun
+from tracemail_tui.export.explain import explain
+from tracemail_tui.store.forwards import forward_copies
 
 pytestmark = pytest.mark.integration
 
@@ -78,6 +82,24 @@ def test_client_rejected_at_connect(lab: LabRun) -> None:
     check(row, {"status": "rejected", "reason": "Client host rejected: lab blocklist",
                 "dsn": "5.7.1", "recipient": None, "sender": None, "delivery": None},
           "R24")
+
+
+def test_a_refused_sieve_forward_is_found(lab: LabRun) -> None:
+    """R27: the copy mia's Sieve redirect sent on bounced (550 from the remote). It is a
+    message of its own (pickup, another queue id); the detail screen and the PDF report
+    find it from mia's row (store/forwards.py) and say it was refused."""
+    sc = scenario(lab, "R27")
+    row = mail_row(search(lab, "received"), sc, "mia@example.org", "R27")
+    sent = pl.DataFrame(search(lab, "sent"), infer_schema_length=None).with_columns(
+        pl.col("time").str.to_datetime())
+    row["time"] = dt.datetime.fromisoformat(row["time"])
+    copies = forward_copies(sent.lazy(), row)
+    assert [(c["recipient"], c["status"], c["dsn"]) for c in copies] == [
+        ("reject.mia@partner.test", "rejected", "5.1.1")], copies
+    assert copies[0]["queue_id"] != row["queue_id"]
+    said = explain("received", row, forwards=copies)
+    assert any(p.startswith("The forwarded copy to reject.mia@partner.test was refused")
+               for p in said), said
 
 
 def test_address_verification_probes_are_no_mail(lab: LabRun) -> None:

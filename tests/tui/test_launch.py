@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from export_data import pdf_text
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -150,6 +151,31 @@ async def test_details_from_the_store_show_raw_lines_and_locate(
         await settle(pilot)
         assert screen.located is not None and screen.located["state"] == "deleted"
         assert "Where it is now" in plain(screen.query_one("#detail-content", Static))
+
+
+@pytest.mark.anyio
+async def test_details_of_a_sieve_forward_tell_how_the_copy_fared(
+    real_session: launch.Session, tmp_path: Path
+) -> None:
+    """R04: carol's row says "forwarded"; the detail screen and its PDF also say that the
+    copy Dovecot sent on (another queue id, in Sent) was delivered."""
+    src = real_session.source
+    app = TracemailApp(src, now=frozen_now, export_dir=tmp_path, status=real_session.status)
+    said = "The forwarded copy to carol.private@partner.test was delivered"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0 and not real_session.status())
+        rec = src.scan("received").collect()
+        row = rec.filter(pl.col("recipient") == "carol@example.org").row(0, named=True)
+        app.open_detail("received", row["id"])
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        assert said in " ".join(plain(screen.query_one("#detail-content", Static)).split())
+        await pilot.press("p")
+        await until(pilot, lambda: any("PDF written" in str(n.message)
+                                       for n in app._notifications))
+        pdf = next(tmp_path.glob("*.pdf"))
+        assert said in " ".join(pdf_text(pdf.read_bytes()).split())
 
 
 @pytest.mark.anyio

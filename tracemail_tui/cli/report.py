@@ -21,23 +21,28 @@ from tracemail_tui.cli.store_cmds import ReadStoreOpt, store_instead_of_logs
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import engine, evidence, query, schema
 from tracemail_tui.store.correlate.locate import MailboxSource, locate
+from tracemail_tui.store.forwards import forward_copies
 
 
 @dataclass
 class ResultBundle:
-    """One result with what its report shows: the row, its log lines, where it is now."""
+    """One result with what its report shows: the row, its log lines, where it is now,
+    and what became of the copies a Sieve redirect sent on."""
 
     row: dict[str, Any]
     lines: pl.DataFrame = field(default_factory=lambda: schema.empty("lines"))
     locate: dict[str, Any] | None = None
+    forwards: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _bundle(view: str, row: dict[str, Any], lines: pl.DataFrame,
-            mailbox: MailboxSource) -> ResultBundle:
+            mailbox: MailboxSource, sent: pl.LazyFrame) -> ResultBundle:
     """The row, its lines and, for received mail, where the message is now."""
     bundle = ResultBundle(row=row, lines=schema.conform("lines", lines))
     if view == "received" and row.get("message_id") and row.get("recipient"):
         bundle.locate = dict(locate(mailbox, row["message_id"], row["recipient"]))
+    if view == "received":
+        bundle.forwards = forward_copies(sent, row)
     return bundle
 
 
@@ -48,7 +53,8 @@ def load_result(result: engine.Result, view: str, result_id: str) -> ResultBundl
     if found.height == 0:
         return None
     row = found.row(0, named=True)
-    return _bundle(view, row, engine.evidence(result, view, row), result["mailbox"])
+    return _bundle(view, row, engine.evidence(result, view, row), result["mailbox"],
+                   result["sent"].lazy())
 
 
 def load_stored_result(source: query.Source, view: str, result_id: str) -> ResultBundle | None:
@@ -59,7 +65,8 @@ def load_stored_result(source: query.Source, view: str, result_id: str) -> Resul
     if rows.height == 0:
         return None
     row = rows.row(0, named=True)
-    return _bundle(view, row, evidence.from_store(source, view, row), source)
+    return _bundle(view, row, evidence.from_store(source, view, row), source,
+                   source.scan("sent"))
 
 
 @app.command()
@@ -107,10 +114,11 @@ def report(
     lines = privacy.evidence(bundle.lines, row, view)
     # The recipient's mailbox history is theirs: only when the recipient is in scope.
     located = bundle.locate if privacy.account_in_scope(row.get("recipient")) else None
+    forwards = [privacy.row(c, "sent") for c in bundle.forwards if privacy.in_scope("sent", c)]
     if cfg.scope:
         query_shown["scope"] = ", ".join(cfg.scope)
     write_result_pdf(
         row, output, view=view, lines=lines, locate=located,
-        query=query_shown, paper=paper, redact=redact,
+        query=query_shown, paper=paper, redact=redact, forwards=forwards,
     )
     typer.echo(f"wrote {output}")

@@ -12,7 +12,7 @@ happened, why it usually happens, and what to do next. Everything here is plain 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from tracemail_tui.store.schema import QUEUE_DELETED
@@ -118,6 +118,14 @@ FORWARD_TEXT: Final[dict[str, str]] = {
                "the sender.",
 }
 
+# The copy a Sieve redirect sent on (store/forwards.py), by its sent status.
+FORWARD_COPY_TEXT: Final[dict[str, str]] = {
+    "delivered": "The forwarded copy to {to} was delivered: the next server{relay} took it.",
+    "queued": "The forwarded copy to {to} is not delivered yet; our server keeps retrying"
+              "{said}.",
+    "rejected": "The forwarded copy to {to} was refused{said}. It did not reach {to}.",
+}
+
 TEMPORARY_REFUSAL_TEXT: Final = (
     "Our server refused the message for now (a temporary refusal, e.g. greylisting or a check "
     "that could not finish). The sending server keeps it and normally tries again; the sender "
@@ -204,6 +212,17 @@ def explain_dsn(dsn: str | None) -> str | None:
     return f"Status code {dsn}: {kind}" + (f" — {detail}." if detail and parts[0] != "2" else ".")
 
 
+def _forward_copy(copy: Mapping[str, Any]) -> str:
+    """One sentence on the outcome of a forwarded copy, with the server's last word."""
+    reason = copy.get("reason")
+    relay = copy.get("relay_host")
+    return FORWARD_COPY_TEXT[copy["status"]].format(
+        to=copy.get("recipient") or "?",
+        relay=f" ({relay})" if relay else "",
+        said=f" (last answer: {reason})" if reason else "",
+    )
+
+
 def _spam(row: Mapping[str, Any]) -> str | None:
     action = row.get("spam_action")
     if not action:
@@ -263,9 +282,14 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
 
 
 def explain(
-    view: str, row: Mapping[str, Any], locate: Mapping[str, Any] | None = None
+    view: str, row: Mapping[str, Any], locate: Mapping[str, Any] | None = None,
+    forwards: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
-    """Short plain-language paragraphs explaining the outcome of one result."""
+    """Short plain-language paragraphs explaining the outcome of one result.
+
+    `forwards`: the sent rows of the copies a Sieve redirect sent on
+    (`store.forwards.forward_copies`), for a received row.
+    """
     status = row.get("status")
     deleted = deleted_from_queue(view, row)
     if deleted and view == "sent":
@@ -285,6 +309,7 @@ def explain(
             text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
             folder = row.get("folder")
             out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
+    out += [_forward_copy(copy) for copy in forwards if copy.get("status") in FORWARD_COPY_TEXT]
     if row.get("virus"):
         out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
     dsn_text = explain_dsn(row.get("dsn"))

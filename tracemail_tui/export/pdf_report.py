@@ -121,13 +121,15 @@ def write_result_pdf(
     query: Mapping[str, Any] | None = None,
     paper: str = "a4",
     redact: Redactor | bool | None = None,
+    forwards: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Write the PDF report of one result.
 
     `row`: one row of a view frame as a dict; `lines`: its evidence (`schema.LINES`
     columns); `locate`: DESIGN.md locate result (received mail); `query`: the filters
     that found it (shown as given; key ``time_zone`` is shown as the time zone);
-    `redact`: True (configured key) or a `Redactor` to pseudonymise the report.
+    `redact`: True (configured key) or a `Redactor` to pseudonymise the report;
+    `forwards`: sent rows of the copies a Sieve redirect sent on (received mail).
     """
     check_view(view)
     row = dict(row)
@@ -138,6 +140,7 @@ def write_result_pdf(
         row = redactor.row(row, view)
         evidence = redactor.lines(evidence, subjects)
         locate = redactor.locate(dict(locate)) if locate else None
+        forwards = [redactor.row(dict(copy), "sent") for copy in forwards]
         query = {**redactor.query(query), "redacted": NOTICE}
 
     outcome = ex.outcome(view, row)
@@ -149,7 +152,7 @@ def write_result_pdf(
     )
 
     pdf.section("What happened")
-    for text in ex.explain(view, row, locate):
+    for text in ex.explain(view, row, locate, forwards):
         pdf.paragraph(text)
 
     pdf.section("How it was found")

@@ -120,6 +120,7 @@ class DetailScreen(ModalScreen[None]):
         self.row: dict[str, Any] | None = None
         self.lines: pl.DataFrame = schema.empty("lines")
         self.located: dict[str, Any] | None = None
+        self.copies: list[dict[str, Any]] = []  # forwarded copies (Sieve redirect), in Sent
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail"):
@@ -140,11 +141,13 @@ class DetailScreen(ModalScreen[None]):
                 lines = adapters.evidence(self.source, self.view, row)
         except Exception as exc:  # e.g. the log file was rotated away: say so, show the rest
             self.app.call_from_thread(notify_safe, self, f"Raw lines unavailable: {exc}")
-        hints = adapters.explain(self.view, row) if row else []
-        self.app.call_from_thread(self._show, row, lines, hints)
+        copies = adapters.forwards(self.source, self.view, row) if row else []
+        hints = adapters.explain(self.view, row, copies) if row else []
+        self.app.call_from_thread(self._show, row, lines, hints, copies)
 
-    def _show(self, row: dict[str, Any] | None, lines: pl.DataFrame, hints: list[str]) -> None:
-        self.row, self.lines, self._hints = row, lines, hints
+    def _show(self, row: dict[str, Any] | None, lines: pl.DataFrame, hints: list[str],
+              copies: list[dict[str, Any]]) -> None:
+        self.row, self.lines, self._hints, self.copies = row, lines, hints, copies
         self._refresh_body()
 
     def _refresh_body(self) -> None:
@@ -215,7 +218,8 @@ class DetailScreen(ModalScreen[None]):
     @work(thread=True, group="export", exit_on_error=False)
     def _pdf(self, row: dict[str, Any], lines: pl.DataFrame) -> None:
         try:
-            path = adapters.export_pdf(self.view, row, lines, self.export_dir, located=self.located)
+            path = adapters.export_pdf(self.view, row, lines, self.export_dir,
+                                       located=self.located, copies=self.copies)
         except Exception as exc:  # reported, never a crash
             self.app.call_from_thread(notify_safe, self, f"PDF failed: {exc}", severity="error")
             return

@@ -1150,6 +1150,37 @@ def all_scenarios(args):
         r"relay=127\.0\.0\.2.*status=deferred", "",
     ).done()
 
+    # R27: mia's Sieve redirects everything to an address the remote refuses (550): the
+    # copy Dovecot hands back to Postfix bounces, while mia's own row says "forwarded".
+    m = mid("R27", "partner.test")
+    ids["R27"] = m
+    subj = "Contract draft v3"
+    msg = build_msg(frm=partner, to="Mia <mia@example.org>", subject=subj, message_id=m)
+    inbound(
+        "R27",
+        "inbound_sieve_redirect_refused_by_remote",
+        account="mia@example.org",
+        rcpts=["mia@example.org"],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={
+            "outcome": "accepted",
+            "delivery": "forwarded",
+            "forwarded_to": "reject.mia@partner.test",
+            "forward_status": "bounced (550 5.1.1 from the remote)",
+            "smtp_code": 250,
+        },
+    ).ev(
+        "dovecot.log",
+        r"lmtp\(mia@example\.org\).*sieve: msgid={mid}: (redirect action: )?forwarded to "
+        r"<reject\.mia@partner\.test>", "sieve redirect",
+    ).ev(
+        "mail.log", r"to=<reject\.mia@partner\.test>, relay=127\.0\.0\.2.*status=bounced",
+        "the re-injected copy, refused by the remote",
+    ).done()
+
     # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
     # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per
     # address (from double-bounce@, status=deliverable / undeliverable): not mail, no rows.

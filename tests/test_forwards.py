@@ -1,0 +1,58 @@
+"""The copy a Sieve redirect sent on, found for the received row it came from (lab R04, R27)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from export_data import pdf_text
+from typer.testing import CliRunner
+
+from tracemail_tui.cli import app
+from tracemail_tui.export import explain as ex
+from tracemail_tui.store import engine
+from tracemail_tui.store.forwards import forward_copies, targets
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+
+# Lab R27 (Postfix 3.7, Dovecot 2.3): mia's Sieve redirects to an address the remote
+# refuses. The lines of its two queue ids and of its LMTP session, as the lab wrote them.
+R27 = Path(__file__).parent / "fixtures" / "lab-r27"
+
+
+def test_the_refused_copy_of_a_redirect_is_found_and_told(tmp_path: Path) -> None:
+    """mia's row says "forwarded"; the copy bounced. The report used to stop at "a
+    forwarding rule sent it on": the reader believed the forward worked."""
+    res = engine.run([R27])
+    row = res["received"].row(0, named=True)
+    assert (row["recipient"], row["delivery"], row["forwarded_to"]) == (
+        "mia@example.org", "forwarded", "reject.mia@partner.test")
+    copies = forward_copies(res["sent"].lazy(), row)
+    assert [(c["queue_id"], c["status"], c["dsn"]) for c in copies] == [
+        ("F00D1168737", "rejected", "5.1.1")]
+    said = ex.explain("received", row, forwards=copies)
+    assert any(p.startswith("The forwarded copy to reject.mia@partner.test was refused (last "
+                            "answer: host 127.0.0.2[127.0.0.2] said: 550 5.1.1") for p in said)
+    # Another message's id, or a recipient the rule did not name, is not this forward.
+    assert forward_copies(res["sent"].lazy(), row | {"message_id": "<other@x>"}) == []
+    assert forward_copies(res["sent"].lazy(), row | {"forwarded_to": "a@b.test"}) == []
+
+
+def test_report_of_a_forward_says_how_the_copy_fared(tmp_path: Path) -> None:
+    """`tracemail report`: R04's copy was delivered, R27's refused, both from the logs."""
+    run = CliRunner().invoke
+    for logs, queue_id, wanted in (
+        (REAL, "3760B16256D", "The forwarded copy to carol.private@partner.test was delivered"),
+        (R27, "DEE23168735", "The forwarded copy to reject.mia@partner.test was "
+                                        "refused"),
+    ):
+        rows = engine.run([logs])["received"].filter(pl.col("queue_id") == queue_id)
+        out = tmp_path / f"{queue_id}.pdf"
+        res = run(app, ["report", "received", rows["id"][0], str(logs), "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        assert wanted in " ".join(pdf_text(out.read_bytes()).split())
+
+
+def test_forward_targets() -> None:
+    assert targets("A@x.test, b@y.test") == ["a@x.test", "b@y.test"]
+    assert targets(None) == [] and targets("no address") == []
