@@ -89,10 +89,10 @@ def test_a_refused_sieve_forward_is_found(lab: LabRun) -> None:
     message of its own (pickup, another queue id); the detail screen and the PDF report
     find it from mia's row (store/forwards.py) and say it was refused."""
     sc = scenario(lab, "R27")
-    row = mail_row(search(lab, "received"), sc, "mia@example.org", "R27")
+    found = mail_row(search(lab, "received"), sc, "mia@example.org", "R27")
+    row = {**found, "time": dt.datetime.fromisoformat(found["time"])}  # a copy: rows are cached
     sent = pl.DataFrame(search(lab, "sent"), infer_schema_length=None).with_columns(
         pl.col("time").str.to_datetime())
-    row["time"] = dt.datetime.fromisoformat(row["time"])
     copies = forward_copies(sent.lazy(), row)
     assert [(c["recipient"], c["status"], c["dsn"]) for c in copies] == [
         ("reject.mia@partner.test", "rejected", "5.1.1")], copies
