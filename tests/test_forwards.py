@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from tracemail_tui.cli import app
 from tracemail_tui.export import explain as ex
 from tracemail_tui.store import engine
+from tracemail_tui.store.correlate.locate import locate
 from tracemail_tui.store.forwards import forward_copies, targets
 
 REAL = Path(__file__).parent / "fixtures" / "real"
@@ -51,6 +52,19 @@ def test_report_of_a_forward_says_how_the_copy_fared(tmp_path: Path) -> None:
         res = run(app, ["report", "received", rows["id"][0], str(logs), "-o", str(out)])
         assert res.exit_code == 0, res.output
         assert wanted in " ".join(pdf_text(out.read_bytes()).split())
+
+
+def test_a_forward_without_a_local_copy_is_not_a_lost_message() -> None:
+    """R04's locate finds only the redirect: "the logs do not show where the message is
+    now" read as if the message were lost."""
+    res = engine.run([REAL])
+    row = res["received"].filter(pl.col("recipient") == "carol@example.org").row(0, named=True)
+    found = locate(res["mailbox"], row["message_id"], row["recipient"])
+    assert found["state"] == "unknown" and [h["event"] for h in found["history"]] == ["redirect"]
+    said = ex.explain("received", row, found)
+    assert ex.LOCATE_TEXT["forwarded-only"] in said and ex.LOCATE_TEXT["unknown"] not in said
+    kept = ex.explain("received", row | {"delivery": "delivered", "folder": "INBOX"}, found)
+    assert ex.LOCATE_TEXT["unknown"] in kept
 
 
 def test_forward_targets() -> None:

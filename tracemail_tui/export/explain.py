@@ -153,6 +153,7 @@ LOCATE_TEXT: Final[dict[str, str]] = {
     "deleted": "The message was deleted from the mailbox.",
     "downloaded-pop": "A POP3 program downloaded the message and removed it from the server.",
     "unknown": "The logs do not show where the message is now.",
+    "forwarded-only": "No copy was kept in this mailbox: the message was only forwarded.",
 }
 
 DSN_CODES: Final[dict[str, str]] = {
@@ -325,7 +326,10 @@ def explain(
     if spam:
         out.append(spam)
     if locate and locate.get("state"):
-        text = LOCATE_TEXT.get(locate["state"], f"Now: {locate['state']}.")
+        state = locate["state"]
+        if state == "unknown" and row.get("delivery") == "forwarded" and not row.get("folder"):
+            state = "forwarded-only"  # nothing to find: no copy was kept (lab R04)
+        text = LOCATE_TEXT.get(state, f"Now: {state}.")
         out.append(text.format(folder=locate.get("folder") or "?"))
     advice = _advice(view, row)
     if advice:
