@@ -194,6 +194,25 @@ def test_redacted_pseudonyms_are_stable_with_the_key() -> None:
     assert first == again and first != other
 
 
+def test_related_rows_keep_their_own_scope(tmp_path: Path, unscoped: dict) -> None:
+    """R04: carol's forwarded copy is a sent row of partner.test's (sender and recipient):
+    a report scoped to example.org tells carol's row, not that other row; redacted, the copy's
+    address is pseudonymised like every other one."""
+    carol = next(r["id"] for r in unscoped["received"] if r["recipient"] == "carol@example.org")
+    told = "The forwarded copy to carol.private@partner.test was delivered"
+    for args, present in ((["--scope", "partner.test"], True), (["--scope", "example.org"], False),
+                          ([], True)):
+        target = tmp_path / f"{len(args)}-{present}.pdf"
+        code, _, err = invoke(*args, "report", "received", carol, str(REAL), "-o", str(target))
+        assert code == 0, err
+        assert (told in pdf_text(target)) is present, args
+    redacted = tmp_path / "redacted.pdf"
+    assert invoke("report", "received", carol, str(REAL), "-o", str(redacted), "--redact")[0] == 0
+    text = pdf_text(redacted)
+    assert "carol.private@partner.test" not in text
+    assert re.search(r"The forwarded copy to u-[0-9a-f]+@partner\.test was delivered", text)
+
+
 def test_report_redact(tmp_path: Path, r14_henry: str) -> None:
     target = tmp_path / "r.pdf"
     code, _, _ = invoke("report", "received", r14_henry, str(REAL), "-o", str(target), "--redact")

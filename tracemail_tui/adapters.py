@@ -17,9 +17,10 @@ from tracemail_tui.export import csv_export
 from tracemail_tui.export import explain as explain_mod
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import evidence as evidence_mod
-from tracemail_tui.store import forwards as forwards_mod
+from tracemail_tui.store import related as related_mod
 from tracemail_tui.store.correlate import locate as locate_mod
 from tracemail_tui.store.query import Filters, Source, query
+from tracemail_tui.store.related import Related
 
 Row = dict[str, Any]
 
@@ -39,19 +40,16 @@ def evidence(source: Source, view: str, row: Row) -> pl.DataFrame:
     return _privacy().evidence(found, row, view)  # other customers out
 
 
-def forwards(source: Source, view: str, row: Row) -> list[Row]:
-    """Sent rows of the copies a received row's Sieve redirect sent on (in scope only)."""
-    if view != "received":
-        return []
-    privacy = _privacy()
-    return [privacy.row(c, "sent") for c in forwards_mod.forward_copies(source.scan("sent"), row)
-            if privacy.in_scope("sent", c)]
+def related(source: Source, view: str, row: Row) -> Related:
+    """Rows of other keys that finish `row`'s story (a Sieve forward's copies, the sender's
+    later attempts), each in scope and shown as a row of its view is."""
+    return _privacy().related(related_mod.find(source.scan, view, row))
 
 
-def explain(view: str, row: Row, copies: list[Row] | None = None) -> list[str]:
+def explain(view: str, row: Row, more: Related | None = None) -> list[str]:
     """Plain-language paragraphs: what happened, DSN code, spam verdict, login error,
-    and how the forwarded `copies` (see `forwards`) fared."""
-    return list(explain_mod.explain(view, row, forwards=copies or ()))
+    and what the `more` rows (see `related`) add."""
+    return list(explain_mod.explain(view, row, related=more))
 
 
 def locate(source: Source, message_id: str, account: str) -> Row:
@@ -83,7 +81,7 @@ def export_pdf(
     directory: Path,
     located: Row | None = None,
     filters: Filters | None = None,
-    copies: list[Row] | None = None,
+    more: Related | None = None,
 ) -> Path:
     """Write the PDF report of one result; returns the file written."""
     # fpdf2 and its font tools take ~0.2 s to import: paid on the first PDF, not at start.
@@ -96,7 +94,7 @@ def export_pdf(
         located = None
     pdf_report.write_result_pdf(
         row, path, view=view, lines=lines, locate=located, query=query_shown,
-        forwards=copies or (),
+        related=more,
     )
     return path
 

@@ -197,6 +197,10 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
     "R27": [("mia@example.org", {"status": "accepted", "delivery": "forwarded", "folder": None,
                                  "forwarded_to": "reject.mia@partner.test", "queue_id": Q,
                                  "message_id": M})],
+    # greylisted (450 at RCPT), then the sending server's retry is accepted
+    "R28": [("gina@example.com", {"status": "rejected", "dsn": "4.7.1", "delivery": None,
+                                  "reason~": "Greylisted, try again later", "queue_id": None})],
+    "R29": [("gina@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
     # relay.test: recipients verified with the next hop before they are accepted
     "R23": [
         ("ok.verify@relay.test", {"status": "accepted", "queue_id": Q, "message_id": M,

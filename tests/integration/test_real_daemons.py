@@ -42,7 +42,7 @@ from tests.integration.harness import (
 )
 from tests.integration.labrun import LabRun
 from tracemail_tui.export.explain import explain
-from tracemail_tui.store.forwards import forward_copies
+from tracemail_tui.store.related import Related, forward_copies, later_attempts
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +87,7 @@ def test_client_rejected_at_connect(lab: LabRun) -> None:
 def test_a_refused_sieve_forward_is_found(lab: LabRun) -> None:
     """R27: the copy mia's Sieve redirect sent on bounced (550 from the remote). It is a
     message of its own (pickup, another queue id); the detail screen and the PDF report
-    find it from mia's row (store/forwards.py) and say it was refused."""
+    find it from mia's row (store/related.py) and say it was refused."""
     sc = scenario(lab, "R27")
     found = mail_row(search(lab, "received"), sc, "mia@example.org", "R27")
     row = {**found, "time": dt.datetime.fromisoformat(found["time"])}  # a copy: rows are cached
@@ -97,9 +97,24 @@ def test_a_refused_sieve_forward_is_found(lab: LabRun) -> None:
     assert [(c["recipient"], c["status"], c["dsn"]) for c in copies] == [
         ("reject.mia@partner.test", "rejected", "5.1.1")], copies
     assert copies[0]["queue_id"] != row["queue_id"]
-    said = explain("received", row, forwards=copies)
+    said = explain("received", row, related=Related(forwards=tuple(copies)))
     assert any(p.startswith("The forwarded copy to reject.mia@partner.test was refused")
                for p in said), said
+
+
+def test_a_temporary_refusal_finds_the_retry_that_got_through(lab: LabRun) -> None:
+    """R28 was greylisted (450 4.7.1 at RCPT), R29 is the same message again, accepted.
+    The report of R28 must not leave the reader guessing whether it got through."""
+    rows = search(lab, "received")
+    first = mail_row(rows, scenario(lab, "R28"), "gina@example.com", "R28")
+    retry = mail_row(rows, scenario(lab, "R29"), "gina@example.com", "R29")
+    frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col("time").str.to_datetime())
+    row = {**first, "time": dt.datetime.fromisoformat(first["time"])}
+    later = later_attempts(frame.lazy(), row)
+    assert [r["id"] for r in later] == [retry["id"]], later
+    said = explain("received", row, related=Related(retries=tuple(later)))
+    assert f"got through: accepted at {retry['time']} (result {retry['id']})" in " ".join(said)
 
 
 def test_address_verification_probes_are_no_mail(lab: LabRun) -> None:

@@ -8,6 +8,7 @@ events), as the TUI's detail screen takes it: a report from 30 days of history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,30 +20,29 @@ from tracemail_tui.cli.common import app, fail, load_config
 from tracemail_tui.cli.search import resolve_paths, run_engine
 from tracemail_tui.cli.store_cmds import ReadStoreOpt, store_instead_of_logs
 from tracemail_tui.export.privacy import Privacy
-from tracemail_tui.store import engine, evidence, query, schema
+from tracemail_tui.store import engine, evidence, query, related, schema
 from tracemail_tui.store.correlate.locate import MailboxSource, locate
-from tracemail_tui.store.forwards import forward_copies
+from tracemail_tui.store.related import Related
 
 
 @dataclass
 class ResultBundle:
     """One result with what its report shows: the row, its log lines, where it is now,
-    and what became of the copies a Sieve redirect sent on."""
+    and the rows of other keys that finish its story (store/related.py)."""
 
     row: dict[str, Any]
     lines: pl.DataFrame = field(default_factory=lambda: schema.empty("lines"))
     locate: dict[str, Any] | None = None
-    forwards: list[dict[str, Any]] = field(default_factory=list)
+    related: Related = field(default_factory=Related)
 
 
 def _bundle(view: str, row: dict[str, Any], lines: pl.DataFrame,
-            mailbox: MailboxSource, sent: pl.LazyFrame) -> ResultBundle:
+            mailbox: MailboxSource, scan: Callable[[str], pl.LazyFrame]) -> ResultBundle:
     """The row, its lines and, for received mail, where the message is now."""
-    bundle = ResultBundle(row=row, lines=schema.conform("lines", lines))
+    bundle = ResultBundle(row=row, lines=schema.conform("lines", lines),
+                          related=related.find(scan, view, row))
     if view == "received" and row.get("message_id") and row.get("recipient"):
         bundle.locate = dict(locate(mailbox, row["message_id"], row["recipient"]))
-    if view == "received":
-        bundle.forwards = forward_copies(sent, row)
     return bundle
 
 
@@ -54,7 +54,7 @@ def load_result(result: engine.Result, view: str, result_id: str) -> ResultBundl
         return None
     row = found.row(0, named=True)
     return _bundle(view, row, engine.evidence(result, view, row), result["mailbox"],
-                   result["sent"].lazy())
+                   lambda name: result[name].lazy())
 
 
 def load_stored_result(source: query.Source, view: str, result_id: str) -> ResultBundle | None:
@@ -65,8 +65,7 @@ def load_stored_result(source: query.Source, view: str, result_id: str) -> Resul
     if rows.height == 0:
         return None
     row = rows.row(0, named=True)
-    return _bundle(view, row, evidence.from_store(source, view, row), source,
-                   source.scan("sent"))
+    return _bundle(view, row, evidence.from_store(source, view, row), source, source.scan)
 
 
 @app.command()
@@ -114,11 +113,11 @@ def report(
     lines = privacy.evidence(bundle.lines, row, view)
     # The recipient's mailbox history is theirs: only when the recipient is in scope.
     located = bundle.locate if privacy.account_in_scope(row.get("recipient")) else None
-    forwards = [privacy.row(c, "sent") for c in bundle.forwards if privacy.in_scope("sent", c)]
+    more = privacy.related(bundle.related)
     if cfg.scope:
         query_shown["scope"] = ", ".join(cfg.scope)
     write_result_pdf(
         row, output, view=view, lines=lines, locate=located,
-        query=query_shown, paper=paper, redact=redact, forwards=forwards,
+        query=query_shown, paper=paper, redact=redact, related=more,
     )
     typer.echo(f"wrote {output}")

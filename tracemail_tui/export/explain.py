@@ -15,6 +15,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from tracemail_tui.export.text import show
+from tracemail_tui.store.related import Related, temporary_refusal
 from tracemail_tui.store.schema import QUEUE_DELETED
 
 OUTCOME_ICONS: Final[dict[str, str]] = {
@@ -118,12 +120,21 @@ FORWARD_TEXT: Final[dict[str, str]] = {
                "the sender.",
 }
 
-# The copy a Sieve redirect sent on (store/forwards.py), by its sent status.
+# The copy a Sieve redirect sent on (store/related.py), by its sent status.
 FORWARD_COPY_TEXT: Final[dict[str, str]] = {
     "delivered": "The forwarded copy to {to} was delivered: the next server{relay} took it.",
     "queued": "The forwarded copy to {to} is not delivered yet; our server keeps retrying"
               "{said}.",
     "rejected": "The forwarded copy to {to} was refused{said}. It did not reach {to}.",
+}
+
+# What the sending server did after a temporary refusal (store/related.py).
+RETRY_TEXT: Final[dict[str, str]] = {
+    "through": "The sending server tried again and the message got through: {status} at "
+               "{time} (result {id}).",
+    "refused": "The sending server tried again {n} more time(s) and was refused each time "
+               "(the last at {time}).",
+    "none": "The logs show no later attempt from this sender to this recipient (yet).",
 }
 
 TEMPORARY_REFUSAL_TEXT: Final = (
@@ -224,6 +235,18 @@ def _forward_copy(copy: Mapping[str, Any]) -> str:
     )
 
 
+def _retries(retries: Sequence[Mapping[str, Any]]) -> str:
+    """What the sending server did after a temporary refusal, from its later rows."""
+    through = next((r for r in retries if r.get("status") != "rejected"), None)
+    if through is not None:
+        return RETRY_TEXT["through"].format(status=through.get("status"),
+                                            time=show(through.get("time")),
+                                            id=show(through.get("id")))
+    if retries:
+        return RETRY_TEXT["refused"].format(n=len(retries), time=show(retries[-1].get("time")))
+    return RETRY_TEXT["none"]
+
+
 def _spam(row: Mapping[str, Any]) -> str | None:
     action = row.get("spam_action")
     if not action:
@@ -245,8 +268,7 @@ def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
 def _temporary_refusal(view: str, row: Mapping[str, Any]) -> bool:
     """A received message refused with a 4.x.x code (greylisting, a check that could not
     finish): the sending server keeps it and normally tries again."""
-    return (view == "received" and row.get("status") == "rejected"
-            and str(row.get("dsn") or "").startswith("4."))
+    return view == "received" and temporary_refusal(row)
 
 
 def _advice(view: str, row: Mapping[str, Any]) -> str | None:
@@ -284,13 +306,14 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
 
 def explain(
     view: str, row: Mapping[str, Any], locate: Mapping[str, Any] | None = None,
-    forwards: Sequence[Mapping[str, Any]] = (),
+    related: Related | None = None,
 ) -> list[str]:
     """Short plain-language paragraphs explaining the outcome of one result.
 
-    `forwards`: the sent rows of the copies a Sieve redirect sent on
-    (`store.forwards.forward_copies`), for a received row.
+    `related`: rows of other keys that finish its story (`store.related.find`): the
+    copies a Sieve redirect sent on, the sending server's later attempts.
     """
+    related = related or Related()
     status = row.get("status")
     deleted = deleted_from_queue(view, row)
     if deleted and view == "sent":
@@ -310,7 +333,10 @@ def explain(
             text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
             folder = row.get("folder")
             out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
-    out += [_forward_copy(copy) for copy in forwards if copy.get("status") in FORWARD_COPY_TEXT]
+    out += [_forward_copy(copy) for copy in related.forwards
+            if copy.get("status") in FORWARD_COPY_TEXT]
+    if _temporary_refusal(view, row):
+        out.append(_retries(related.retries))
     if row.get("virus"):
         out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
     dsn_text = explain_dsn(row.get("dsn"))
@@ -331,7 +357,8 @@ def explain(
             state = "forwarded-only"  # nothing to find: no copy was kept (lab R04)
         text = LOCATE_TEXT.get(state, f"Now: {state}.")
         out.append(text.format(folder=locate.get("folder") or "?"))
-    advice = _advice(view, row)
+    through = any(r.get("status") != "rejected" for r in related.retries)
+    advice = None if through else _advice(view, row)  # "wait" is moot once it got through
     if advice:
         out.append(advice)
     return out

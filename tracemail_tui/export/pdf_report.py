@@ -22,6 +22,7 @@ from tracemail_tui.export.pdf_doc import ReportPDF, save
 from tracemail_tui.export.redact import NOTICE, Redactor
 from tracemail_tui.export.text import NULL, iso, show
 from tracemail_tui.store import schema
+from tracemail_tui.store.related import Related
 
 EVENT_CHARS: Final = 140
 """The timeline shows each event this long at most ("…" marks the cut; the full line
@@ -121,7 +122,7 @@ def write_result_pdf(
     query: Mapping[str, Any] | None = None,
     paper: str = "a4",
     redact: Redactor | bool | None = None,
-    forwards: Sequence[Mapping[str, Any]] = (),
+    related: Related | None = None,
 ) -> None:
     """Write the PDF report of one result.
 
@@ -129,7 +130,7 @@ def write_result_pdf(
     columns); `locate`: DESIGN.md locate result (received mail); `query`: the filters
     that found it (shown as given; key ``time_zone`` is shown as the time zone);
     `redact`: True (configured key) or a `Redactor` to pseudonymise the report;
-    `forwards`: sent rows of the copies a Sieve redirect sent on (received mail).
+    `related`: rows of other keys that finish its story (`store.related`).
     """
     check_view(view)
     row = dict(row)
@@ -140,7 +141,9 @@ def write_result_pdf(
         row = redactor.row(row, view)
         evidence = redactor.lines(evidence, subjects)
         locate = redactor.locate(dict(locate)) if locate else None
-        forwards = [redactor.row(dict(copy), "sent") for copy in forwards]
+        if related is not None:
+            related = related.map(lambda r: redactor.row(r, "sent"),
+                                  lambda r: redactor.row(r, "received"))
         query = {**redactor.query(query), "redacted": NOTICE}
 
     outcome = ex.outcome(view, row)
@@ -152,7 +155,7 @@ def write_result_pdf(
     )
 
     pdf.section("What happened")
-    for text in ex.explain(view, row, locate, forwards):
+    for text in ex.explain(view, row, locate, related):
         pdf.paragraph(text)
 
     pdf.section("How it was found")

@@ -23,6 +23,7 @@ import polars as pl
 
 from tracemail_tui.export.redact import Redactor, mask_addresses, remove_subjects
 from tracemail_tui.store import schema
+from tracemail_tui.store.related import Related
 
 OUT_OF_SCOPE: Final = "[out-of-scope address]"
 
@@ -91,6 +92,14 @@ class Privacy:
         if not self.show_subjects and "subject" in out:
             out["subject"] = None
         return out
+
+    def related(self, related: Related) -> Related:
+        """Related rows (store/related.py) as they may be shown: each in scope by its own
+        view's rule, subjects as configured."""
+        return related.map(
+            lambda r: self.row(r, "sent") if self.in_scope("sent", r) else None,
+            lambda r: self.row(r, "received") if self.in_scope("received", r) else None,
+        )
 
     def evidence(
         self, lines: pl.DataFrame, row: Mapping[str, Any], view: str

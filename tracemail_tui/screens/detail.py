@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from tracemail_tui import adapters
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import Source
+from tracemail_tui.store.related import Related
 from tracemail_tui.widgets.columns import outcome
 from tracemail_tui.widgets.results import fetch_row
 from tracemail_tui.widgets.safe_text import notify_safe, safe_text
@@ -120,7 +121,7 @@ class DetailScreen(ModalScreen[None]):
         self.row: dict[str, Any] | None = None
         self.lines: pl.DataFrame = schema.empty("lines")
         self.located: dict[str, Any] | None = None
-        self.copies: list[dict[str, Any]] = []  # forwarded copies (Sieve redirect), in Sent
+        self.related = Related()  # other rows of its story (store/related.py)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail"):
@@ -141,13 +142,13 @@ class DetailScreen(ModalScreen[None]):
                 lines = adapters.evidence(self.source, self.view, row)
         except Exception as exc:  # e.g. the log file was rotated away: say so, show the rest
             self.app.call_from_thread(notify_safe, self, f"Raw lines unavailable: {exc}")
-        copies = adapters.forwards(self.source, self.view, row) if row else []
-        hints = adapters.explain(self.view, row, copies) if row else []
-        self.app.call_from_thread(self._show, row, lines, hints, copies)
+        more = adapters.related(self.source, self.view, row) if row else Related()
+        hints = adapters.explain(self.view, row, more) if row else []
+        self.app.call_from_thread(self._show, row, lines, hints, more)
 
     def _show(self, row: dict[str, Any] | None, lines: pl.DataFrame, hints: list[str],
-              copies: list[dict[str, Any]]) -> None:
-        self.row, self.lines, self._hints, self.copies = row, lines, hints, copies
+              more: Related) -> None:
+        self.row, self.lines, self._hints, self.related = row, lines, hints, more
         self._refresh_body()
 
     def _refresh_body(self) -> None:
@@ -219,7 +220,7 @@ class DetailScreen(ModalScreen[None]):
     def _pdf(self, row: dict[str, Any], lines: pl.DataFrame) -> None:
         try:
             path = adapters.export_pdf(self.view, row, lines, self.export_dir,
-                                       located=self.located, copies=self.copies)
+                                       located=self.located, more=self.related)
         except Exception as exc:  # reported, never a crash
             self.app.call_from_thread(notify_safe, self, f"PDF failed: {exc}", severity="error")
             return

@@ -1181,6 +1181,45 @@ def all_scenarios(args):
         "the re-injected copy, refused by the remote",
     ).done()
 
+    # R28 + R29: a temporary refusal, then the sending server's retry. Greylisting in
+    # short: the first attempt gets "450 4.7.1 ... Greylisted" at RCPT (an access map
+    # entry, present for that one transaction), the same message again is accepted.
+    m = mid("R28", "partner.test")
+    ids["R28"] = ids["R29"] = m
+    subj = "Offer 2026-77 (second try)"
+    msg = build_msg(frm=partner, to="Gina <gina@example.com>", subject=subj, message_id=m)
+    tempfail(f"{G} 450 4.7.1 Greylisted, try again later\n")
+    inbound(
+        "R28",
+        "inbound_temporary_refusal_greylisted",
+        account=G,
+        rcpts=[G],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={"outcome": "rejected", "stage": "RCPT", "smtp_code": 450, "dsn": "4.7.1",
+                  "reason": "Greylisted, try again later", "queue_id": None},
+    ).ev(
+        "mail.log", r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.10\]: 450 4\.7\.1 "
+        r"<gina@example\.com>: Recipient address rejected: Greylisted, try again later", "",
+    ).done()
+    tempfail("")
+    time.sleep(5)  # outside R28's time window (the harness allows 5 s after a scenario)
+    inbound(
+        "R29",
+        "inbound_retry_after_temporary_refusal",
+        account=G,
+        rcpts=[G],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={"outcome": "accepted", "folder": "INBOX", "smtp_code": 250,
+                  "retry_of": "R28"},
+    ).ev("mail.log", r"{qid}: to=<gina@example\.com>, relay=mx01\.example\.com.*status=sent",
+         "").done()
+
     # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
     # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per
     # address (from double-bounce@, status=deliverable / undeliverable): not mail, no rows.
@@ -2037,6 +2076,18 @@ def queue_admin(*argv):
     QID`, `postqueue -i QID`."""
     subprocess.run(list(argv), check=True, capture_output=True, timeout=60)
     say(" ".join(argv))
+
+
+def tempfail(entries):
+    """Set the recipients the MX refuses for now (lab/tempfail, see main.cf) and reload
+    Postfix, so the next SMTP transaction sees exactly these entries."""
+    path = "/etc/postfix/lab/tempfail"
+    with open(path, "w") as fh:
+        fh.write("# set by scenarios.py\n" + entries)
+    subprocess.run(["postmap", f"hash:{path}"], check=True, capture_output=True, timeout=60)
+    subprocess.run(["postfix", "reload"], check=True, capture_output=True, timeout=60)
+    say(f"tempfail: {entries.strip() or '(none)'}")
+    time.sleep(2)  # the old smtpd processes finish; new ones open the new table
 
 
 def settle(label, timeout=90):

@@ -126,10 +126,10 @@ echo mx01.example.com > /etc/mailname
 render "$CONF/postfix/main.cf" /etc/postfix/main.cf 0644
 install -m 0644 "$CONF/postfix/master.cf" /etc/postfix/master.cf
 mkdir -p /etc/postfix/lab
-for f in transport vmailbox virtual sender_login verify clients header_checks; do
+for f in transport vmailbox virtual sender_login verify clients tempfail header_checks; do
   install -m 0644 "$CONF/postfix/lab/$f" /etc/postfix/lab/$f
 done
-for f in transport vmailbox virtual sender_login verify clients; do postmap hash:/etc/postfix/lab/$f; done
+for f in transport vmailbox virtual sender_login verify clients tempfail; do postmap hash:/etc/postfix/lab/$f; done
 postfix set-permissions >/dev/null 2>&1 || true
 postfix check
 

@@ -1,4 +1,5 @@
-"""The copy a Sieve redirect sent on, found for the received row it came from (lab R04, R27)."""
+"""Rows of other keys that finish a result's story (store/related.py): the copy a Sieve
+redirect sent on (lab R04, R27), the retry after a temporary refusal (lab R28, R29)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from typer.testing import CliRunner
 
 from tracemail_tui.cli import app
 from tracemail_tui.export import explain as ex
-from tracemail_tui.store import engine
+from tracemail_tui.store import engine, related
 from tracemail_tui.store.correlate.locate import locate
-from tracemail_tui.store.forwards import forward_copies, targets
+from tracemail_tui.store.related import Related, forward_copies, targets
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 
 # Lab R27 (Postfix 3.7, Dovecot 2.3): mia's Sieve redirects to an address the remote
 # refuses. The lines of its two queue ids and of its LMTP session, as the lab wrote them.
 R27 = Path(__file__).parent / "fixtures" / "lab-r27"
+# Lab R28 + R29: greylisted at RCPT (450 4.7.1), then the same message again, accepted.
+R28 = Path(__file__).parent / "fixtures" / "lab-r28"
 
 
 def test_the_refused_copy_of_a_redirect_is_found_and_told(tmp_path: Path) -> None:
@@ -31,7 +34,7 @@ def test_the_refused_copy_of_a_redirect_is_found_and_told(tmp_path: Path) -> Non
     copies = forward_copies(res["sent"].lazy(), row)
     assert [(c["queue_id"], c["status"], c["dsn"]) for c in copies] == [
         ("F00D1168737", "rejected", "5.1.1")]
-    said = ex.explain("received", row, forwards=copies)
+    said = ex.explain("received", row, related=Related(forwards=tuple(copies)))
     assert any(p.startswith("The forwarded copy to reject.mia@partner.test was refused (last "
                             "answer: host 127.0.0.2[127.0.0.2] said: 550 5.1.1") for p in said)
     # Another message's id, or a recipient the rule did not name, is not this forward.
@@ -65,6 +68,36 @@ def test_a_forward_without_a_local_copy_is_not_a_lost_message() -> None:
     assert ex.LOCATE_TEXT["forwarded-only"] in said and ex.LOCATE_TEXT["unknown"] not in said
     kept = ex.explain("received", row | {"delivery": "delivered", "folder": "INBOX"}, found)
     assert ex.LOCATE_TEXT["unknown"] in kept
+
+
+def test_a_temporary_refusal_is_followed_by_its_retry(tmp_path: Path) -> None:
+    """R28's report used to end at "the sending server normally tries again": whether it
+    did, and got through, was a search away. Now the report and the detail screen say."""
+    res = engine.run([R28])
+    rows = res["received"].sort("time")
+    first, retry = rows.row(0, named=True), rows.row(1, named=True)
+    assert (first["status"], first["dsn"], first["queue_id"]) == ("rejected", "4.7.1", None)
+    assert (retry["status"], retry["folder"]) == ("accepted", "INBOX")
+    found = related.find(lambda name: res[name].lazy(), "received", first)
+    assert [r["id"] for r in found.retries] == [retry["id"]] and found.forwards == ()
+    said = ex.explain("received", first, related=found)
+    assert ex.RETRY_TEXT["through"].format(
+        status="accepted", time="2026-11-27T17:55:07", id=retry["id"]) in said
+    assert not any(p.startswith("What to do: wait") for p in said)
+    # The accepted row has nothing to look for; a refusal that was never retried says so.
+    assert related.find(lambda name: res[name].lazy(), "received", retry) == related.Related()
+    alone = ex.explain("received", first, related=related.Related())
+    assert ex.RETRY_TEXT["none"] in alone and alone[-1].startswith("What to do: wait")
+    refused_again = related.Related(retries=({**first, "id": "r-2", "status": "rejected"},))
+    assert any(p.startswith("The sending server tried again 1 more time(s) and was refused")
+               for p in ex.explain("received", first, related=refused_again))
+    # From the command line, the PDF report says it too.
+    out = tmp_path / "r28.pdf"
+    res_cli = CliRunner().invoke(app, ["report", "received", first["id"], str(R28), "-o",
+                                       str(out)])
+    assert res_cli.exit_code == 0, res_cli.output
+    assert f"got through: accepted at 2026-11-27T17:55:07 (result {retry['id']})" in " ".join(
+        pdf_text(out.read_bytes()).split())
 
 
 def test_forward_targets() -> None:

@@ -1,0 +1,114 @@
+"""Rows of other keys that finish one result's story (detail screen, PDF report).
+
+- **Forwarded copies.** A Sieve `redirect` does not deliver the message itself: Dovecot
+  hands a copy back to Postfix (pickup, a new queue id, the same Message-ID), and that copy
+  succeeds, waits or bounces on its own, long after the original was filed as
+  ``forwarded`` (lab R04, R27). "Does carol's forward work?" is answered by its sent row.
+- **Later attempts.** A temporary refusal (4.x.x: greylisting, a check that could not
+  finish) makes the sending server try again, as a new SMTP transaction: a received row of
+  its own, with the same sender and recipient (lab R28). "Did it get through in the end?"
+  is answered by that row.
+
+They are looked up when one result is shown, not correlated into the row: a copy may be
+retried for days, and a retry arrives hours later, long after the engine let the
+original's key go.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import polars as pl
+
+# A forwarded copy leaves within seconds of the Sieve action; Postfix retries for days
+# (maximal_queue_lifetime, 5 days by default), and so does a sending server after a 4xx.
+BEFORE: Final = dt.timedelta(minutes=5)
+AFTER: Final = dt.timedelta(days=6)
+MAX_RETRIES: Final = 5
+# What a report says of a related row, plus the addresses that decide its scope.
+FORWARD_COLUMNS: Final = ("id", "time", "status", "reason", "sender", "recipient", "account",
+                          "dsn", "relay_host", "queue_id")
+RETRY_COLUMNS: Final = ("id", "time", "status", "reason", "sender", "recipient", "dsn",
+                        "delivery", "folder", "queue_id")
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Related:
+    """What other rows say about one result (empty tuples when nothing applies)."""
+
+    forwards: tuple[Row, ...] = ()
+    """Sent rows of the copies a Sieve redirect sent on (received rows)."""
+    retries: tuple[Row, ...] = ()
+    """Later received rows of the same sender and recipient, after a temporary refusal."""
+
+    def map(self, forwards: Callable[[Row], Row | None],
+            retries: Callable[[Row], Row | None]) -> Related:
+        """The same with each row passed through a function (None drops it): scope and
+        redaction are applied to related rows as to any row of their view."""
+        return Related(
+            tuple(r for r in map(forwards, self.forwards) if r is not None),
+            tuple(r for r in map(retries, self.retries) if r is not None),
+        )
+
+
+def find(scan: Callable[[str], pl.LazyFrame], view: str, row: Mapping[str, Any]) -> Related:
+    """The related rows of `row` of `view`; `scan(view)` gives a view's rows."""
+    if view != "received":
+        return Related()
+    return Related(tuple(forward_copies(scan("sent"), row)),
+                   tuple(later_attempts(scan("received"), row)))
+
+
+def targets(forwarded_to: object) -> list[str]:
+    """The addresses of a ``forwarded_to`` value ("a@x, b@y"), lower-cased."""
+    if not isinstance(forwarded_to, str):
+        return []
+    return sorted({a.lower() for a in re.split(r"[,\s]+", forwarded_to) if "@" in a})
+
+
+def forward_copies(sent: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
+    """Sent rows of the copies `row` (a received row) was forwarded as, oldest first.
+
+    A copy has the row's Message-ID, a recipient among its ``forwarded_to`` and another
+    queue id (an alias that Postfix expanded itself is the same message: its row already
+    says how the forward went).
+    """
+    to = targets(row.get("forwarded_to"))
+    mid, t = row.get("message_id"), row.get("time")
+    if not to or not mid or not isinstance(t, dt.datetime):
+        return []
+    same_queue = pl.col("queue_id") == row.get("queue_id") if row.get("queue_id") else pl.lit(False)
+    found = sent.filter(
+        (pl.col("message_id") == mid)
+        & pl.col("recipient").str.to_lowercase().is_in(to)
+        & (pl.col("time") >= t - BEFORE) & (pl.col("time") <= t + AFTER)
+        & ~same_queue.fill_null(False)
+    ).select(FORWARD_COLUMNS).sort("time").collect()
+    return found.to_dicts()
+
+
+def temporary_refusal(row: Mapping[str, Any]) -> bool:
+    """A received row refused with a 4.x.x code: the sending server normally retries."""
+    return row.get("status") == "rejected" and str(row.get("dsn") or "").startswith("4.")
+
+
+def later_attempts(received: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
+    """Received rows of the same sender and recipient after `row`, a temporary refusal,
+    oldest first (at most MAX_RETRIES). A null sender (a bounce) matches nothing: too
+    many notices share it."""
+    sender, rcpt, t = row.get("sender"), row.get("recipient"), row.get("time")
+    if not (temporary_refusal(row) and sender and rcpt and isinstance(t, dt.datetime)):
+        return []
+    found = received.filter(
+        (pl.col("sender").str.to_lowercase() == str(sender).lower())
+        & (pl.col("recipient").str.to_lowercase() == str(rcpt).lower())
+        & (pl.col("time") >= t) & (pl.col("time") <= t + AFTER)
+        & (pl.col("id") != row.get("id"))
+    ).select(RETRY_COLUMNS).sort("time", "id").head(MAX_RETRIES).collect()
+    return found.to_dicts()
