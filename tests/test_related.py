@@ -37,6 +37,11 @@ def test_the_refused_copy_of_a_redirect_is_found_and_told(tmp_path: Path) -> Non
     said = ex.explain("received", row, related=Related(forwards=tuple(copies)))
     assert any(p.startswith("The forwarded copy to reject.mia@partner.test was refused (last "
                             "answer: host 127.0.0.2[127.0.0.2] said: 550 5.1.1") for p in said)
+    # Seen from Sent, the copy leads back to mia's row.
+    back = related.find(lambda name: res[name].lazy(), "sent", res["sent"].filter(
+        pl.col("queue_id") == "F00D1168737").row(0, named=True))
+    assert [o["id"] for o in back.originals] == [row["id"]] and back.first() == (
+        "received", back.originals[0])
     # Another message's id, or a recipient the rule did not name, is not this forward.
     assert forward_copies(res["sent"].lazy(), row | {"message_id": "<other@x>"}) == []
     assert forward_copies(res["sent"].lazy(), row | {"forwarded_to": "a@b.test"}) == []

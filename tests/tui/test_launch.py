@@ -176,6 +176,18 @@ async def test_details_of_a_sieve_forward_tell_how_the_copy_fared(
                                        for n in app._notifications))
         pdf = next(tmp_path.glob("*.pdf"))
         assert said in " ".join(pdf_text(pdf.read_bytes()).split())
+        # `r` opens the copy (a sent row), whose details lead back to carol's row.
+        await pilot.press("r")
+        await settle(pilot)
+        copy = app.screen
+        assert isinstance(copy, DetailScreen) and copy is not screen and copy.view == "sent"
+        assert copy.row is not None and copy.row["recipient"] == "carol.private@partner.test"
+        body = " ".join(plain(copy.query_one("#detail-content", Static)).split())
+        assert ("This is the copy that the forwarding rule of carol@example.org sent on: the "
+                f"original arrived at {row['time'].isoformat()} (result {row['id']})") in body
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen) and app.screen.row_id == row["id"]
 
 
 @pytest.mark.anyio

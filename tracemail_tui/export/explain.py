@@ -137,6 +137,12 @@ RETRY_TEXT: Final[dict[str, str]] = {
     "none": "The logs show no later attempt from this sender to this recipient (yet).",
 }
 
+# A sent row that is a forwarded copy, seen from Sent (store/related.py).
+ORIGINAL_TEXT: Final = (
+    "This is the copy that the forwarding rule of {recipient} sent on: the original arrived "
+    "at {time} (result {id})."
+)
+
 TEMPORARY_REFUSAL_TEXT: Final = (
     "Our server refused the message for now (a temporary refusal, e.g. greylisting or a check "
     "that could not finish). The sending server keeps it and normally tries again; the sender "
@@ -337,6 +343,8 @@ def explain(
             if copy.get("status") in FORWARD_COPY_TEXT]
     if _temporary_refusal(view, row):
         out.append(_retries(related.retries))
+    out += [ORIGINAL_TEXT.format(recipient=show(o.get("recipient")), time=show(o.get("time")),
+                                 id=show(o.get("id"))) for o in related.originals]
     if row.get("virus"):
         out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
     dsn_text = explain_dsn(row.get("dsn"))

@@ -108,6 +108,7 @@ class DetailScreen(ModalScreen[None]):
         Binding("l", "locate", "Locate", id="detail.locate"),
         Binding("p", "pdf", "PDF", id="detail.pdf"),
         Binding("y", "copy", "Copy id", id="detail.copy"),
+        Binding("r", "related", "Related", id="detail.related"),
         Binding("j", "scroll('down')", "Down", show=False, id="detail.down"),
         Binding("k", "scroll('up')", "Up", show=False, id="detail.up"),
     ]
@@ -183,6 +184,17 @@ class DetailScreen(ModalScreen[None]):
         field, value = copy_key(self.view, self.row)
         self.app.copy_to_clipboard(value)
         notify_safe(self, f"Copied {field}: {value}", timeout=3)
+
+    def action_related(self) -> None:
+        """Open the row that finishes this one's story: a forward's copy, a retry, the
+        original of a copy (store/related.py)."""
+        first = self.related.first()
+        if first is None:
+            self.notify("No related result: no forwarded copy, retry or original.",
+                        severity="warning")
+            return
+        view, row = first
+        self.app.push_screen(DetailScreen(self.source, view, str(row["id"]), self.export_dir))
 
     def action_locate(self) -> None:
         if self.row is None:

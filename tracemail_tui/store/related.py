@@ -8,6 +8,9 @@
   finish) makes the sending server try again, as a new SMTP transaction: a received row of
   its own, with the same sender and recipient (lab R28). "Did it get through in the end?"
   is answered by that row.
+- **The original of a copy.** Seen from Sent, a forwarded copy is mail from a stranger to
+  a stranger (the original sender, the forward's target): its original received row says
+  whose forward it is.
 
 They are looked up when one result is shown, not correlated into the row: a copy may be
 retried for days, and a retry arrives hours later, long after the engine let the
@@ -33,7 +36,7 @@ MAX_RETRIES: Final = 5
 FORWARD_COLUMNS: Final = ("id", "time", "status", "reason", "sender", "recipient", "account",
                           "dsn", "relay_host", "queue_id")
 RETRY_COLUMNS: Final = ("id", "time", "status", "reason", "sender", "recipient", "dsn",
-                        "delivery", "folder", "queue_id")
+                        "delivery", "folder", "forwarded_to", "queue_id")
 
 Row = dict[str, Any]
 
@@ -46,23 +49,36 @@ class Related:
     """Sent rows of the copies a Sieve redirect sent on (received rows)."""
     retries: tuple[Row, ...] = ()
     """Later received rows of the same sender and recipient, after a temporary refusal."""
+    originals: tuple[Row, ...] = ()
+    """Received rows whose Sieve redirect this sent row is the copy of."""
 
-    def map(self, forwards: Callable[[Row], Row | None],
-            retries: Callable[[Row], Row | None]) -> Related:
-        """The same with each row passed through a function (None drops it): scope and
-        redaction are applied to related rows as to any row of their view."""
-        return Related(
-            tuple(r for r in map(forwards, self.forwards) if r is not None),
-            tuple(r for r in map(retries, self.retries) if r is not None),
-        )
+    def map(self, sent: Callable[[Row], Row | None],
+            received: Callable[[Row], Row | None]) -> Related:
+        """The same with each row passed through its view's function (None drops it):
+        scope and redaction apply to related rows as to any row of their view."""
+        def each(fn: Callable[[Row], Row | None], rows: tuple[Row, ...]) -> tuple[Row, ...]:
+            return tuple(r for r in map(fn, rows) if r is not None)
+
+        return Related(each(sent, self.forwards), each(received, self.retries),
+                       each(received, self.originals))
+
+    def first(self) -> tuple[str, Row] | None:
+        """(view, row) of the first related row, the one the detail screen opens."""
+        for view, rows in (("sent", self.forwards), ("received", self.retries),
+                           ("received", self.originals)):
+            if rows:
+                return view, rows[0]
+        return None
 
 
 def find(scan: Callable[[str], pl.LazyFrame], view: str, row: Mapping[str, Any]) -> Related:
     """The related rows of `row` of `view`; `scan(view)` gives a view's rows."""
-    if view != "received":
-        return Related()
-    return Related(tuple(forward_copies(scan("sent"), row)),
-                   tuple(later_attempts(scan("received"), row)))
+    if view == "received":
+        return Related(tuple(forward_copies(scan("sent"), row)),
+                       tuple(later_attempts(scan("received"), row)))
+    if view == "sent":
+        return Related(originals=tuple(forwarded_from(scan("received"), row)))
+    return Related()
 
 
 def targets(forwarded_to: object) -> list[str]:
@@ -91,6 +107,23 @@ def forward_copies(sent: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
         & ~same_queue.fill_null(False)
     ).select(FORWARD_COLUMNS).sort("time").collect()
     return found.to_dicts()
+
+
+def forwarded_from(received: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
+    """Received rows whose Sieve redirect `row` (a sent row) is the copy of: the same
+    Message-ID, `forwarded_to` naming its recipient, another queue id, shortly before."""
+    mid, rcpt, t = row.get("message_id"), row.get("recipient"), row.get("time")
+    if not mid or not rcpt or not isinstance(t, dt.datetime):
+        return []
+    same_queue = pl.col("queue_id") == row.get("queue_id") if row.get("queue_id") else pl.lit(False)
+    found = received.filter(
+        (pl.col("message_id") == mid)
+        & pl.col("forwarded_to").str.to_lowercase().str.contains(str(rcpt).lower(), literal=True)
+        & (pl.col("time") >= t - AFTER) & (pl.col("time") <= t + BEFORE)
+        & ~same_queue.fill_null(False)
+    ).select(RETRY_COLUMNS).sort("time").collect()
+    return [r for r in found.to_dicts()
+            if str(rcpt).lower() in targets(r.get("forwarded_to"))]
 
 
 def temporary_refusal(row: Mapping[str, Any]) -> bool:
