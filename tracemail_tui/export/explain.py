@@ -132,8 +132,7 @@ FORWARD_COPY_TEXT: Final[dict[str, str]] = {
 RETRY_TEXT: Final[dict[str, str]] = {
     "through": "The sending server tried again and the message got through: {status} at "
                "{time} (result {id}).",
-    "refused": "The sending server tried again {n} more time(s) and was refused each time "
-               "(the last at {time}).",
+    "refused": "The sending server tried again {times} and was refused {each} ({when}).",
     "none": "The logs show no later attempt from this sender to this recipient (yet).",
 }
 
@@ -249,7 +248,11 @@ def _retries(retries: Sequence[Mapping[str, Any]]) -> str:
                                             time=show(through.get("time")),
                                             id=show(through.get("id")))
     if retries:
-        return RETRY_TEXT["refused"].format(n=len(retries), time=show(retries[-1].get("time")))
+        n = len(retries)
+        last = show(retries[-1].get("time"))
+        return RETRY_TEXT["refused"].format(times="once" if n == 1 else f"{n} times",
+                                            each="again" if n == 1 else "each time",
+                                            when=f"at {last}" if n == 1 else f"the last at {last}")
     return RETRY_TEXT["none"]
 
 
