@@ -50,6 +50,16 @@ def test_filters_status_account_domain_date() -> None:
     assert code == 0 and json.loads(out) == []
 
 
+def test_account_filter_finds_the_mailboxes_an_alias_expanded_to() -> None:
+    """R14: sales@example.org is an alias of henry and gina; "did sales@ get the price list?"
+    used to find nothing."""
+    code, out, _ = invoke("search", "received", str(REAL), "-f", "json",
+                          "--account", "Sales@example.org")
+    assert code == 0
+    assert sorted((r["recipient"], r["orig_recipient"]) for r in json.loads(out)) == [
+        ("gina@example.com", "sales@example.org"), ("henry@example.org", "sales@example.org")]
+
+
 def test_text_filter_matches_like_the_apps_slash_filter() -> None:
     """`--text`: a queue id from a bounce (any case), a client name, an attacker's IP."""
     code, out, _ = invoke("search", "received", str(REAL), "-f", "json", "-t", "605d5162539")

@@ -126,7 +126,9 @@ def search(
     view: Annotated[str, typer.Argument(help="accesses, received or sent")],
     paths: PathsArg = None,
     domain: Annotated[str | None, typer.Option(help="Only this domain.")] = None,
-    account: Annotated[str | None, typer.Option(help="Only this account (address).")] = None,
+    account: Annotated[str | None, typer.Option(
+        help="Only this account (address; received: also the alias mail was sent to).",
+    )] = None,
     date: Annotated[str | None, typer.Option(help="Only this day, YYYY-MM-DD.")] = None,
     since: Annotated[str | None, typer.Option(help="From this time (ISO).")] = None,
     until: Annotated[str | None, typer.Option(help="Before this time (ISO).")] = None,

@@ -35,10 +35,12 @@ SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
     "mailbox": ("user",),
 }
 
-# The account a row is "about" (the `--account` filter), per view.
+# The account a row is "about" (the `--account` filter), per view. A received row is also
+# about the alias the sender wrote to (`orig_recipient`): "did sales@ get the order?"
+# finds the rows of the mailboxes sales@ expanded to.
 ACCOUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "accesses": ("user",),
-    "received": ("recipient",),
+    "received": ("recipient", "orig_recipient"),
     "sent": ("sender", "account"),
 }
 
