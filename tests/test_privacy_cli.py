@@ -213,6 +213,21 @@ def test_related_rows_keep_their_own_scope(tmp_path: Path, unscoped: dict) -> No
     assert re.search(r"The forwarded copy to u-[0-9a-f]+@partner\.test was delivered", text)
 
 
+def test_failed_login_burst_counts_only_the_scope(tmp_path: Path, unscoped: dict) -> None:
+    """carol's failure came from the address that also failed for two example.com names:
+    scoped to example.org her report must not count (or hint at) the other customer's."""
+    carol = next(r["id"] for r in unscoped["accesses"] if r["user"] == "carol@example.org"
+                 and r["status"] == "failed")
+    plain, scoped = tmp_path / "plain.pdf", tmp_path / "scoped.pdf"
+    assert invoke("report", "accesses", carol, str(REAL), "-o", str(plain))[0] == 0
+    assert "From 127.0.0.31, 5 failed logins for 3 accounts" in pdf_text(plain)
+    code, _, err = invoke("--scope", "example.org", "report", "accesses", carol, str(REAL),
+                          "-o", str(scoped))
+    assert code == 0, err
+    text = pdf_text(scoped)
+    assert "failed logins" not in text and "No successful login of carol@example.org" in text
+
+
 def test_report_redact(tmp_path: Path, r14_henry: str) -> None:
     target = tmp_path / "r.pdf"
     code, _, _ = invoke("report", "received", r14_henry, str(REAL), "-o", str(target), "--redact")

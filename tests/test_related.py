@@ -107,6 +107,37 @@ def test_a_temporary_refusal_is_followed_by_its_retry(tmp_path: Path) -> None:
         pdf_text(out.read_bytes()).split())
 
 
+def test_a_failed_login_says_whether_the_user_got_in_and_who_else_failed_there() -> None:
+    """Real lab lines (S07, A04, A05, A09, A12): "why can't alice log in?" used to stop at
+    "wrong password". Three failures for alice came from the attacker's address, which also
+    tried an unknown user and carol; alice's own client got in a second later."""
+    res = engine.run([REAL])
+    acc = res["accesses"]
+
+    def said(user: str, error: str) -> list[str]:
+        row = acc.filter((pl.col("user") == user) & (pl.col("error") == error)).sort(
+            "time").row(0, named=True)
+        return ex.explain("accesses", row, related=related.find(
+            lambda name: res[name].lazy(), "accesses", row))
+
+    alice = said("alice@example.com", "auth-failed")
+    assert ("alice@example.com logged in successfully afterwards: smtp at 2026-11-27T05:40:29 "
+            "from 127.0.0.30 (result a-mx01-20261127054029-10055-82A1816257B).") in alice
+    guessing = ex.BURST_TEXT["guessing"].format(ip="127.0.0.31", n=5, k=3)
+    assert guessing in alice and guessing in said("nobody@example.com", "unknown-user")
+    gina = said("gina@example.com", "auth-failed")  # her phone, once: no burst
+    assert ex.LOGIN_TEXT["none"].format(user="gina@example.com") in gina
+    assert not any(p.startswith("From 127.0.0.32") for p in gina)
+    # Two failures of one account from one address are not "guessing".
+    row = acc.filter(pl.col("user") == "gina@example.com").sort("time").row(-1, named=True)
+    same = related.Related(burst=({**row, "id": "a-2"},))
+    assert ex.BURST_TEXT["one"].format(ip="127.0.0.32", n=2, k=1) in ex.explain(
+        "accesses", row, related=same)
+    # A successful login has nothing around it to look for.
+    ok = acc.filter(pl.col("status") == "success").row(0, named=True)
+    assert related.find(lambda name: res[name].lazy(), "accesses", ok) == related.Related()
+
+
 def test_forward_targets() -> None:
     assert targets("A@x.test, b@y.test") == ["a@x.test", "b@y.test"]
     assert targets(None) == [] and targets("no address") == []

@@ -31,7 +31,7 @@ NAMES = {
     "detail.locate": "Locate the message (folder / deleted / POP)",
     "detail.pdf": "PDF report of this result",
     "detail.copy": "Copy the message-id / session id",
-    "detail.related": "Open the related result (a forward's copy, a retry, a copy's original)",
+    "detail.related": "Open the related result (forward copy or original, retry, next login)",
     "app.help": "Help: all keys",
     "app.quit": "Quit",
 }

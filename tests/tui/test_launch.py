@@ -191,6 +191,32 @@ async def test_details_of_a_sieve_forward_tell_how_the_copy_fared(
 
 
 @pytest.mark.anyio
+async def test_details_of_a_failed_login_lead_to_the_users_next_login(
+    real_session: launch.Session, tmp_path: Path
+) -> None:
+    """S07: alice's SMTP AUTH failed from the attacker's address; her details say that
+    address failed for 3 accounts, and `r` opens alice's successful login a second later."""
+    src = real_session.source
+    app = TracemailApp(src, now=frozen_now, export_dir=tmp_path, status=real_session.status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0 and not real_session.status())
+        acc = src.scan("accesses").collect().sort("time")
+        row = acc.filter(pl.col("error") == "auth-failed").row(0, named=True)
+        app.open_detail("accesses", row["id"])
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        body = " ".join(plain(screen.query_one("#detail-content", Static)).split())
+        assert "From 127.0.0.31, 5 failed logins for 3 accounts" in body
+        await pilot.press("r")
+        await settle(pilot)
+        nxt = app.screen
+        assert isinstance(nxt, DetailScreen) and nxt is not screen and nxt.row is not None
+        assert (nxt.row["user"], nxt.row["status"], nxt.row["remote_ip"]) == (
+            "alice@example.com", "success", "127.0.0.30")
+
+
+@pytest.mark.anyio
 async def test_demo_fills_all_three_views_and_grows_live() -> None:
     session = launch.open_demo()
     scratch = session.source.root.parent  # type: ignore[attr-defined]

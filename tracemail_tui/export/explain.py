@@ -12,10 +12,17 @@ happened, why it usually happens, and what to do next. Everything here is plain 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
-from tracemail_tui.export.text import show
+from tracemail_tui.export.related_text import (  # noqa: F401  (re-exported for callers)
+    BURST_TEXT,
+    FORWARD_COPY_TEXT,
+    LOGIN_TEXT,
+    ORIGINAL_TEXT,
+    RETRY_TEXT,
+    related_sentences,
+)
 from tracemail_tui.store.related import Related, temporary_refusal
 from tracemail_tui.store.schema import QUEUE_DELETED
 
@@ -120,28 +127,6 @@ FORWARD_TEXT: Final[dict[str, str]] = {
                "the sender.",
 }
 
-# The copy a Sieve redirect sent on (store/related.py), by its sent status.
-FORWARD_COPY_TEXT: Final[dict[str, str]] = {
-    "delivered": "The forwarded copy to {to} was delivered: the next server{relay} took it.",
-    "queued": "The forwarded copy to {to} is not delivered yet; our server keeps retrying"
-              "{said}.",
-    "rejected": "The forwarded copy to {to} was refused{said}. It did not reach {to}.",
-}
-
-# What the sending server did after a temporary refusal (store/related.py).
-RETRY_TEXT: Final[dict[str, str]] = {
-    "through": "The sending server tried again and the message got through: {status} at "
-               "{time} (result {id}).",
-    "refused": "The sending server tried again {times} and was refused {each} ({when}).",
-    "none": "The logs show no later attempt from this sender to this recipient (yet).",
-}
-
-# A sent row that is a forwarded copy, seen from Sent (store/related.py).
-ORIGINAL_TEXT: Final = (
-    "This is the copy that the forwarding rule of {recipient} sent on: the original arrived "
-    "at {time} (result {id})."
-)
-
 TEMPORARY_REFUSAL_TEXT: Final = (
     "Our server refused the message for now (a temporary refusal, e.g. greylisting or a check "
     "that could not finish). The sending server keeps it and normally tries again; the sender "
@@ -229,33 +214,6 @@ def explain_dsn(dsn: str | None) -> str | None:
     return f"Status code {dsn}: {kind}" + (f" — {detail}." if detail and parts[0] != "2" else ".")
 
 
-def _forward_copy(copy: Mapping[str, Any]) -> str:
-    """One sentence on the outcome of a forwarded copy, with the server's last word."""
-    reason = copy.get("reason")
-    relay = copy.get("relay_host")
-    return FORWARD_COPY_TEXT[copy["status"]].format(
-        to=copy.get("recipient") or "?",
-        relay=f" ({relay})" if relay else "",
-        said=f" (last answer: {reason})" if reason else "",
-    )
-
-
-def _retries(retries: Sequence[Mapping[str, Any]]) -> str:
-    """What the sending server did after a temporary refusal, from its later rows."""
-    through = next((r for r in retries if r.get("status") != "rejected"), None)
-    if through is not None:
-        return RETRY_TEXT["through"].format(status=through.get("status"),
-                                            time=show(through.get("time")),
-                                            id=show(through.get("id")))
-    if retries:
-        n = len(retries)
-        last = show(retries[-1].get("time"))
-        return RETRY_TEXT["refused"].format(times="once" if n == 1 else f"{n} times",
-                                            each="again" if n == 1 else "each time",
-                                            when=f"at {last}" if n == 1 else f"the last at {last}")
-    return RETRY_TEXT["none"]
-
-
 def _spam(row: Mapping[str, Any]) -> str | None:
     action = row.get("spam_action")
     if not action:
@@ -320,8 +278,11 @@ def explain(
     """Short plain-language paragraphs explaining the outcome of one result.
 
     `related`: rows of other keys that finish its story (`store.related.find`): the
-    copies a Sieve redirect sent on, the sending server's later attempts.
+    copies a Sieve redirect sent on, the sending server's later attempts, what happened
+    around a failed login. None means not looked up: nothing is said of them then (an
+    empty `Related()` means looked up, none found).
     """
+    looked = related is not None
     related = related or Related()
     status = row.get("status")
     deleted = deleted_from_queue(view, row)
@@ -342,12 +303,8 @@ def explain(
             text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
             folder = row.get("folder")
             out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
-    out += [_forward_copy(copy) for copy in related.forwards
-            if copy.get("status") in FORWARD_COPY_TEXT]
-    if _temporary_refusal(view, row):
-        out.append(_retries(related.retries))
-    out += [ORIGINAL_TEXT.format(recipient=show(o.get("recipient")), time=show(o.get("time")),
-                                 id=show(o.get("id"))) for o in related.originals]
+    if looked:
+        out += related_sentences(view, row, related, temporary=_temporary_refusal(view, row))
     if row.get("virus"):
         out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
     dsn_text = explain_dsn(row.get("dsn"))

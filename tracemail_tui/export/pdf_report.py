@@ -143,7 +143,8 @@ def write_result_pdf(
         locate = redactor.locate(dict(locate)) if locate else None
         if related is not None:
             related = related.map(lambda r: redactor.row(r, "sent"),
-                                  lambda r: redactor.row(r, "received"))
+                                  lambda r: redactor.row(r, "received"),
+                                  lambda r: redactor.row(r, "accesses"))
         query = {**redactor.query(query), "redacted": NOTICE}
 
     outcome = ex.outcome(view, row)

@@ -99,6 +99,7 @@ class Privacy:
         return related.map(
             lambda r: self.row(r, "sent") if self.in_scope("sent", r) else None,
             lambda r: self.row(r, "received") if self.in_scope("received", r) else None,
+            lambda r: self.row(r, "accesses") if self.in_scope("accesses", r) else None,
         )
 
     def evidence(

@@ -187,10 +187,10 @@ class DetailScreen(ModalScreen[None]):
 
     def action_related(self) -> None:
         """Open the row that finishes this one's story: a forward's copy, a retry, the
-        original of a copy (store/related.py)."""
+        original of a copy, the user's next login after a failed one (store/related.py)."""
         first = self.related.first()
         if first is None:
-            self.notify("No related result: no forwarded copy, retry or original.",
+            self.notify("No related result (forward copy, original, retry, next login).",
                         severity="warning")
             return
         view, row = first

@@ -11,6 +11,10 @@
 - **The original of a copy.** Seen from Sent, a forwarded copy is mail from a stranger to
   a stranger (the original sender, the forward's target): its original received row says
   whose forward it is.
+- **Around a failed login.** "Why can't this user log in?" needs two more facts: did the
+  user get in afterwards (and from where), and is this address failing for many accounts
+  (password guessing) or for this one only (lab A04: three failures for alice from the
+  attacker's address, one for an unknown user, one for carol; alice's own client got in).
 
 They are looked up when one result is shown, not correlated into the row: a copy may be
 retried for days, and a retry arrives hours later, long after the engine let the
@@ -37,6 +41,12 @@ FORWARD_COLUMNS: Final = ("id", "time", "status", "reason", "sender", "recipient
                           "dsn", "relay_host", "queue_id")
 RETRY_COLUMNS: Final = ("id", "time", "status", "reason", "sender", "recipient", "dsn",
                         "delivery", "folder", "forwarded_to", "queue_id")
+ACCESS_COLUMNS: Final = ("id", "time", "status", "error", "user", "protocol", "remote_ip")
+# A success within a day answers "did they get in"; failures from one address within an
+# hour either side tell a burst (guessing) from one user's typo.
+LOGIN_AFTER: Final = dt.timedelta(days=1)
+BURST: Final = dt.timedelta(hours=1)
+MAX_BURST: Final = 1000
 
 Row = dict[str, Any]
 
@@ -51,21 +61,27 @@ class Related:
     """Later received rows of the same sender and recipient, after a temporary refusal."""
     originals: tuple[Row, ...] = ()
     """Received rows whose Sieve redirect this sent row is the copy of."""
+    logins: tuple[Row, ...] = ()
+    """The same user's first successful login after a failed one."""
+    burst: tuple[Row, ...] = ()
+    """Other failed logins from the failed login's remote address, within an hour."""
 
-    def map(self, sent: Callable[[Row], Row | None],
-            received: Callable[[Row], Row | None]) -> Related:
+    def map(self, sent: Callable[[Row], Row | None], received: Callable[[Row], Row | None],
+            accesses: Callable[[Row], Row | None]) -> Related:
         """The same with each row passed through its view's function (None drops it):
         scope and redaction apply to related rows as to any row of their view."""
         def each(fn: Callable[[Row], Row | None], rows: tuple[Row, ...]) -> tuple[Row, ...]:
             return tuple(r for r in map(fn, rows) if r is not None)
 
         return Related(each(sent, self.forwards), each(received, self.retries),
-                       each(received, self.originals))
+                       each(received, self.originals), each(accesses, self.logins),
+                       each(accesses, self.burst))
 
     def first(self) -> tuple[str, Row] | None:
         """(view, row) of the first related row, the one the detail screen opens."""
         for view, rows in (("sent", self.forwards), ("received", self.retries),
-                           ("received", self.originals)):
+                           ("received", self.originals), ("accesses", self.logins),
+                           ("accesses", self.burst)):
             if rows:
                 return view, rows[0]
         return None
@@ -78,6 +94,10 @@ def find(scan: Callable[[str], pl.LazyFrame], view: str, row: Mapping[str, Any])
                        tuple(later_attempts(scan("received"), row)))
     if view == "sent":
         return Related(originals=tuple(forwarded_from(scan("received"), row)))
+    if view == "accesses" and row.get("status") == "failed":
+        accesses = scan("accesses")
+        return Related(logins=tuple(later_login(accesses, row)),
+                       burst=tuple(address_failures(accesses, row)))
     return Related()
 
 
@@ -144,4 +164,32 @@ def later_attempts(received: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
         & (pl.col("time") >= t) & (pl.col("time") <= t + AFTER)
         & (pl.col("id") != row.get("id"))
     ).select(RETRY_COLUMNS).sort("time", "id").head(MAX_RETRIES).collect()
+    return found.to_dicts()
+
+
+def later_login(accesses: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
+    """The first successful login of `row`'s user (any protocol, any address) after it,
+    within a day."""
+    user, t = row.get("user"), row.get("time")
+    if not user or not isinstance(t, dt.datetime):
+        return []
+    found = accesses.filter(
+        (pl.col("status") == "success")
+        & (pl.col("user").str.to_lowercase() == str(user).lower())
+        & (pl.col("time") >= t) & (pl.col("time") <= t + LOGIN_AFTER)
+    ).select(ACCESS_COLUMNS).sort("time", "id").head(1).collect()
+    return found.to_dicts()
+
+
+def address_failures(accesses: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
+    """The other failed logins from `row`'s remote address, an hour either side, oldest
+    first (at most MAX_BURST)."""
+    ip, t = row.get("remote_ip"), row.get("time")
+    if not ip or not isinstance(t, dt.datetime):
+        return []
+    found = accesses.filter(
+        (pl.col("status") == "failed") & (pl.col("remote_ip") == ip)
+        & (pl.col("time") >= t - BURST) & (pl.col("time") <= t + BURST)
+        & (pl.col("id") != row.get("id"))
+    ).select(ACCESS_COLUMNS).sort("time", "id").head(MAX_BURST).collect()
     return found.to_dicts()
