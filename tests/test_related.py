@@ -133,6 +133,11 @@ def test_a_failed_login_says_whether_the_user_got_in_and_who_else_failed_there()
     same = related.Related(burst=({**row, "id": "a-2"},))
     assert ex.BURST_TEXT["one"].format(ip="127.0.0.32", n=2, k=1) in ex.explain(
         "accesses", row, related=same)
+    # The lookup stops at MAX_BURST rows: the count says so rather than a wrong number.
+    flood = related.Related(burst=tuple({**row, "id": f"a-{i}", "user": f"u{i}@x.test"}
+                                        for i in range(related.MAX_BURST)))
+    assert any(p.startswith(f"From 127.0.0.32, over {related.MAX_BURST} failed logins")
+               for p in ex.explain("accesses", row, related=flood))
     # A successful login has nothing around it to look for.
     ok = acc.filter(pl.col("status") == "success").row(0, named=True)
     assert related.find(lambda name: res[name].lazy(), "accesses", ok) == related.Related()

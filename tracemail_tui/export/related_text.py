@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from tracemail_tui.export.text import show
-from tracemail_tui.store.related import Related
+from tracemail_tui.store.related import MAX_BURST, Related
 
 # The copy a Sieve redirect sent on (store/related.py), by its sent status.
 FORWARD_COPY_TEXT: Final[dict[str, str]] = {
@@ -102,7 +102,7 @@ def _around_failure(row: Mapping[str, Any], related: Related) -> list[str]:
     else:
         out.append(LOGIN_TEXT["none"].format(user=user))
     if related.burst and row.get("remote_ip"):
-        n = len(related.burst) + 1
+        n = f"over {MAX_BURST}" if len(related.burst) >= MAX_BURST else len(related.burst) + 1
         users = {str(r.get("user") or "").lower() for r in related.burst}
         users.add(str(row.get("user") or "").lower())
         kind = "guessing" if len(users) >= GUESSING_ACCOUNTS else (

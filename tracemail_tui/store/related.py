@@ -6,15 +6,16 @@
   ``forwarded`` (lab R04, R27). "Does carol's forward work?" is answered by its sent row.
 - **Later attempts.** A temporary refusal (4.x.x: greylisting, a check that could not
   finish) makes the sending server try again, as a new SMTP transaction: a received row of
-  its own, with the same sender and recipient (lab R28). "Did it get through in the end?"
+  its own, with the same sender and recipient (lab R28, R29). "Did it get through?"
   is answered by that row.
 - **The original of a copy.** Seen from Sent, a forwarded copy is mail from a stranger to
   a stranger (the original sender, the forward's target): its original received row says
   whose forward it is.
 - **Around a failed login.** "Why can't this user log in?" needs two more facts: did the
   user get in afterwards (and from where), and is this address failing for many accounts
-  (password guessing) or for this one only (lab A04: three failures for alice from the
-  attacker's address, one for an unknown user, one for carol; alice's own client got in).
+  (password guessing) or for this one only (real corpus: S07's and A04's failures for
+  alice, A05's unknown user and A09's carol all came from the attacker's address; alice's
+  own client got in a second after S07).
 
 They are looked up when one result is shown, not correlated into the row: a copy may be
 retried for days, and a retry arrives hours later, long after the engine let the
