@@ -142,9 +142,7 @@ def write_result_pdf(
         evidence = redactor.lines(evidence, subjects)
         locate = redactor.locate(dict(locate)) if locate else None
         if related is not None:
-            related = related.map(lambda r: redactor.row(r, "sent"),
-                                  lambda r: redactor.row(r, "received"),
-                                  lambda r: redactor.row(r, "accesses"))
+            related = related.map(lambda view, frame: redactor.frame(frame, view))
         query = {**redactor.query(query), "redacted": NOTICE}
 
     outcome = ex.outcome(view, row)

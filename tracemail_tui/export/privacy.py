@@ -95,12 +95,8 @@ class Privacy:
 
     def related(self, related: Related) -> Related:
         """Related rows (store/related.py) as they may be shown: each in scope by its own
-        view's rule, subjects as configured."""
-        return related.map(
-            lambda r: self.row(r, "sent") if self.in_scope("sent", r) else None,
-            lambda r: self.row(r, "received") if self.in_scope("received", r) else None,
-            lambda r: self.row(r, "accesses") if self.in_scope("accesses", r) else None,
-        )
+        view's rule, subjects as configured (what `frame` does to a view's rows)."""
+        return related.map(lambda view, frame: self.frame(frame, view))
 
     def evidence(
         self, lines: pl.DataFrame, row: Mapping[str, Any], view: str

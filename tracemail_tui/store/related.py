@@ -32,6 +32,8 @@ from typing import Any, Final
 
 import polars as pl
 
+from tracemail_tui.store import schema
+
 # A forwarded copy leaves within seconds of the Sieve action; Postfix retries for days
 # (maximal_queue_lifetime, 5 days by default), and so does a sending server after a 4xx.
 BEFORE: Final = dt.timedelta(minutes=5)
@@ -51,6 +53,11 @@ MAX_BURST: Final = 1000
 
 Row = dict[str, Any]
 
+# Each field of `Related` and the view its rows belong to, in the order `r` opens them.
+FIELD_VIEWS: Final = (("forwards", "sent"), ("retries", "received"),
+                      ("originals", "received"), ("logins", "accesses"),
+                      ("burst", "accesses"))
+
 
 @dataclass(frozen=True)
 class Related:
@@ -67,22 +74,24 @@ class Related:
     burst: tuple[Row, ...] = ()
     """Other failed logins from the failed login's remote address, within an hour."""
 
-    def map(self, sent: Callable[[Row], Row | None], received: Callable[[Row], Row | None],
-            accesses: Callable[[Row], Row | None]) -> Related:
-        """The same with each row passed through its view's function (None drops it):
-        scope and redaction apply to related rows as to any row of their view."""
-        def each(fn: Callable[[Row], Row | None], rows: tuple[Row, ...]) -> tuple[Row, ...]:
-            return tuple(r for r in map(fn, rows) if r is not None)
-
-        return Related(each(sent, self.forwards), each(received, self.retries),
-                       each(received, self.originals), each(accesses, self.logins),
-                       each(accesses, self.burst))
+    def map(self, fn: Callable[[str, pl.DataFrame], pl.DataFrame]) -> Related:
+        """The same with each field's rows passed through `fn(view, frame)` as one frame
+        of their view's types: scope and redaction apply to related rows as to any rows
+        of their view (a failed login can have a thousand neighbours: a row at a time,
+        that cost seconds)."""
+        out: dict[str, tuple[Row, ...]] = {}
+        for name, view in FIELD_VIEWS:
+            rows: tuple[Row, ...] = getattr(self, name)
+            if rows:
+                types = schema.SCHEMAS[view]
+                frame = pl.DataFrame(list(rows), schema={c: types[c] for c in rows[0]})
+                out[name] = tuple(fn(view, frame).to_dicts())
+        return Related(**out)
 
     def first(self) -> tuple[str, Row] | None:
         """(view, row) of the first related row, the one the detail screen opens."""
-        for view, rows in (("sent", self.forwards), ("received", self.retries),
-                           ("received", self.originals), ("accesses", self.logins),
-                           ("accesses", self.burst)):
+        for name, view in FIELD_VIEWS:
+            rows: tuple[Row, ...] = getattr(self, name)
             if rows:
                 return view, rows[0]
         return None
