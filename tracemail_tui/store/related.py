@@ -118,6 +118,12 @@ def targets(forwarded_to: object) -> list[str]:
     return sorted({a.lower() for a in re.split(r"[,\s]+", forwarded_to) if "@" in a})
 
 
+def _another_queue_id(row: Mapping[str, Any]) -> pl.Expr:
+    """True for rows of another message than `row` (a row without a queue id has none)."""
+    qid = row.get("queue_id")
+    return (pl.col("queue_id") != qid).fill_null(True) if qid else pl.lit(True)
+
+
 def forward_copies(sent: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
     """Sent rows of the copies `row` (a received row) was forwarded as, oldest first.
 
@@ -129,12 +135,11 @@ def forward_copies(sent: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
     mid, t = row.get("message_id"), row.get("time")
     if not to or not mid or not isinstance(t, dt.datetime):
         return []
-    same_queue = pl.col("queue_id") == row.get("queue_id") if row.get("queue_id") else pl.lit(False)
     found = sent.filter(
         (pl.col("message_id") == mid)
         & pl.col("recipient").str.to_lowercase().is_in(to)
         & (pl.col("time") >= t - BEFORE) & (pl.col("time") <= t + AFTER)
-        & ~same_queue.fill_null(False)
+        & _another_queue_id(row)
     ).select(FORWARD_COLUMNS).sort("time").collect()
     return found.to_dicts()
 
@@ -145,12 +150,11 @@ def forwarded_from(received: pl.LazyFrame, row: Mapping[str, Any]) -> list[Row]:
     mid, rcpt, t = row.get("message_id"), row.get("recipient"), row.get("time")
     if not mid or not rcpt or not isinstance(t, dt.datetime):
         return []
-    same_queue = pl.col("queue_id") == row.get("queue_id") if row.get("queue_id") else pl.lit(False)
     found = received.filter(
         (pl.col("message_id") == mid)
         & pl.col("forwarded_to").str.to_lowercase().str.contains(str(rcpt).lower(), literal=True)
         & (pl.col("time") >= t - AFTER) & (pl.col("time") <= t + BEFORE)
-        & ~same_queue.fill_null(False)
+        & _another_queue_id(row)
     ).select(RETRY_COLUMNS).sort("time").collect()
     return [r for r in found.to_dicts()
             if str(rcpt).lower() in targets(r.get("forwarded_to"))]
