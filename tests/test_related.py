@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from tracemail_tui.cli import app
 from tracemail_tui.export import explain as ex
+from tracemail_tui.export import related_text as rt
 from tracemail_tui.store import engine, related
 from tracemail_tui.store.correlate.locate import locate
 from tracemail_tui.store.related import Related, forward_copies, targets
@@ -85,13 +86,13 @@ def test_a_temporary_refusal_is_followed_by_its_retry(tmp_path: Path) -> None:
     found = related.find(lambda name: res[name].lazy(), "received", first)
     assert [r["id"] for r in found.retries] == [retry["id"]] and found.forwards == ()
     said = ex.explain("received", first, related=found)
-    assert ex.RETRY_TEXT["through"].format(
+    assert rt.RETRY_TEXT["through"].format(
         status="accepted", time="2026-11-27T17:55:07", id=retry["id"]) in said
     assert not any(p.startswith("What to do: wait") for p in said)
     # The accepted row has nothing to look for; a refusal that was never retried says so.
     assert related.find(lambda name: res[name].lazy(), "received", retry) == related.Related()
     alone = ex.explain("received", first, related=related.Related())
-    assert ex.RETRY_TEXT["none"] in alone and alone[-1].startswith("What to do: wait")
+    assert rt.RETRY_TEXT["none"] in alone and alone[-1].startswith("What to do: wait")
     refused_again = related.Related(retries=({**first, "id": "r-2", "status": "rejected"},))
     assert ("The sending server tried again once and was refused again (at "
             "2026-11-27T17:54:59).") in ex.explain("received", first, related=refused_again)
@@ -123,15 +124,15 @@ def test_a_failed_login_says_whether_the_user_got_in_and_who_else_failed_there()
     alice = said("alice@example.com", "auth-failed")
     assert ("alice@example.com logged in successfully afterwards: smtp at 2026-11-27T05:40:29 "
             "from 127.0.0.30 (result a-mx01-20261127054029-10055-82A1816257B).") in alice
-    guessing = ex.BURST_TEXT["guessing"].format(ip="127.0.0.31", n=5, k=3)
+    guessing = rt.BURST_TEXT["guessing"].format(ip="127.0.0.31", n=5, k=3)
     assert guessing in alice and guessing in said("nobody@example.com", "unknown-user")
     gina = said("gina@example.com", "auth-failed")  # her phone, once: no burst
-    assert ex.LOGIN_TEXT["none"].format(user="gina@example.com") in gina
+    assert rt.LOGIN_TEXT["none"].format(user="gina@example.com") in gina
     assert not any(p.startswith("From 127.0.0.32") for p in gina)
     # Two failures of one account from one address are not "guessing".
     row = acc.filter(pl.col("user") == "gina@example.com").sort("time").row(-1, named=True)
     same = related.Related(burst=({**row, "id": "a-2"},))
-    assert ex.BURST_TEXT["one"].format(ip="127.0.0.32", n=2, k=1) in ex.explain(
+    assert rt.BURST_TEXT["one"].format(ip="127.0.0.32", n=2, k=1) in ex.explain(
         "accesses", row, related=same)
     # The lookup stops at MAX_BURST rows: the count says so rather than a wrong number.
     flood = related.Related(burst=tuple({**row, "id": f"a-{i}", "user": f"u{i}@x.test"}

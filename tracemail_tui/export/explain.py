@@ -15,14 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from tracemail_tui.export.related_text import (  # noqa: F401  (re-exported for callers)
-    BURST_TEXT,
-    FORWARD_COPY_TEXT,
-    LOGIN_TEXT,
-    ORIGINAL_TEXT,
-    RETRY_TEXT,
-    related_sentences,
-)
+from tracemail_tui.export.related_text import related_sentences
 from tracemail_tui.store.related import Related, temporary_refusal
 from tracemail_tui.store.schema import QUEUE_DELETED
 
@@ -325,8 +318,8 @@ def explain(
             state = "forwarded-only"  # nothing to find: no copy was kept (lab R04)
         text = LOCATE_TEXT.get(state, f"Now: {state}.")
         out.append(text.format(folder=locate.get("folder") or "?"))
-    through = any(r.get("status") != "rejected" for r in related.retries)
-    advice = None if through else _advice(view, row)  # "wait" is moot once it got through
+    # "wait" is moot once a retry got through
+    advice = None if related.got_through() else _advice(view, row)
     if advice:
         out.append(advice)
     return out

@@ -5,7 +5,7 @@ what happened around a failed login. Plain sentences for the detail screen and t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
 from tracemail_tui.export.text import show
@@ -55,7 +55,7 @@ def related_sentences(view: str, row: Mapping[str, Any], related: Related, *,
     out = [_forward_copy(copy) for copy in related.forwards
            if copy.get("status") in FORWARD_COPY_TEXT]
     if temporary:
-        out.append(_retries(related.retries))
+        out.append(_retries(related))
     if view == "accesses" and row.get("status") == "failed":
         out += _around_failure(row, related)
     out += [ORIGINAL_TEXT.format(recipient=show(o.get("recipient")), time=show(o.get("time")),
@@ -74,9 +74,9 @@ def _forward_copy(copy: Mapping[str, Any]) -> str:
     )
 
 
-def _retries(retries: Sequence[Mapping[str, Any]]) -> str:
+def _retries(related: Related) -> str:
     """What the sending server did after a temporary refusal, from its later rows."""
-    through = next((r for r in retries if r.get("status") != "rejected"), None)
+    retries, through = related.retries, related.got_through()
     if through is not None:
         return RETRY_TEXT["through"].format(status=through.get("status"),
                                             time=show(through.get("time")),

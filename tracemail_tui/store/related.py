@@ -88,6 +88,10 @@ class Related:
                 out[name] = tuple(fn(view, frame).to_dicts())
         return Related(**out)
 
+    def got_through(self) -> Row | None:
+        """The first retry that was not refused again (None: none got through)."""
+        return next((r for r in self.retries if r.get("status") != "rejected"), None)
+
     def first(self) -> tuple[str, Row] | None:
         """(view, row) of the first related row, the one the detail screen opens."""
         for name, view in FIELD_VIEWS:
