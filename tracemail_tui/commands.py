@@ -52,7 +52,8 @@ class ActionsProvider(Provider):
             if name in seen or binding.id in (None, "table.down", "table.up"):
                 continue
             seen.add(name)
-            action = partial(active.node.run_action, binding.action)
+            # The app runs it in the namespace of the node that owns the binding.
+            action = partial(self.app.run_action, binding.action, active.node)
             out.append((name, f"key: {key_label(binding)}", action))
         return out
 

@@ -76,7 +76,7 @@ class Session:
             return f"⚠ {_short(recent[-1])}{more}"
         return self.note
 
-    def start(self, target: Callable[[], None], name: str) -> None:
+    def start(self, target: Callable[[], object], name: str) -> None:
         """Run `target` in a daemon thread until `close()` sets `stop`."""
         thread = threading.Thread(target=target, name=name, daemon=True)
         self._threads.append(thread)

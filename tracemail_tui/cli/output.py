@@ -9,7 +9,7 @@ it exists (formula neutralisation lives there).
 from __future__ import annotations
 
 import io
-from typing import IO, Final
+from typing import IO, Final, cast
 
 import polars as pl
 
@@ -48,7 +48,7 @@ def _cell(value: object) -> str:
     if value is None:
         return "-"
     if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ")  # type: ignore[no-any-return,attr-defined]
+        return value.isoformat(sep=" ")
     text = escape(str(value))
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
@@ -87,7 +87,8 @@ def write_table(df: pl.DataFrame, out: IO[str], view: str) -> None:
     """Aligned columns, one row per line, a header line first."""
     cols = [c for c in TABLE_COLUMNS.get(view, tuple(df.columns)) if c in df.columns]
     cells = pl.DataFrame([_cells(df.get_column(c)) for c in cols]) if cols else pl.DataFrame()
-    widths = [max(len(c), int(cells.get_column(c).str.len_chars().max() or 0)) for c in cols]
+    widths = [max(len(c), cast(int, cells.get_column(c).str.len_chars().max() or 0))
+              for c in cols]
     out.write("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip() + "\n")
     if cells.height == 0:
         return

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Final, cast
 
 from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
@@ -275,9 +275,9 @@ class ReportPDF(FPDF):
         for number, line in enumerate(lines, start=1):
             text = printable(line)
             self.set_font(MONO, size=size)
-            rows = len(
-                self.multi_cell(width, height, text, align="L", dry_run=True, output="LINES")
-            )
+            lines_out = self.multi_cell(width, height, text, align="L", dry_run=True,
+                                        output="LINES")
+            rows = len(cast(list[str], lines_out))
             # Keep a logged line on one page when it fits there; a reader (and a text
             # extractor) should not find it cut by the page footer.
             if self.will_page_break(rows * height) and rows * height < self.eph:

@@ -122,7 +122,7 @@ class Ctx:
             mid = fields.get("message_id")
             if mid and not mid.startswith("<"):
                 fields["message_id"] = f"<{mid}>"
-            rec = {"view": view, "time": iso(t)}
+            rec: dict[str, Any] = {"view": view, "time": iso(t)}
             rec.update((k, None if v == "" else v) for k, v in fields.items())
             self.sink.record(rec)
 

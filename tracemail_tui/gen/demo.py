@@ -16,17 +16,19 @@ from tracemail_tui.gen.options import GenOptions
 #: Must match the command in demo_data/README.md (a test checks both). Two days ending on
 #: 2026-11-27 18:00: the day the app opens on is well filled, and live demo lines continue
 #: from there (see `DEMO_END`).
-DEMO_OPTIONS = {
+_START = datetime(2026, 11, 25, 18, 0)
+_DAYS = 2.0
+DEMO_OPTIONS: dict[str, object] = {
     "seed": 2026,
     "lines": 20000,
-    "days": 2.0,
-    "start": datetime(2026, 11, 25, 18, 0),
+    "days": _DAYS,
+    "start": _START,
     "n_domains": 40,
     "n_accounts": 400,
 }
 
 #: Where the demo logs end: live demo lines continue from here at real speed.
-DEMO_END = DEMO_OPTIONS["start"] + timedelta(days=DEMO_OPTIONS["days"])  # type: ignore[operator]
+DEMO_END = _START + timedelta(days=_DAYS)
 
 BUNDLED = Path(__file__).resolve().parents[2] / "demo_data"
 

@@ -28,7 +28,7 @@ class FastRandom(random.Random):
     Deterministic for a given seed, like its base class.
     """
 
-    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
         if stop is None:
             return int(self.random() * start)
         return start + int(self.random() * (stop - start))

@@ -118,14 +118,15 @@ def submit(ctx: Ctx, t: float, outcome: str = "sent", nrcpt: int = 1) -> None:
     else:
         kinds = [outcome] * nrcpt
     rc: list[tuple[str, str, Account | None]] = []
-    for k in kinds:
-        if k == "local":
-            b = ctx.world.accounts[rng.randrange(len(ctx.world.accounts))]
-            if b.state != "ok" or b.addr == a.addr or b.over_quota or b.redirect:
-                b = ctx.world.accounts[0]
-            rc.append((k, b.addr, b))
+    for kind in kinds:
+        if kind == "local":
+            local = ctx.world.accounts[rng.randrange(len(ctx.world.accounts))]
+            if (local.state != "ok" or local.addr == a.addr or local.over_quota
+                    or local.redirect):
+                local = ctx.world.accounts[0]
+            rc.append((kind, local.addr, local))
         else:
-            rc.append((k, ext_addr(ctx), None))
+            rc.append((kind, ext_addr(ctx), None))
     subj = pick_subject(ctx)
     msgid = ctx.ids.message_id(t, a.domain)
     size = rng.randrange(600, 40000) if rng.random() < 0.9 else rng.randrange(40000, 5_000_000)

@@ -10,7 +10,7 @@ import heapq
 import itertools
 import json
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from tracemail_tui.gen.stamps import Stamper
 
@@ -86,7 +86,7 @@ class Sink:
         if fh is None:
             path = self.paths[fid]
             path.parent.mkdir(parents=True, exist_ok=True)
-            fh = open(path, self.mode + "b", buffering=0)
+            fh = cast(BinaryIO, open(path, self.mode + "b", buffering=0))
             self.handles[fid] = fh
         data = memoryview("".join(buf).encode("utf-8", "surrogateescape"))
         while data:

@@ -77,7 +77,7 @@ def merged_chunks(
     raw: bool = True,
     progress: Callable[[int, int], None] | None = None,
     skip: pl.Expr | None = None,
-    on_skipped: Callable[[int], None] | None = None,
+    on_skipped: Callable[[int], object] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Lines frames of all sources, interleaved by time up to a common horizon.
 
@@ -117,7 +117,7 @@ def merged_chunks(
         due = [
             i for i, b in enumerate(bufs)
             if live[i] and (b is None or b.height < _MIN_BUFFER_ROWS
-                            or (leader is not None and ends[i] is not None and ends[i] < leader))
+                            or (leader is not None and (e := ends[i]) is not None and e < leader))
         ]
         got = run_all(*(partial(next, iters[i], None) for i in due))
         for i, nxt in zip(due, got, strict=True):
@@ -190,8 +190,8 @@ class _Progress(_Tally):
 
 
 def _stream(group: list[sources.Source], chunk_bytes: int, raw: bool,
-            on_bytes: Callable[[int], None] | None, skip: pl.Expr | None,
-            on_skipped: Callable[[int], None] | None) -> Iterator[pl.DataFrame]:
+            on_bytes: Callable[[int], object] | None, skip: pl.Expr | None,
+            on_skipped: Callable[[int], object] | None) -> Iterator[pl.DataFrame]:
     for src in group:
         for chunk in sources.read_chunks(src, chunk_bytes, on_bytes, skip, on_skipped):
             yield chunk if raw else chunk.drop("raw")

@@ -46,7 +46,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write `path` through a temp file in the same directory: whole or not at all."""
     tmp = path.with_name(f".tmp-{secrets.token_hex(6)}-{path.name}")
     try:

@@ -196,4 +196,4 @@ def compact(df: pl.DataFrame) -> pl.DataFrame:
         return df
     out = pl.from_arrow(df.to_arrow(compat_level=pl.CompatLevel.oldest()))
     assert isinstance(out, pl.DataFrame)
-    return out.cast(df.schema)  # type: ignore[arg-type]
+    return out.cast(df.schema)

@@ -192,7 +192,7 @@ def _decode(data: bytes) -> pl.Series:
 
 
 def read_raw_chunks(
-    path: Path, chunk_bytes: int = CHUNK_BYTES, on_bytes: Callable[[int], None] | None = None
+    path: Path, chunk_bytes: int = CHUNK_BYTES, on_bytes: Callable[[int], object] | None = None
 ) -> Iterator[pl.Series]:
     """Yield the lines of `path` in chunks of about `chunk_bytes`, cut at a newline.
 
@@ -237,9 +237,9 @@ def _worth_skipping(raw: pl.Series, skip: pl.Expr) -> bool:
 def read_chunks(
     src: Source,
     chunk_bytes: int = CHUNK_BYTES,
-    on_bytes: Callable[[int], None] | None = None,
+    on_bytes: Callable[[int], object] | None = None,
     skip: pl.Expr | None = None,
-    on_skipped: Callable[[int], None] | None = None,
+    on_skipped: Callable[[int], object] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Yield lines frames (see header.split_lines) of `src`, chunk by chunk.
 

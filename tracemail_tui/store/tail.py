@@ -89,17 +89,17 @@ def _head_of(first: bytes) -> tuple[str, int] | None:
 
 def _round_robin(gens: list[Iterator[Batch]]) -> Iterator[Batch]:
     """One batch from each generator in turn, each telling which families still have more."""
-    pending = [[g, next(g, None)] for g in gens]
-    pending = [p for p in pending if p[1] is not None]
+    ahead: list[Batch | None] = [next(g, None) for g in gens]
+    pending = [i for i, b in enumerate(ahead) if b is not None]
     while pending:
-        for entry in pending:
-            g, b = entry
+        for i in pending:
+            b = ahead[i]
             if b is None:
                 continue
-            entry[1] = next(g, None)  # look ahead: is this the family's last batch?
-            active = frozenset(e[1].family for e in pending if e[1] is not None)
-            yield replace(b, final=entry[1] is None, active=active)
-        pending = [p for p in pending if p[1] is not None]
+            ahead[i] = next(gens[i], None)  # look ahead: is this the family's last batch?
+            active = frozenset(n.family for j in pending if (n := ahead[j]) is not None)
+            yield replace(b, final=ahead[i] is None, active=active)
+        pending = [i for i in pending if ahead[i] is not None]
 
 
 class Tailer:
@@ -154,9 +154,9 @@ class Tailer:
         seen = {(st.st_dev, st.st_ino) for _, st in stats}
         families: dict[str, list[tuple[tuple[int, int], _Open, bool]]] = {}
         # Renamed out of sight or deleted: drain through the open descriptor, then close.
-        for key, state in list(self._open.items()):
+        for key, gone in list(self._open.items()):
             if key not in seen:
-                families.setdefault(state.lf.family, []).append((key, state, True))
+                families.setdefault(gone.lf.family, []).append((key, gone, True))
         now = time.time()
         for lf, st in stats:
             key = (st.st_dev, st.st_ino)

@@ -149,8 +149,8 @@ def load(
         rows = index.frame.lazy()
         match &= text_match(filters.text)
     keys = needed_columns(columns)
-    base = rows.filter(match).select(*keys, *(["error"] if hide and "error" not in keys else []))
-    base = base.collect()
+    base = rows.filter(match).select(
+        *keys, *(["error"] if hide and "error" not in keys else [])).collect()
     hidden = 0
     if hide:
         unknown = (pl.col("error") == UNKNOWN_USER).fill_null(False)

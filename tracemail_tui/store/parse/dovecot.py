@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 import polars as pl
+from polars.expr.whenthen import ChainedThen, Then
 
 from tracemail_tui.store.parse import dovecot_mail
 from tracemail_tui.store.parse.cut import after, before, cut, nbytes
@@ -115,8 +116,8 @@ def split(lines: pl.DataFrame) -> pl.DataFrame:
         _old=paren.str.contains(r"^\d+, "),  # Dovecot 2.2 LMTP: "lmtp(12345, user)"
     )
     sep, in_digits, digits, old = (pl.col(x) for x in ("_sep", "_in_digits", "_digits", "_old"))
-    pid = pl.when(digits).then(paren)
-    user = pl.when(digits).then(None)
+    pid: Then | ChainedThen = pl.when(digits).then(paren)
+    user: Then | ChainedThen = pl.when(digits).then(None)
     if df["_old"].any():  # rare: keep its cuts off the common path
         pid = pid.when(old).then(before(paren, ", "))
         user = user.when(old).then(after(paren, ", "))

@@ -134,7 +134,7 @@ def mail_log_lines(df: pl.DataFrame) -> pl.DataFrame:
     mid_end = pl.min_horizontal(ps, pv, pf, pr, pj, n)
     event = t.str.extract(r"^([a-z_]+)")
     folder = cut(t, pb + 6, box_end - pb - 6)
-    from_folder = pl.when(t.str.starts_with("copy from ")).then(cut(t, 10, pb - 10))
+    from_folder: pl.Expr = pl.when(t.str.starts_with("copy from ")).then(cut(t, 10, pb - 10))
     if ml["text"].str.starts_with("Mailbox ").any():  # rare: keep it off the common path
         mb = t.str.starts_with("Mailbox ")
         ml = ml.with_columns(_rest=after(t, ": "))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
@@ -97,8 +97,9 @@ class PostfixEvents:
     unparsed: pl.DataFrame  # program, n
 
 
-def _client(expr: pl.Expr, key: str) -> dict[str, pl.Expr]:
-    """``name[ip]`` after `key` (e.g. "client=") -> client_host, client_ip."""
+def _client(expr: pl.Expr, key: str) -> dict[str, Any]:
+    """``name[ip]`` after `key` (e.g. "client=") -> client_host, client_ip (typed Any:
+    they are spread into `take(**cols)` next to its other parameters)."""
     return {
         "client_host": expr.str.extract(rf"{key}([^\[\s,;]*)\[", 1),
         "client_ip": expr.str.extract(rf"{key}[^\[\s,;]*\[([^\]]*)\]", 1),
