@@ -14,6 +14,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from tracemail_tui.commands import ActionsProvider
+from tracemail_tui.screens.breakdown import BreakdownScreen
 from tracemail_tui.screens.detail import DetailScreen
 from tracemail_tui.screens.help import HelpScreen
 from tracemail_tui.screens.trace import TraceScreen
@@ -112,4 +113,5 @@ def help_sections(app: TracemailApp) -> list[tuple[str, list[BindingType]]]:
         ("In a view", list(ViewPane.BINDINGS)),
         ("Table", list(ResultsTable.BINDINGS)),
         ("Details", list(DetailScreen.BINDINGS)),
+        ("Top values (t)", list(BreakdownScreen.BINDINGS)),
     ]

@@ -24,6 +24,7 @@ NAMES = {
     "view.export_csv": "Export the shown rows as CSV",
     "view.cycle_status": "Cycle the outcome filter",
     "view.clear": "Clear filters (keep the day)",
+    "view.top": "Top values of a field (reason, relay, remote IP…) over the shown rows",
     "screen.details": "Open details of the selected row",
     "screen.accesses": "Show Accesses",
     "screen.received": "Show Received",

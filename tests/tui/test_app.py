@@ -15,6 +15,7 @@ from tests.tui.data import DAY, append_rows, new_received, store
 from tests.tui.helpers import make_app, pane, plain, settle, settle_debounced
 from tracemail_tui.app import TracemailApp
 from tracemail_tui.commands import ActionsProvider
+from tracemail_tui.screens.breakdown import BreakdownScreen
 from tracemail_tui.screens.detail import DetailScreen
 from tracemail_tui.screens.help import HelpScreen
 from tracemail_tui.screens.trace import TraceScreen
@@ -351,7 +352,8 @@ async def test_palette_has_a_command_for_every_view_action() -> None:
 def test_every_binding_has_an_id_and_none_uses_ctrl_b() -> None:
     from tracemail_tui.screens.help import HelpScreen as H
 
-    classes = [TracemailApp, TraceScreen, ViewPane, ResultsTable, DetailScreen, H]
+    classes = [TracemailApp, TraceScreen, ViewPane, ResultsTable, DetailScreen, H,
+               BreakdownScreen]
     for cls in classes:
         for b in cls.BINDINGS:
             if cls is ResultsTable and b not in ResultsTable.BINDINGS[:4]:

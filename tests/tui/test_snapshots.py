@@ -1,4 +1,5 @@
-"""Snapshots of each view and of the detail modal at 80x24 and 160x48.
+"""Snapshots of each view and of the detail modal at 80x24 and 160x48, and of the `t`
+breakdown at 80x24.
 
 Fixed synthetic data and a frozen clock: nothing in these renders depends on real time.
 Update after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update`.
@@ -32,3 +33,14 @@ def test_detail_modal(snap_compare, size: tuple[int, int]) -> None:  # type: ign
         await settle(pilot)
 
     assert snap_compare(make_app(store(), "received"), terminal_size=size, run_before=open_detail)
+
+
+def test_breakdown_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def open_top(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("s", "s")  # Sent: rejected, so the reasons have something to say
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+
+    assert snap_compare(make_app(store(), "sent"), terminal_size=(80, 24), run_before=open_top)

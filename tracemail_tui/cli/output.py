@@ -15,6 +15,7 @@ import polars as pl
 
 from tracemail_tui.export import csv_export
 from tracemail_tui.export.text import ESCAPED_CLASS, visible
+from tracemail_tui.store.breakdown import NONE_LABEL
 
 TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "accesses": ("time", "status", "error", "user", "protocol", "remote_ip", "client",
@@ -53,10 +54,10 @@ def _cell(value: object) -> str:
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
-def _cells(col: pl.Series) -> pl.Series:
+def _cells(col: pl.Series, max_cell: int | None = MAX_CELL) -> pl.Series:
     """`_cell` of every value of a column, computed by Polars (a Python call per cell
     took 3.4 s for a 250k-row result). Only values holding a character to escape go
-    through `visible` (one Python call each; rare)."""
+    through `visible` (one Python call each; rare). Longer than `max_cell`: cut."""
     if col.dtype == pl.Datetime:
         # isoformat(sep=" "): microseconds only when non-zero
         return col.dt.to_string("%Y-%m-%d %H:%M:%S%.6f").str.replace(r"\.000000$", "") \
@@ -70,8 +71,10 @@ def _cells(col: pl.Series) -> pl.Series:
         at = hit.arg_true()
         col = col.clone().scatter(at, [escape(v) for v in col.gather(at)])  # never the caller's
     c = pl.col(col.name)
+    if max_cell is None:
+        return col.fill_null("-")
     return col.to_frame().select(
-        pl.when(c.str.len_chars() > MAX_CELL).then(c.str.slice(0, MAX_CELL - 1) + "…")
+        pl.when(c.str.len_chars() > max_cell).then(c.str.slice(0, max_cell - 1) + "…")
         .otherwise(c).fill_null("-")
     ).to_series()
 
@@ -104,6 +107,22 @@ def write_table(df: pl.DataFrame, out: IO[str], view: str) -> None:
     lines.write_csv(buf, include_header=False, quote_style="never")
     out.flush()
     binary.write(buf.getvalue())
+
+
+def write_breakdown(df: pl.DataFrame, out: IO[str], key: str) -> None:
+    """A breakdown (`value`, `rows`, `share`) as aligned text: counts first, right-aligned,
+    then the whole value (escaped, never cut: a reason pattern's end is what tells)."""
+    rows = df.get_column("rows").cast(pl.String)
+    share = (df.get_column("share") * 100).round(1).cast(pl.String) + "%"
+    value = _cells(df.get_column("value").fill_null(NONE_LABEL), max_cell=None)
+    w_rows = max(4, cast(int, rows.str.len_chars().max() or 0))
+    w_share = max(5, cast(int, share.str.len_chars().max() or 0))
+    out.write(f"{'rows'.rjust(w_rows)}  {'share'.rjust(w_share)}  {key}\n")
+    lines = pl.DataFrame({"r": rows, "s": share, "v": value}).select(pl.concat_str(
+        [pl.col("r").str.pad_start(w_rows), pl.col("s").str.pad_start(w_share), pl.col("v")],
+        separator="  "))
+    if lines.height:
+        out.write("\n".join(lines.to_series().to_list()) + "\n")
 
 
 def _jsonable(df: pl.DataFrame) -> list[dict[str, object]]:

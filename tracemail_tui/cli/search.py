@@ -11,15 +11,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated
 
+import polars as pl
 import typer
 
 from tracemail_tui import config as config_mod
 from tracemail_tui.cli import common, output
 from tracemail_tui.cli.common import app, fail
 from tracemail_tui.cli.store_cmds import ReadStoreOpt, store_instead_of_logs
+from tracemail_tui.export import csv_export
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.fileperm import secure_open
-from tracemail_tui.store import engine, query, schema
+from tracemail_tui.store import breakdown, engine, query, schema
 
 FORMATS = ("table", "csv", "json", "jsonl")
 
@@ -147,6 +149,22 @@ def search(
         bool, typer.Option(help="Pseudonymise addresses, mask IPs, drop subjects.")
     ] = False,
     store_dir: ReadStoreOpt = None,
+    top: Annotated[str | None, typer.Option(
+        "--top", metavar="KEY",
+        help="Instead of the rows: how many rows per value of KEY, most first "
+             "(received: reason, sender_domain, sender, client_ip, recipient, domain, "
+             "delivery, folder, spam_action, virus, server; sent: reason, "
+             "recipient_domain, relay_host, sender, account, recipient, dsn, server; "
+             "accesses: error, remote_ip, user, protocol, client, server). "
+             "reason groups texts by pattern: addresses, hosts and IPs read '…'.",
+    )] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, help="--top: only the first N values.")] = None,
+    where: Annotated[str | None, typer.Option(
+        "--where", metavar="KEY=VALUE",
+        help="Only rows whose KEY (a --top key) is VALUE, as --top prints it "
+             "('(none)': rows without one).",
+    )] = None,
 ) -> None:
     """Search one view (accesses, received, sent) of the logs (or of the store)."""
     if view not in schema.VIEWS:
@@ -161,9 +179,14 @@ def search(
             day = dt.date.fromisoformat(date)
         except ValueError:
             fail(f"--date: not YYYY-MM-DD: {date!r}")
+    if top is not None:
+        _check_key(view, top, "--top")
+    if limit is not None and top is None:
+        fail("--limit goes with --top")
     filters = query.Filters(
         domain=domain, account=account, date=day, since=_parse_time(since, "--since"),
         until=_parse_time(until, "--until"), status=status, text=text or None,
+        group=_parse_where(view, where),
     )
     cfg = load_config()
     if cfg.scope:
@@ -176,6 +199,10 @@ def search(
     df = query.query(source, view, filters).collect()
     # Scope (again, whatever the source), subjects and redaction: one gate for every format.
     df = Privacy.from_config(cfg, redact=redact).frame(df, view)
+    if top is not None:
+        # After the privacy gate: redacted rows give redacted values.
+        _write_breakdown(breakdown.breakdown(df, view, top, limit), fmt, out)
+        return
     with _open_out(out) as fh:
         if fmt == "table":
             output.write_table(df, fh, view)
@@ -185,6 +212,39 @@ def search(
             output.write_jsonl(df, fh)
         else:
             output.write_csv(df, fh, view)
+
+
+def _check_key(view: str, name: str, option: str) -> None:
+    try:
+        breakdown.key(view, name)
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
+
+
+def _parse_where(view: str, where: str | None) -> tuple[str, str | None] | None:
+    """`KEY=VALUE` → `Filters.group`; `(none)` stands for "no value"."""
+    if where is None:
+        return None
+    name, sep, value = where.partition("=")
+    if not sep:
+        fail(f"--where: not KEY=VALUE: {where!r}")
+    _check_key(view, name.strip(), "--where")
+    return name.strip(), None if value == breakdown.NONE_LABEL else value
+
+
+def _write_breakdown(bd: breakdown.Breakdown, fmt: str, out: Path | None) -> None:
+    """The breakdown in `fmt`: value, rows, share (a percentage in the table)."""
+    df = bd.frame.with_columns(share=pl.col("share").round(4))
+    with _open_out(out) as fh:
+        if fmt == "table":
+            output.write_breakdown(bd.frame, fh, bd.key.name)
+            fh.write(bd.totals() + "\n")
+        elif fmt == "json":
+            output.write_json(df, fh)
+        elif fmt == "jsonl":
+            output.write_jsonl(df, fh)
+        else:
+            csv_export.write_frame_csv(df, fh)
 
 
 @app.command()

@@ -135,3 +135,11 @@ def write_csv(
                 quote_style="necessary",
             )
     return df.height
+
+
+def write_frame_csv(df: pl.DataFrame, path_or_file: str | os.PathLike[str] | IO[str]) -> int:
+    """A small derived table (a breakdown) as CSV, its own columns, the same cell rules
+    (formula-safe text, null → empty); returns the number of rows written."""
+    with _binary_out(path_or_file) as out:
+        format_batch(df, df.columns).write_csv(out, null_value="", quote_style="necessary")
+    return df.height

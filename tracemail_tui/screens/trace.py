@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from tracemail_tui.screens.breakdown import BreakdownScreen, Picked
 from tracemail_tui.store.query import Filters, Source
 from tracemail_tui.widgets.view_pane import ViewPane
 
@@ -29,6 +30,7 @@ class TraceScreen(Screen[None]):
         Binding("2", "show_view('received')", "Received", show=False, id="screen.received"),
         Binding("3", "show_view('sent')", "Sent", show=False, id="screen.sent"),
         Binding("enter", "details", "Details", id="screen.details"),
+        Binding("t", "breakdown", "Top", id="view.top"),
     ]
 
     def __init__(self, source: Source, filters: dict[str, Filters], view: str) -> None:
@@ -60,6 +62,17 @@ class TraceScreen(Screen[None]):
 
     def action_details(self) -> None:
         self.pane.action_details()
+
+    def action_breakdown(self) -> None:
+        """The top values of a field over the rows the pane shows; a pick narrows the
+        pane to that value (its filters, so `x` and the CSV export see it too)."""
+        pane = self.pane
+
+        def picked(pick: Picked | None) -> None:
+            if pick is not None:
+                pane.set_filters(pane.filters.with_(group=pick))
+
+        self.app.push_screen(BreakdownScreen(self.source, pane.view, pane.filters), picked)
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from tracemail_tui.store import schema
+from tracemail_tui.store.breakdown import NONE_LABEL, group_expr
 
 UNKNOWN_USER = "unknown-user"  # the accesses `error` of an attempt with no such account
 
@@ -60,6 +61,8 @@ class Filters:
     hide_unknown: bool = False
     """Accesses: leave out attempts with an unknown user name (brute-force noise), unless
     an account is asked for: then its every attempt counts, a mistyped name included."""
+    group: tuple[str, str | None] | None = None
+    """(key, value) of a breakdown (`breakdown.KEYS`) the user picked: only its rows."""
 
     def with_(self, **changes: Any) -> Filters:
         """A copy with some fields changed (filters are immutable values)."""
@@ -68,7 +71,10 @@ class Filters:
     def describe(self) -> dict[str, str]:
         """The non-empty filters as strings, for report headers and status lines."""
         out = {k: str(v) for k, v in self.__dict__.items()
-               if v not in (None, "", ()) and not isinstance(v, bool)}
+               if v not in (None, "", ()) and not isinstance(v, bool) and k != "group"}
+        if self.group is not None:
+            name, value = self.group
+            out[name.replace("_", " ")] = NONE_LABEL if value is None else value
         if self.scope:
             out["scope"] = ",".join(self.scope)
         if self.hides_unknown("accesses"):
@@ -115,6 +121,8 @@ def filter_expr(view: str, f: Filters) -> pl.Expr:
         cond &= pl.col("status") == f.status
     if f.hides_unknown(view):
         cond &= (pl.col("error") != UNKNOWN_USER).fill_null(True)
+    if f.group is not None:
+        cond &= group_expr(view, *f.group)
     if f.text:
         needle = f.text.lower()
         hit = pl.lit(False)

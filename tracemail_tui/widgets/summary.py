@@ -1,6 +1,7 @@
 """The lines above the table: counts per outcome (clickable quick filters), hourly bars,
-"showing N of M" and the live state. Only numbers and fixed words are rendered here, so
-markup is safe; nothing from a log reaches these widgets.
+"showing N of M" and the live state. Only numbers and fixed words are rendered as
+markup here; the one value from a log (a picked breakdown value, `group_label`) is
+escaped and shown as literal `Content`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
+from tracemail_tui.store.breakdown import NONE_LABEL
 from tracemail_tui.widgets.columns import ICONS, LABELS
+from tracemail_tui.widgets.safe_text import escape_controls
 
 # Theme variables per outcome: colour is a hint, the icon and word carry the meaning.
 TONES = {
@@ -25,6 +28,16 @@ TONES = {
 }
 
 BARS = " ▁▂▃▄▅▆▇█"
+GROUP_CHARS = 20
+
+
+def group_label(group: tuple[str, str | None]) -> str:
+    """A picked breakdown value, short, controls escaped: "relay host: mx.b.test"."""
+    name, value = group
+    text = NONE_LABEL if value is None else escape_controls(value)
+    if len(text) > GROUP_CHARS:
+        text = text[: GROUP_CHARS - 1] + "…"
+    return f"{name.replace('_', ' ')}: {text}"
 
 
 class SummaryLine(Static):

@@ -30,7 +30,7 @@ from tracemail_tui.widgets.filter_bar import FilterBar
 from tracemail_tui.widgets.results import Result, TextIndex, load, text_index
 from tracemail_tui.widgets.results_table import ResultsTable
 from tracemail_tui.widgets.safe_text import notify_safe
-from tracemail_tui.widgets.summary import HourBars, SummaryLine
+from tracemail_tui.widgets.summary import HourBars, SummaryLine, group_label
 
 if TYPE_CHECKING:
     from textual_fastdatatable.data_table import DataTable
@@ -258,7 +258,9 @@ class ViewPane(Vertical):
             showing = f"{result.total:,} row" + ("" if result.total == 1 else "s")
         if result.hidden:
             showing += f" · {result.hidden:,} unknown-user hidden (u)"
-        self.query_one("#showing", Static).update(showing)
+        if self.filters.group is not None:
+            showing += f" · {group_label(self.filters.group)} (x)"
+        self.query_one("#showing", Static).update(Content(showing))  # literal: group value
         self._render_live()
 
     def render_status(self) -> None:
@@ -343,7 +345,8 @@ class ViewPane(Vertical):
         self.set_filters(self.filters.with_(status=statuses[(at + 1) % len(statuses)]))
 
     def action_clear_filters(self) -> None:
-        self.set_filters(self.filters.with_(domain=None, account=None, status=None, text=None))
+        self.set_filters(self.filters.with_(domain=None, account=None, status=None, text=None,
+                                            group=None))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`u` only means something in Accesses."""

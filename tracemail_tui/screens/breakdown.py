@@ -1,0 +1,164 @@
+"""The `t` screen: the top values of one field over the rows a view shows.
+
+"Why are 3,000 messages queued?" is a question about values, not rows: this screen
+counts the view's current rows (same filters) per reason pattern, relay, remote IP, ...
+`←`/`→` change the field, `enter` narrows the view to the highlighted value
+(`Filters.group`, the same expression as the count) and `esc` goes back unchanged.
+Counting runs in a thread worker; every value is shown literally (log content).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
+
+from tracemail_tui.store import breakdown
+from tracemail_tui.store.breakdown import NONE_LABEL, Breakdown
+from tracemail_tui.store.query import Filters, Source, query
+from tracemail_tui.widgets.safe_text import notify_safe, safe_text
+
+TOP = 500
+"""Values listed (the rest are counted in the title): a screen is not a report."""
+BAR = 10
+
+Picked = tuple[str, str | None]
+"""What `enter` hands back: (key name, value), for `Filters.group`."""
+
+
+def _bar(share: float) -> str:
+    """A share as a bar of `BAR` cells (eighths), readable without colour."""
+    eighths = round(share * BAR * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])).ljust(BAR)
+
+
+def count(source: Source, view: str, filters: Filters, name: str) -> Breakdown:
+    """The breakdown of `view`'s rows matching `filters` by key `name` (only the columns
+    that key reads are collected)."""
+    k = breakdown.key(view, name)
+    rows = query(source, view, filters).select(k.expr.meta.root_names()).collect()
+    return breakdown.breakdown(rows, view, name, TOP)
+
+
+class BreakdownScreen(Screen[Picked | None]):
+    """Top values of one key over the rows of one view; dismisses with the pick."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "key(-1)", "Prev field", key_display="←", priority=True,
+                id="top.prev"),
+        Binding("right", "key(1)", "Next field", key_display="→", priority=True,
+                id="top.next"),
+        Binding("enter", "pick", "Show these rows", priority=True, id="top.pick"),
+        Binding("escape,t", "dismiss(None)", "Back", id="top.back"),
+    ]
+
+    def __init__(self, source: Source, view: str, filters: Filters) -> None:
+        super().__init__()
+        self.source = source
+        self.view = view
+        self.filters = filters
+        self.keys = breakdown.KEYS[view]
+        self.at = 0
+        self.result: Breakdown | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="top"):
+            yield Static("", id="top-title")
+            yield Static("", id="top-key")
+            table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True,
+                                               id="top-table")
+            yield table
+            yield Static("", id="top-value")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("rows", key="rows")
+        table.add_column("share", key="share")
+        table.add_column("", key="bar")
+        table.add_column("value", key="value")
+        table.focus()
+        self._show_key()
+
+    # ---- counting --------------------------------------------------------------------
+
+    def _show_key(self) -> None:
+        k = self.keys[self.at]
+        where = " · ".join(f"{n}: {v}" for n, v in self.filters.describe().items())
+        title = Text(f"Top values · {self.view}", style="bold")
+        if where:  # typed by the user or picked from log content: shown literally
+            title.append_text(safe_text(f" · {where}", style="dim"))
+        self.query_one("#top-title", Static).update(title)
+        self.query_one("#top-key", Static).update(
+            Text.assemble("by ", (f"‹ {k.label} ›", "bold reverse"),
+                          f"  {self.at + 1}/{len(self.keys)}  ← → field · enter: show rows")
+        )
+        self.query_one("#top-value", Static).update("counting…")
+        self._count(k.name)
+
+    @work(thread=True, exclusive=True, group="top", exit_on_error=False)
+    def _count(self, name: str) -> None:
+        try:
+            result = count(self.source, self.view, self.filters, name)
+        except Exception as exc:  # a broken store: say so, keep the screen usable
+            self.app.call_from_thread(notify_safe, self, f"Counting failed: {exc}",
+                                      severity="error")
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._shown, result)
+
+    def _shown(self, result: Breakdown) -> None:
+        if result.key.name != self.keys[self.at].name:
+            return  # the user moved on to another field meanwhile
+        self.result = result
+        table = self.query_one(DataTable)
+        table.clear()
+        for i, (value, rows, share) in enumerate(result.frame.iter_rows()):
+            table.add_row(
+                Text(f"{rows:,}", justify="right"),
+                Text(f"{share:6.1%}", justify="right"),
+                Text(_bar(share), style="cyan"),
+                safe_text(value) if value is not None else Text(NONE_LABEL, style="dim"),
+                key=str(i),
+            )
+        self._describe_cursor()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._describe_cursor()
+
+    def _describe_cursor(self) -> None:
+        """Under the table: the highlighted value in full (a reason is long) and totals."""
+        result = self.result
+        if result is None:
+            return
+        out = Text(result.totals(), style="dim")
+        row = self.query_one(DataTable).cursor_row
+        if result.frame.height and 0 <= row < result.frame.height:
+            value = result.frame.get_column("value")[row]
+            out = Text.assemble(safe_text(value) if value is not None else NONE_LABEL,
+                                "\n", out)
+        self.query_one("#top-value", Static).update(out)
+
+    # ---- actions ---------------------------------------------------------------------
+
+    def action_key(self, step: int) -> None:
+        self.at = (self.at + step) % len(self.keys)
+        self.result = None
+        self.query_one(DataTable).clear()
+        self._show_key()
+
+    def action_pick(self) -> None:
+        result = self.result
+        row = self.query_one(DataTable).cursor_row
+        if result is None or not 0 <= row < result.frame.height:
+            return
+        self.dismiss((result.key.name, result.frame.get_column("value")[row]))
+

@@ -1,0 +1,157 @@
+"""The top values of one field over the rows of a search.
+
+During an incident the list answers "which messages?", the breakdown answers "why so
+many?": 3,000 queued messages are 2,400 "421 4.7.0 try again later" from one provider
+and a few timeouts; 900 failed logins are one remote address trying 300 accounts. The
+app's `t` and `tracemail search --top KEY` show it; picking a value narrows the search to
+it (`Filters.group`), with the same expression, so the counts agree.
+
+Reject and deferral texts differ in every row (addresses, host names, IPs, sizes), so
+their key is the *reason pattern*: the text with those parts replaced by "…", and the
+parts that say what happened (status code, enhanced code, the server's words) kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import polars as pl
+
+NONE_LABEL: Final = "(none)"
+"""How a null value reads in the breakdown (no reason, no client announced, ...)."""
+
+
+def reason_pattern(expr: pl.Expr) -> pl.Expr:
+    """`expr` (a reject/deferral text) with its per-message parts replaced by "…".
+
+    "host mx.b.test[203.0.113.9] said: 451 4.7.1 <ann@b.test>: ... Greylisted" and the
+    same from mx.c.test for bob@c.test are one pattern: the relay is a key of its own.
+    """
+    return (
+        expr.str.replace_all(r"<[^<>]*>", "<…>")
+        .str.replace_all(r"[^\s\[\]<>()]+\[[^\]]*\]", "…")  # host[ip]
+        .str.replace_all(r"\[[^\]]*\]", "[…]")  # [ip], [ip   15]
+        .str.replace_all(r"[^\s<>()\[\],;:]+@[^\s<>()\[\],;:]+", "…")  # bare addresses
+        .str.replace_all(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "…")  # bare IPv4
+        .str.replace_all(r"\d{4,}", "#")  # sizes, ports, counters; keeps 550 and 5.1.1
+    )
+
+
+def _domain_of(column: str) -> pl.Expr:
+    return pl.col(column).str.to_lowercase().str.extract(r"@([^@]+)$", 1)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One way to group a view's rows: a name for the command line, a label, the value."""
+
+    name: str
+    label: str
+    expr: pl.Expr
+
+
+def _col(name: str, label: str | None = None) -> Key:
+    return Key(name, label or name.replace("_", " "), pl.col(name).cast(pl.String))
+
+
+_REASON = Key("reason", "reason (pattern)", reason_pattern(pl.col("reason")))
+
+KEYS: Final[dict[str, tuple[Key, ...]]] = {
+    "accesses": (
+        _col("error", "failure reason"),
+        _col("remote_ip", "remote IP"),
+        _col("user"),
+        _col("protocol"),
+        _col("client"),
+        _col("server"),
+    ),
+    "received": (
+        _REASON,
+        Key("sender_domain", "sender domain", _domain_of("sender")),
+        _col("sender"),
+        _col("client_ip", "client IP"),
+        _col("recipient"),
+        _col("domain"),
+        _col("delivery"),
+        _col("folder"),
+        _col("spam_action", "spam action"),
+        _col("virus"),
+        _col("server"),
+    ),
+    "sent": (
+        _REASON,
+        Key("recipient_domain", "recipient domain", _domain_of("recipient")),
+        _col("relay_host", "relay host"),
+        _col("sender"),
+        _col("account"),
+        _col("recipient"),
+        _col("dsn", "DSN"),
+        _col("server"),
+    ),
+}
+"""The keys of each view, most useful first (the app opens on the first)."""
+
+
+def key(view: str, name: str) -> Key:
+    """The key `name` of `view`; ValueError naming the choices otherwise."""
+    for k in KEYS.get(view, ()):
+        if k.name == name:
+            return k
+    choices = ", ".join(k.name for k in KEYS.get(view, ()))
+    raise ValueError(f"no key {name!r} for {view}: choose one of {choices}")
+
+
+def group_expr(view: str, name: str, value: str | None) -> pl.Expr:
+    """True for the rows whose key `name` is `value` (None: the rows without one)."""
+    e = key(view, name).expr
+    return e.is_null() if value is None else (e == value).fill_null(False)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Rows per value of one key, most frequent first."""
+
+    view: str
+    key: Key
+    frame: pl.DataFrame
+    """`value` (String, null for "none"), `rows`, `share` (0..1 of `total`)."""
+    total: int
+    distinct: int
+    """Distinct values in all (the frame may hold only the top `limit`)."""
+
+    def totals(self) -> str:
+        """"142 rows, 6 values", and how many values are not listed."""
+        text = f"{_n(self.total, 'row')}, {_n(self.distinct, 'value')}"
+        more = self.distinct - self.frame.height
+        return text + (f" ({more:,} more not listed)" if more > 0 else "")
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def breakdown(frame: pl.DataFrame | pl.LazyFrame, view: str, name: str,
+              limit: int | None = None) -> Breakdown:
+    """Group the rows of `frame` (one view's rows) by key `name`.
+
+    Most rows first; the rows without a value (no reason: delivered) last whatever their
+    number, as the question is "which values?"; ties by value, so the same rows always
+    give the same table.
+    """
+    k = key(view, name)
+    counts = (
+        frame.lazy()
+        .group_by(k.expr.alias("value"))
+        .agg(pl.len().alias("rows"))
+        .sort([pl.col("value").is_null(), pl.col("rows"), pl.col("value")],
+              descending=[False, True, False])
+        .collect()
+    )
+    total = int(counts.get_column("rows").sum()) if counts.height else 0
+    top = counts if limit is None else counts.head(limit)
+    top = top.with_columns(
+        rows=pl.col("rows").cast(pl.Int64),
+        share=pl.col("rows") / max(total, 1),
+    )
+    return Breakdown(view, k, top, total, counts.height)
