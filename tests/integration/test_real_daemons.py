@@ -117,6 +117,24 @@ def test_a_temporary_refusal_finds_the_retry_that_got_through(lab: LabRun) -> No
     assert f"got through: accepted at {retry['time']} (result {retry['id']})" in " ".join(said)
 
 
+@pytest.mark.parametrize(("sid", "view", "rcpt", "notice_view", "told"), [
+    ("S02", "sent", "reject.me@example.net", "received", "alice@example.com"),
+    ("R18", "received", "jack@example.org", "sent", "petra@partner.test"),
+])
+def test_a_bounce_names_the_notice_the_sender_got(
+        lab: LabRun, sid: str, view: str, rcpt: str, notice_view: str, told: str) -> None:
+    """Postfix's `QID: sender non-delivery notification: NOTICE`: the bounced row names
+    the notice's queue id, and the notice's row (no sender: MAILER-DAEMON) names the
+    bounced message's. S02's notice went to alice's INBOX, R18's to petra's server."""
+    row = mail_row(search(lab, view), scenario(lab, sid), rcpt, sid)
+    assert row["bounce_notice"], f"{sid}: no bounce notice on {brief(row)}"
+    notices = [r for r in search(lab, notice_view)
+               if r["queue_id"] == row["bounce_notice"] and r["server"] == row["server"]]
+    assert [(n["recipient"], n["sender"], n["bounce_of"]) for n in notices] == [
+        (told, None, row["queue_id"])], notices
+    assert notices[0]["status"] in ("accepted", "delivered"), notices
+
+
 def test_address_verification_probes_are_no_mail(lab: LabRun) -> None:
     """R23's recipient verification made Postfix send probes (status=deliverable and
     undeliverable, found in the log by the scenario's evidence): no row may show them."""

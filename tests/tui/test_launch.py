@@ -191,6 +191,35 @@ async def test_details_of_a_sieve_forward_tell_how_the_copy_fared(
 
 
 @pytest.mark.anyio
+async def test_details_of_a_bounce_lead_to_the_notice_in_the_senders_inbox(
+    real_session: launch.Session, tmp_path: Path
+) -> None:
+    """S02: the remote refused alice's mail; her details say the bounce notice reached her
+    INBOX, and `r` opens that notice, whose details say which message bounced."""
+    src = real_session.source
+    app = TracemailApp(src, now=frozen_now, export_dir=tmp_path, status=real_session.status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0 and not real_session.status())
+        row = src.scan("sent").filter(pl.col("queue_id") == "2C1B3162575").collect().row(
+            0, named=True)
+        app.open_detail("sent", row["id"])
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        body = " ".join(plain(screen.query_one("#detail-content", Static)).split())
+        assert ("Our server sent alice@example.com a bounce notice about it at "
+                "2026-11-27T05:40:17 (queue id 3D953162577): delivered to INBOX") in body
+        await pilot.press("r")
+        await settle(pilot)
+        notice = app.screen
+        assert isinstance(notice, DetailScreen) and notice.view == "received"
+        assert notice.row is not None and notice.row["queue_id"] == "3D953162577"
+        body = " ".join(plain(notice.query_one("#detail-content", Static)).split())
+        assert ("This is a bounce notice from our mail server: it tells alice@example.com "
+                "that the message to reject.me@example.net (queue id 2C1B3162575") in body
+
+
+@pytest.mark.anyio
 async def test_details_of_a_failed_login_lead_to_the_users_next_login(
     real_session: launch.Session, tmp_path: Path
 ) -> None:

@@ -1,6 +1,7 @@
 """What rows of other keys add to an explanation (store/related.py): how a Sieve forward's
-copy fared, whether a sending server's retry got through, whose forward a copy is, and
-what happened around a failed login. Plain sentences for the detail screen and the PDF.
+copy fared, whether a sending server's retry got through, whose forward a copy is, whether
+the sender of a bounced message was told (and, for a notice, what bounced), and what
+happened around a failed login. Plain sentences for the detail screen and the PDF.
 """
 
 from __future__ import annotations
@@ -26,6 +27,25 @@ RETRY_TEXT: Final[dict[str, str]] = {
     "refused": "The sending server tried again {times} and was refused {each} ({when}).",
     "none": "The logs show no later attempt from this sender to this recipient (yet).",
 }
+
+# The bounce notice sent for a bounced row (store/related.py): "was the sender told?"
+NOTICE_TEXT: Final = ("Our server sent {to} a bounce notice about it at {time} (queue id {qid}): "
+                      "{fate} (result {id}).")
+NOTICE_FATE: Final[dict[str, str]] = {
+    "delivered": "delivered{to_folder}",
+    "accepted": "accepted{in_folder}",
+    "quarantined": "quarantined{in_folder}",
+    "sent.delivered": "the sender's server took it{relay}",
+    "queued": "not delivered yet; our server keeps retrying{said}",
+    "rejected": "refused{said}, so the sender was not told",
+}
+NOTICE_UNSHOWN: Final = ("Our server sent the sender a bounce notice (queue id {qid}); its "
+                         "delivery is not shown here.")
+COPY_NOTICE: Final = " Our server sent the original sender a bounce notice (queue id {qid})."
+# A bounce notice's own row, seen from its view.
+BOUNCED_TEXT: Final = ("This is a bounce notice from our mail server: it tells {to} that "
+                       "the message to {rcpt} (queue id {qid}, {time}, result {id}) could "
+                       "not be delivered{said}.")
 
 # A sent row that is a forwarded copy, seen from Sent (store/related.py).
 ORIGINAL_TEXT: Final = (
@@ -60,18 +80,56 @@ def related_sentences(view: str, row: Mapping[str, Any], related: Related, *,
         out += _around_failure(row, related)
     out += [ORIGINAL_TEXT.format(recipient=show(o.get("recipient")), time=show(o.get("time")),
                                  id=show(o.get("id"))) for o in related.originals]
+    out += _bounce_notice(row, related)
+    out += [BOUNCED_TEXT.format(to=show(row.get("recipient")), rcpt=show(b.get("recipient")),
+                                qid=show(b.get("queue_id")), time=show(b.get("time")),
+                                id=show(b.get("id")), said=_said(b, ": ", ""))
+            for b in (*related.bounced, *related.bounced_received)]
     return out
 
 
+def _said(row: Mapping[str, Any], lead: str = " (last answer: ", close: str = ")") -> str:
+    """The server's last word on `row` between `lead` and `close`, or nothing."""
+    reason = row.get("reason")
+    return f"{lead}{show(reason)}{close}" if reason else ""
+
+
+def _bounce_notice(row: Mapping[str, Any], related: Related) -> list[str]:
+    """Was the sender of a bounced row told: the notice's fate, from its own row."""
+    if not row.get("bounce_notice"):
+        return []
+    out = []
+    for view, notice in ([("received", n) for n in related.notices]
+                         + [("sent", n) for n in related.notices_sent]):
+        status = str(notice.get("status"))
+        key = "sent.delivered" if (view, status) == ("sent", "delivered") else status
+        if view == "received" and status == "accepted":
+            key = "delivered" if notice.get("delivery") == "delivered" else "accepted"
+        folder = notice.get("folder")
+        fate = NOTICE_FATE.get(key, status).format(
+            to_folder=f" to {show(folder)}" if folder else "",
+            in_folder=f" (folder {show(folder)})" if folder else "",
+            relay=f" ({show(notice.get('relay_host'))})" if notice.get("relay_host") else "",
+            said=_said(notice))
+        out.append(NOTICE_TEXT.format(to=show(notice.get("recipient")),
+                                      time=show(notice.get("time")),
+                                      qid=show(notice.get("queue_id")), fate=fate,
+                                      id=show(notice.get("id"))))
+    return out or [NOTICE_UNSHOWN.format(qid=show(row.get("bounce_notice")))]
+
+
 def _forward_copy(copy: Mapping[str, Any]) -> str:
-    """One sentence on the outcome of a forwarded copy, with the server's last word."""
-    reason = copy.get("reason")
+    """One sentence on the outcome of a forwarded copy, with the server's last word (and,
+    when it bounced, the notice that went back to the original sender)."""
     relay = copy.get("relay_host")
-    return FORWARD_COPY_TEXT[copy["status"]].format(
+    text = FORWARD_COPY_TEXT[copy["status"]].format(
         to=copy.get("recipient") or "?",
         relay=f" ({relay})" if relay else "",
-        said=f" (last answer: {reason})" if reason else "",
+        said=_said(copy),
     )
+    if copy.get("status") == "rejected" and copy.get("bounce_notice"):
+        text += COPY_NOTICE.format(qid=show(copy.get("bounce_notice")))
+    return text
 
 
 def _retries(related: Related) -> str:

@@ -11,6 +11,11 @@
 - **The original of a copy.** Seen from Sent, a forwarded copy is mail from a stranger to
   a stranger (the original sender, the forward's target): its original received row says
   whose forward it is.
+- **Bounce notices.** When mail bounces after it was queued, Postfix sends the envelope
+  sender a notice, a message of its own (`bounce_notice` / `bounce_of` link the two queue
+  ids; lab S02, R18, R27). "Was the sender told?" is answered by the notice's row: a
+  received row when the sender is one of our users, a sent row when it is remote. Seen
+  from the notice ("what is this MAILER-DAEMON mail?"), its row says which message bounced.
 - **Around a failed login.** "Why can't this user log in?" needs two more facts: did the
   user get in afterwards (and from where), and is this address failing for many accounts
   (password guessing) or for this one only (real corpus: S07's and A04's failures for
@@ -41,7 +46,7 @@ AFTER: Final = dt.timedelta(days=6)
 MAX_RETRIES: Final = 5
 # What a report says of a related row, plus the addresses that decide its scope.
 FORWARD_COLUMNS: Final = ("id", "time", "status", "reason", "sender", "recipient", "account",
-                          "dsn", "relay_host", "queue_id")
+                          "dsn", "relay_host", "queue_id", "bounce_notice")
 RETRY_COLUMNS: Final = ("id", "time", "status", "reason", "sender", "recipient", "dsn",
                         "delivery", "folder", "forwarded_to", "queue_id")
 ACCESS_COLUMNS: Final = ("id", "time", "status", "error", "user", "protocol", "remote_ip")
@@ -55,7 +60,9 @@ Row = dict[str, Any]
 
 # Each field of `Related` and the view its rows belong to, in the order `r` opens them.
 FIELD_VIEWS: Final = (("forwards", "sent"), ("retries", "received"),
-                      ("originals", "received"), ("logins", "accesses"),
+                      ("originals", "received"), ("notices", "received"),
+                      ("notices_sent", "sent"), ("bounced", "sent"),
+                      ("bounced_received", "received"), ("logins", "accesses"),
                       ("burst", "accesses"))
 
 
@@ -69,6 +76,14 @@ class Related:
     """Later received rows of the same sender and recipient, after a temporary refusal."""
     originals: tuple[Row, ...] = ()
     """Received rows whose Sieve redirect this sent row is the copy of."""
+    notices: tuple[Row, ...] = ()
+    """The bounce notice this row's bounce caused, delivered to one of our users."""
+    notices_sent: tuple[Row, ...] = ()
+    """The same, sent to a remote sender."""
+    bounced: tuple[Row, ...] = ()
+    """A bounce notice's row: the sent rows (our users' mail) it reports as bounced."""
+    bounced_received: tuple[Row, ...] = ()
+    """The same when the bounced mail came from outside (received rows)."""
     logins: tuple[Row, ...] = ()
     """The same user's first successful login after a failed one."""
     burst: tuple[Row, ...] = ()
@@ -105,14 +120,48 @@ def find(scan: Callable[[str], pl.LazyFrame], view: str, row: Mapping[str, Any])
     """The related rows of `row` of `view`; `scan(view)` gives a view's rows."""
     if view == "received":
         return Related(tuple(forward_copies(scan("sent"), row)),
-                       tuple(later_attempts(scan("received"), row)))
+                       tuple(later_attempts(scan("received"), row)), **_bounces(scan, row))
     if view == "sent":
-        return Related(originals=tuple(forwarded_from(scan("received"), row)))
+        return Related(originals=tuple(forwarded_from(scan("received"), row)),
+                       **_bounces(scan, row))
     if view == "accesses" and row.get("status") == "failed":
         accesses = scan("accesses")
         return Related(logins=tuple(later_login(accesses, row)),
                        burst=tuple(address_failures(accesses, row)))
     return Related()
+
+
+def _bounces(scan: Callable[[str], pl.LazyFrame],
+             row: Mapping[str, Any]) -> dict[str, tuple[Row, ...]]:
+    """The notice of a bounced row, or the bounced rows of a notice (Related fields)."""
+    out: dict[str, tuple[Row, ...]] = {}
+    if row.get("bounce_notice"):
+        out["notices"] = tuple(linked(scan("received"), row, "bounce_notice", RETRY_COLUMNS))
+        out["notices_sent"] = tuple(linked(scan("sent"), row, "bounce_notice", FORWARD_COLUMNS))
+    if row.get("bounce_of"):
+        # Mail between two of our users is in both views: the sender's side is told.
+        out["bounced"] = tuple(linked(scan("sent"), row, "bounce_of", FORWARD_COLUMNS))
+        if not out["bounced"]:
+            out["bounced_received"] = tuple(
+                linked(scan("received"), row, "bounce_of", RETRY_COLUMNS))
+    return out
+
+
+def linked(frame: pl.LazyFrame, row: Mapping[str, Any], link: str,
+           columns: tuple[str, ...]) -> list[Row]:
+    """Rows of `frame` whose queue id is `row[link]`, on `row`'s server, oldest first: the
+    notice comes after the bounce (`bounce_notice`), the bounce before it (`bounce_of`);
+    the time window tells a reused queue id from this one."""
+    qid, t = row.get(link), row.get("time")
+    if not qid or not isinstance(t, dt.datetime):
+        return []
+    window = ((pl.col("time") >= t - BEFORE) & (pl.col("time") <= t + AFTER)
+              if link == "bounce_notice"
+              else (pl.col("time") >= t - AFTER) & (pl.col("time") <= t + BEFORE))
+    found = frame.filter(
+        (pl.col("queue_id") == qid) & (pl.col("server") == row.get("server")) & window
+    ).select(columns).sort("time", "id").head(MAX_RETRIES).collect()
+    return found.to_dicts()
 
 
 def targets(forwarded_to: object) -> list[str]:

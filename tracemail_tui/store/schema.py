@@ -69,6 +69,8 @@ RECEIVED: Final[dict[str, pl.DataType]] = {
     "subject_source": pl.String(),  # postfix (header_checks) or dovecot (mail_log)
     "orig_recipient": pl.String(),  # orig_to= (alias / plus address) when it differs
     "helo": pl.String(),
+    "bounce_notice": pl.String(),  # queue id of the bounce notice sent for this row
+    "bounce_of": pl.String(),  # a bounce notice: queue id of the message it is about
 }
 
 SENT: Final[dict[str, pl.DataType]] = {
@@ -97,6 +99,8 @@ SENT: Final[dict[str, pl.DataType]] = {
     # extras
     "subject_source": pl.String(),
     "client_ip": pl.String(),
+    "bounce_notice": pl.String(),  # queue id of the bounce notice sent to the sender
+    "bounce_of": pl.String(),  # a bounce notice: queue id of the message it is about
 }
 
 # Mailbox events (LMTP/Sieve deliveries and mail_log events) that `locate` replays.

@@ -55,6 +55,9 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
         "pickup": k == "pickup", "sar": k.is_in(["subject", "action", "reject"]),
         "subject": k == "subject", "action": k == "action", "message_id": k == "message_id",
         "ndr_of": k == "ndr_of",
+        # The bounce notice Postfix sent the sender (not a delay warning, not the
+        # postmaster's copy): the sender's answer to "was I told?" (lab S02, R18, R27).
+        "ndr": (k == "ndr") & (pl.col("status") == "sender non-delivery"),
     }
     wanted = {
         "client_host": ("client", "reject"), "client_ip": ("client", "reject"),
@@ -62,7 +65,7 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
         "sender": ("qmgr", "pickup", "sar"), "size": ("qmgr",), "nrcpt": ("qmgr",),
         "message_id": ("message_id",), "subject_raw": ("subject",), "helo": ("sar",),
         "status": ("action",), "text": ("action",), "dsn": ("action",),
-        "recipient": ("action", "subject"), "link_qid": ("ndr_of",),
+        "recipient": ("action", "subject"), "link_qid": ("ndr_of", "ndr"),
     }
     ev = ev.with_columns(
         [pl.when(masks[m]).then(pl.col(c)).alias(f"_{c}_{m}")
@@ -107,6 +110,7 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
         removed=(k == "removed").any(),
         deleted_time=pl.col("_del_t").max(),
         ndr_of=first("link_qid", "ndr_of"),
+        notice=first("link_qid", "ndr"),
     )
 
 
@@ -289,6 +293,15 @@ def _ids(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _bounce_links() -> dict[str, pl.Expr]:
+    """The queue ids that tie a bounce to its notice: `bounce_notice` on the rows that
+    bounced (the notice is about them, not about the message's delivered recipients),
+    `bounce_of` on the notice's own rows."""
+    bounced = pl.col("d_status").is_in(["bounced", "expired"]).fill_null(False)
+    return {"bounce_notice": pl.when(bounced).then(pl.col("notice")),
+            "bounce_of": pl.col("ndr_of")}
+
+
 def _received_view(r: pl.DataFrame) -> pl.DataFrame:
     # An MTA forward's row is about our address (orig_to), forwarded to the one delivered to.
     fwd = pl.col("mta_forward")
@@ -351,6 +364,7 @@ def _received_view(r: pl.DataFrame) -> pl.DataFrame:
         dsn=pl.coalesce(pl.when(pl.col("is_rejected")).then(pl.col("reject_dsn")), pl.col("dsn")),
         size=pl.coalesce("size", "dv_size"),
         orig_recipient=pl.col("orig_to").str.to_lowercase(),
+        **_bounce_links(),
     )
     return schema.conform("received", out).with_columns(_key=out.get_column("key"))
 
@@ -389,5 +403,6 @@ def _sent_view(s: pl.DataFrame) -> pl.DataFrame:
         spam_action=pl.col("sp_action"),
         spam_score=pl.col("sp_score"),
         size=pl.coalesce("size", "dv_size"),
+        **_bounce_links(),
     )
     return schema.conform("sent", out).with_columns(_key=out.get_column("key"))

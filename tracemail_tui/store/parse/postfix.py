@@ -324,7 +324,8 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
         rf"^(?:sender|postmaster) (?:non-delivery|delay) notification: {QID}$")
     ndr_pre = body.str.contains(" notification: ", literal=True)
     take(ndr, "ndr", frame=withq, pre=ndr_pre,
-         link_qid=body.str.extract(rf"notification: ({QID})$", 1))
+         link_qid=body.str.extract(rf"notification: ({QID})$", 1),
+         status=body.str.extract(r"^(\w+ [\w-]+) notification", 1))  # "sender non-delivery"
     # The notice's own key learns where it came from (its origin is not smtpd/pickup).
     sub = withq.filter(ndr_pre).filter(ndr)
     if sub.height:
