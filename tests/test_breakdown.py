@@ -50,6 +50,13 @@ def test_reason_pattern_keeps_what_happened_and_drops_who() -> None:
         "Client host […] blocked using zen.spamhaus.org")
     assert pattern("lost connection after DATA (5242880 bytes) from 10.1.2.3") == (
         "lost connection after DATA (# bytes) from …")
+    assert pattern("lost connection after DATA (512 bytes)") == (
+        "lost connection after DATA (# bytes)")
+    # Rspamd's score differs per message: one pattern for "add header" (real corpus R08).
+    assert pattern("spam: add header (score 7.4)") == pattern("spam: add header (score -0.5)") \
+        == "spam: add header (score #)"
+    assert pattern('clamav: virus found: "Win.Trojan.Agent-6325423-0"') == (
+        'clamav: virus found: "…"')
 
 
 def test_breakdown_counts_orders_and_puts_no_value_last(views: dict[str, pl.DataFrame]) -> None:

@@ -105,6 +105,13 @@ def test_search_store_equals_search_logs(ingested: tuple[Path, Path]) -> None:
     assert narrowed[0] == narrowed[1] and 0 < len(narrowed[0]) < len(every)
     both = run(app, ["search", "sent", str(logs), "--store", str(store)])
     assert both.exit_code == 2 and "not both" in both.output
+    # --top and --where (a reason pattern) count and narrow both sources alike
+    for args in (["--top", "reason", "-f", "json"],
+                 ["--where", "reason=host … said: 451 4.3.0 <…>: Temporary lookup failure, "
+                  "try again later (lab sink) (in reply to RCPT TO command)", "-f", "json"]):
+        got = [json.loads(run(app, ["search", "sent", *where, *args]).output)
+               for where in ([str(logs)], ["--store", str(store)])]
+        assert got[0] == got[1] and len(got[0]) > 1
 
 
 def test_locate_store_equals_locate_logs(ingested: tuple[Path, Path]) -> None:

@@ -6,13 +6,15 @@ and a few timeouts; 900 failed logins are one remote address trying 300 accounts
 app's `t` and `tracemail search --top KEY` show it; picking a value narrows the search to
 it (`Filters.group`), with the same expression, so the counts agree.
 
-Reject and deferral texts differ in every row (addresses, host names, IPs, sizes), so
-their key is the *reason pattern*: the text with those parts replaced by "…", and the
-parts that say what happened (status code, enhanced code, the server's words) kept.
+Reject and deferral texts differ in every row (addresses, host names, IPs, sizes, spam
+scores), so their key is the *reason pattern*: the text with those parts (and quoted
+names) replaced by "…" or "#", and the parts that say what happened (status code,
+enhanced code, the server's words) kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,16 +32,34 @@ def reason_pattern(expr: pl.Expr) -> pl.Expr:
     """
     return (
         expr.str.replace_all(r"<[^<>]*>", "<…>")
+        .str.replace_all(r'"[^"]*"', '"…"')  # a virus name: the `virus` key lists them
         .str.replace_all(r"[^\s\[\]<>()]+\[[^\]]*\]", "…")  # host[ip]
         .str.replace_all(r"\[[^\]]*\]", "[…]")  # [ip], [ip   15]
         .str.replace_all(r"[^\s<>()\[\],;:]+@[^\s<>()\[\],;:]+", "…")  # bare addresses
         .str.replace_all(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "…")  # bare IPv4
-        .str.replace_all(r"\d{4,}", "#")  # sizes, ports, counters; keeps 550 and 5.1.1
+        .str.replace_all(r"\bscore([ =])-?\d+(?:\.\d+)?", "score$1#")  # spam: add header
+        .str.replace_all(r"\b\d+ bytes\b", "# bytes")  # lost connection after DATA
+        .str.replace_all(r"\d{4,}", "#")  # ports, counters; keeps 550 and 5.1.1
     )
 
 
+def per_distinct(column: str, fn: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """`fn(pl.col(column))`, computed once per distinct value and mapped back to the rows.
+
+    A million rows hold a few thousand reject texts or addresses, and the string work is
+    the cost: 1M sent rows, the pane's refresh with a picked reason pattern went from
+    ~260 ms to ~45 ms, the breakdown by reason from ~415 ms to ~200 ms (same rows).
+    """
+    def mapped(values: pl.Series) -> pl.Series:
+        distinct = values.unique().drop_nulls()
+        keys = distinct.to_frame().select(fn(pl.col(values.name))).to_series()
+        return values.replace_strict(distinct, keys, default=None, return_dtype=pl.String)
+
+    return pl.col(column).map_batches(mapped, return_dtype=pl.String)
+
+
 def _domain_of(column: str) -> pl.Expr:
-    return pl.col(column).str.to_lowercase().str.extract(r"@([^@]+)$", 1)
+    return per_distinct(column, lambda c: c.str.to_lowercase().str.extract(r"@([^@]+)$", 1))
 
 
 @dataclass(frozen=True)
@@ -55,7 +75,7 @@ def _col(name: str, label: str | None = None) -> Key:
     return Key(name, label or name.replace("_", " "), pl.col(name).cast(pl.String))
 
 
-_REASON = Key("reason", "reason (pattern)", reason_pattern(pl.col("reason")))
+_REASON = Key("reason", "reason (pattern)", per_distinct("reason", reason_pattern))
 
 KEYS: Final[dict[str, tuple[Key, ...]]] = {
     "accesses": (
