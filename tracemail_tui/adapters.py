@@ -16,6 +16,7 @@ from tracemail_tui import config
 from tracemail_tui.export import csv_export
 from tracemail_tui.export import explain as explain_mod
 from tracemail_tui.export.privacy import Privacy
+from tracemail_tui.store import breakdown
 from tracemail_tui.store import evidence as evidence_mod
 from tracemail_tui.store import related as related_mod
 from tracemail_tui.store.correlate import locate as locate_mod
@@ -71,6 +72,17 @@ def export_csv(source: Source, view: str, filters: Filters, directory: Path) -> 
     path = directory / f"tracemail-{view}-{_stamp(filters)}{status}.csv"
     frame = _privacy().frame(query(source, view, filters).collect(), view)
     csv_export.write_csv(frame, path, view=view)
+    return path
+
+
+def export_breakdown(source: Source, view: str, filters: Filters, key: str,
+                     directory: Path) -> Path:
+    """Write the CSV of the rows per value of `key` (every value, not only those the
+    screen lists), counted on the rows the CSV export would write; returns the file."""
+    frame = _privacy().frame(query(source, view, filters).collect(), view)
+    counted = breakdown.breakdown(frame, view, key)
+    path = directory / f"tracemail-{view}-{_stamp(filters)}-top-{_safe_name(key)}.csv"
+    csv_export.write_frame_csv(counted.frame.with_columns(pl.col("share").round(4)), path)
     return path
 
 

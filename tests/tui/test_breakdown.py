@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import polars as pl
 import pytest
 from textual.widgets import DataTable, Static
 
 from tests.tui import synthetic
-from tests.tui.data import DAY, lines_for, store
+from tests.tui.data import DAY, append_rows, lines_for, new_received, store
 from tests.tui.helpers import make_app, pane, plain, settle
 from tracemail_tui.screens.breakdown import BreakdownScreen
 from tracemail_tui.screens.trace import TraceScreen
@@ -119,3 +123,52 @@ async def test_a_narrowed_view_keeps_its_other_filters() -> None:
         await settle(pilot)
         assert p.filters == Filters(date=DAY, status="rejected", group=("reason", value))
         assert p.result is not None and p.result.total == rows
+
+
+async def test_counts_follow_new_rows_and_keep_the_cursor_on_its_value() -> None:
+    """During an incident the counts keep moving: new rows are counted again (the screen
+    polls the source like the panes do) and the highlighted value stays highlighted."""
+    src = store()
+    app = make_app(src, "received")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await _open(pilot, app)
+        await pilot.press("right", "right")  # sender: one value per row, easy to follow
+        await settle(pilot)
+        assert screen.result is not None and screen.result.key.name == "sender"
+        table = screen.query_one(DataTable)
+        table.move_cursor(row=1)
+        await settle(pilot)
+        value = screen.result.frame.get_column("value")[1]
+        before = screen.result.total
+        # 20 new rows from a new sender: it becomes the top value, the others move down.
+        new = pl.concat([new_received(f"n{i}", second=i).with_columns(
+            sender=pl.lit("burst@spam.test")) for i in range(20)])
+        append_rows(src, "received", new)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            await app.workers.wait_for_complete()
+            if screen.result is not None and screen.result.total == before + 20:
+                break
+        assert screen.result is not None and screen.result.total == before + 20
+        assert screen.result.frame.row(0)[:2] == ("burst@spam.test", 20)
+        assert table.cursor_row == 2  # moved down with its value
+        assert screen.result.frame.get_column("value")[table.cursor_row] == value
+
+
+async def test_e_writes_every_value_as_csv(tmp_path: Path) -> None:
+    src = store()
+    app = make_app(src, "sent", export_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        p = pane(app, "sent")
+        await _open(pilot, app)
+        await pilot.press("e")
+        await settle(pilot)
+        await app.workers.wait_for_complete()
+        (path,) = tmp_path.glob("tracemail-sent-*-top-reason.csv")
+        got = list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
+        want = breakdown.breakdown(query(src, "sent", p.filters).collect(), "sent", "reason")
+        assert [(r["value"] or None, int(r["rows"])) for r in got] == want.frame.select(
+            "value", "rows").rows()
+        assert oct(path.stat().st_mode & 0o777) == "0o600"  # personal data

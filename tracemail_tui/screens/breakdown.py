@@ -3,12 +3,14 @@
 "Why are 3,000 messages queued?" is a question about values, not rows: this screen
 counts the view's current rows (same filters) per reason pattern, relay, remote IP, ...
 `←`/`→` change the field, `enter` narrows the view to the highlighted value
-(`Filters.group`, the same expression as the count) and `esc` goes back unchanged.
-Counting runs in a thread worker; every value is shown literally (log content).
+(`Filters.group`, the same expression as the count), `e` writes every value as CSV and
+`esc` goes back unchanged. Counting runs in a thread worker, again when new rows arrive
+(the counts of an incident keep moving); every value is shown literally (log content).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
+from tracemail_tui import adapters
 from tracemail_tui.store import breakdown
 from tracemail_tui.store.breakdown import NONE_LABEL, Breakdown
 from tracemail_tui.store.query import Filters, Source, query
@@ -28,6 +31,8 @@ from tracemail_tui.widgets.safe_text import notify_safe, safe_text
 TOP = 500
 """Values listed (the rest are counted in the title): a screen is not a report."""
 BAR = 10
+LIVE_S = 1.0
+"""How often new rows are looked for (a recount costs ~0.1-0.3 s at 1M rows)."""
 
 Picked = tuple[str, str | None]
 """What `enter` hands back: (key name, value), for `Filters.group`."""
@@ -52,11 +57,13 @@ class BreakdownScreen(Screen[Picked | None]):
     """Top values of one key over the rows of one view; dismisses with the pick."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "key(-1)", "Prev field", key_display="←", priority=True,
-                id="top.prev"),
-        Binding("right", "key(1)", "Next field", key_display="→", priority=True,
+        # One footer entry for both arrows: the footer must keep Quit and Help at 80x24.
+        Binding("left", "key(-1)", "Previous field", key_display="←", priority=True,
+                show=False, id="top.prev"),
+        Binding("right", "key(1)", "Field", key_display="← →", priority=True,
                 id="top.next"),
-        Binding("enter", "pick", "Show these rows", priority=True, id="top.pick"),
+        Binding("enter", "pick", "Show rows", priority=True, id="top.pick"),
+        Binding("e", "export", "CSV", id="top.export"),
         Binding("escape,t", "dismiss(None)", "Back", id="top.back"),
     ]
 
@@ -68,6 +75,8 @@ class BreakdownScreen(Screen[Picked | None]):
         self.keys = breakdown.KEYS[view]
         self.at = 0
         self.result: Breakdown | None = None
+        self.generation = -1  # of the source, when the shown counts were taken
+        self.busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="top"):
@@ -87,6 +96,7 @@ class BreakdownScreen(Screen[Picked | None]):
         table.add_column("value", key="value")
         table.focus()
         self._show_key()
+        self.set_interval(LIVE_S, self._poll_live)
 
     # ---- counting --------------------------------------------------------------------
 
@@ -102,24 +112,44 @@ class BreakdownScreen(Screen[Picked | None]):
                           f"  {self.at + 1}/{len(self.keys)}  ← → field · enter: show rows")
         )
         self.query_one("#top-value", Static).update("counting…")
-        self._count(k.name)
+        self._start_count()
+
+    def _start_count(self) -> None:
+        self.busy = True
+        self._count(self.keys[self.at].name, self.source.generation)
+
+    def _poll_live(self) -> None:
+        """New rows arrived: count again (one count at a time, never while hidden)."""
+        if (not self.busy and self.result is not None and self.app.screen is self
+                and self.source.generation != self.generation):
+            self._start_count()
 
     @work(thread=True, exclusive=True, group="top", exit_on_error=False)
-    def _count(self, name: str) -> None:
+    def _count(self, name: str, generation: int) -> None:
         try:
             result = count(self.source, self.view, self.filters, name)
         except Exception as exc:  # a broken store: say so, keep the screen usable
-            self.app.call_from_thread(notify_safe, self, f"Counting failed: {exc}",
-                                      severity="error")
+            self.app.call_from_thread(self._failed, exc)
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._shown, result)
+            self.app.call_from_thread(self._shown, result, generation)
 
-    def _shown(self, result: Breakdown) -> None:
+    def _failed(self, exc: Exception) -> None:
+        self.busy = False
+        notify_safe(self, f"Counting failed: {exc}", severity="error")
+
+    def _shown(self, result: Breakdown, generation: int) -> None:
         if result.key.name != self.keys[self.at].name:
-            return  # the user moved on to another field meanwhile
-        self.result = result
+            return  # the user moved on to another field meanwhile (its count is coming)
+        self.busy = False
+        self.generation = generation
         table = self.query_one(DataTable)
+        # A recount keeps the cursor on the value it was on (its row may have moved).
+        old = self.result
+        keep = (old.frame.get_column("value")[table.cursor_row]
+                if old is not None and old.key.name == result.key.name
+                and 0 <= table.cursor_row < old.frame.height else None)
+        self.result = result
         table.clear()
         for i, (value, rows, share) in enumerate(result.frame.iter_rows()):
             table.add_row(
@@ -129,6 +159,10 @@ class BreakdownScreen(Screen[Picked | None]):
                 safe_text(value) if value is not None else Text(NONE_LABEL, style="dim"),
                 key=str(i),
             )
+        if keep is not None:
+            hits = result.frame.get_column("value").eq_missing(keep).arg_true()
+            if len(hits):
+                table.move_cursor(row=int(hits[0]), animate=False)
         self._describe_cursor()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -154,6 +188,22 @@ class BreakdownScreen(Screen[Picked | None]):
         self.result = None
         self.query_one(DataTable).clear()
         self._show_key()
+
+    def action_export(self) -> None:
+        """Every value of the field (not only the listed top) as CSV, in a worker."""
+        self.notify(f"Exporting the {self.keys[self.at].label} counts as CSV…", timeout=2)
+        self._export(self.keys[self.at].name, getattr(self.app, "export_dir", Path.cwd()))
+
+    @work(thread=True, group="top-export", exit_on_error=False)
+    def _export(self, name: str, directory: Path) -> None:
+        try:
+            path = adapters.export_breakdown(self.source, self.view, self.filters, name,
+                                             directory)
+        except Exception as exc:  # reported, never a crash
+            self.app.call_from_thread(notify_safe, self, f"CSV export failed: {exc}",
+                                      severity="error")
+            return
+        self.app.call_from_thread(notify_safe, self, f"CSV written: {path}", title="Export")
 
     def action_pick(self) -> None:
         result = self.result
