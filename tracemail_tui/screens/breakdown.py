@@ -29,7 +29,7 @@ from tracemail_tui.store.query import Filters, Source, query
 from tracemail_tui.widgets.safe_text import notify_safe, safe_text
 
 TOP = 500
-"""Values listed (the rest are counted in the title): a screen is not a report."""
+"""Values listed (the totals under the table count them all; `e` exports them all)."""
 BAR = 10
 LIVE_S = 1.0
 """How often new rows are looked for (a recount costs ~0.1-0.3 s at 1M rows)."""
