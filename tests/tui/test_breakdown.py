@@ -172,3 +172,16 @@ async def test_e_writes_every_value_as_csv(tmp_path: Path) -> None:
         assert [(r["value"] or None, int(r["rows"])) for r in got] == want.frame.select(
             "value", "rows").rows()
         assert oct(path.stat().st_mode & 0o777) == "0o600"  # personal data
+
+
+async def test_an_empty_view_counts_nothing_and_enter_stays() -> None:
+    app = make_app(MemoryStore(), "sent")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await _open(pilot, app)
+        assert screen.result is not None and (screen.result.total, screen.result.distinct) == (
+            0, 0)
+        assert "0 rows, 0 values" in plain(screen.query_one("#top-value", Static))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
