@@ -136,7 +136,7 @@ def _ingest(session: Session, ingestor: Ingestor) -> None:
         session.progress = None
 
 
-def _live(store: ParquetStore, paths: list[Path], hosts: dict[str, str]) -> Session:
+def live_session(store: ParquetStore, paths: list[Path], hosts: dict[str, str]) -> Session:
     """A session whose thread tails `paths` into the writable `store`."""
     session = Session(store)
     ingestor = Ingestor(store, [str(p) for p in paths], hosts=hosts, on_warning=session.warn)
@@ -163,7 +163,7 @@ def open_paths(paths: list[Path]) -> Session:
         session = Session(store, note="read-only: another tracemail process ingests")
         session.on_close(store.close)
         return session
-    return _live(store, paths, cfg.hosts)
+    return live_session(store, paths, cfg.hosts)
 
 
 def open_demo() -> Session:
@@ -178,7 +178,7 @@ def open_demo() -> Session:
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    session = _live(store, [logs], {})
+    session = live_session(store, [logs], {})
     session.on_close(lambda: shutil.rmtree(scratch, ignore_errors=True))
     # Live lines continue the bundled logs' timeline (fixed dates), so they land on the
     # day the app opens on, whatever the calendar says.

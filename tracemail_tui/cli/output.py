@@ -86,17 +86,27 @@ def _binary(out: IO[str]) -> IO[bytes] | None:
     return binary if binary is not None and encoding == "utf8" else None
 
 
-def write_table(df: pl.DataFrame, out: IO[str], view: str) -> None:
-    """Aligned columns, one row per line, a header line first."""
+def write_table(df: pl.DataFrame, out: IO[str], view: str, *,
+                widths: dict[str, int] | None = None, header: bool = True) -> None:
+    """Aligned columns, one row per line, a header line first (unless `header` is off).
+
+    `widths` fixes each column's width (values cut to it): rows printed in several
+    batches (`search --follow`) then line up under one header.
+    """
     cols = [c for c in TABLE_COLUMNS.get(view, tuple(df.columns)) if c in df.columns]
-    cells = pl.DataFrame([_cells(df.get_column(c)) for c in cols]) if cols else pl.DataFrame()
-    widths = [max(len(c), cast(int, cells.get_column(c).str.len_chars().max() or 0))
-              for c in cols]
-    out.write("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip() + "\n")
+    fixed = widths or {}
+    cells = pl.DataFrame([_cells(df.get_column(c), fixed.get(c, MAX_CELL)) for c in cols]) \
+        if cols else pl.DataFrame()
+    widths_ = [fixed[c] if c in fixed
+               else max(len(c), cast(int, cells.get_column(c).str.len_chars().max() or 0))
+               for c in cols]
+    if header:
+        out.write("  ".join(c[:w].ljust(w) for c, w in zip(cols, widths_, strict=True))
+                  .rstrip() + "\n")
     if cells.height == 0:
         return
     lines = cells.select(pl.concat_str(
-        [pl.col(c).str.pad_end(w) for c, w in zip(cols, widths, strict=True)], separator="  ",
+        [pl.col(c).str.pad_end(w) for c, w in zip(cols, widths_, strict=True)], separator="  ",
     ).str.strip_chars_end())
     binary = _binary(out)
     if binary is None:

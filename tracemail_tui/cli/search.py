@@ -165,6 +165,12 @@ def search(
         help="Only rows whose KEY (a --top key) is VALUE, as --top prints it "
              "('(none)': rows without one).",
     )] = None,
+    follow: Annotated[bool, typer.Option(
+        "--follow", help="Print the matching rows, then each row that appears or changes "
+                         "as the logs grow (Ctrl-C ends; table, csv or jsonl).",
+    )] = False,
+    seconds: Annotated[float | None, typer.Option(
+        "--for", metavar="SECONDS", min=0, help="--follow: stop after SECONDS.")] = None,
 ) -> None:
     """Search one view (accesses, received, sent) of the logs (or of the store)."""
     if view not in schema.VIEWS:
@@ -183,6 +189,11 @@ def search(
         _check_key(view, top, "--top")
     if limit is not None and top is None:
         fail("--limit goes with --top")
+    if follow and (top is not None or fmt == "json"):
+        fail("--follow prints rows as they come: not with --top or --format json "
+             "(use jsonl)")
+    if seconds is not None and not follow:
+        fail("--for goes with --follow")
     filters = query.Filters(
         domain=domain, account=account, date=day, since=_parse_time(since, "--since"),
         until=_parse_time(until, "--until"), status=status, text=text or None,
@@ -191,6 +202,18 @@ def search(
     cfg = load_config()
     if cfg.scope:
         filters = filters.with_(scope=cfg.scope)
+    if follow:
+        from tracemail_tui.cli import follow as follow_mod
+
+        if store_dir is None:
+            paths = resolve_paths(paths, cfg)
+            for p in paths:
+                if not p.exists():
+                    fail(f"no such file or directory: {p}")
+        with _open_out(out) as fh:
+            follow_mod.run(paths, store_dir, cfg.hosts, view, filters,
+                           Privacy.from_config(cfg, redact=redact), fh, fmt, seconds)
+        return
     source: query.Source
     if store_dir is not None:
         source = store_instead_of_logs(paths, store_dir)

@@ -104,6 +104,7 @@ def write_csv(
     redact: Redactor | None = None,
     extras: bool = False,
     batch_rows: int = BATCH_ROWS,
+    header: bool = True,
 ) -> int:
     """Write the result list `df` of `view` as CSV; return the number of rows written.
 
@@ -117,11 +118,12 @@ def write_csv(
     separator = ";" if excel else ","
     terminator = "\r\n" if excel else "\n"
     with _binary_out(path_or_file) as out:
-        if excel:
+        if excel and header:
             out.write("\ufeff".encode())
-        # The header line is written by Polars too, so quoting rules stay identical.
-        header = pl.DataFrame(schema={name: pl.String for name in columns})
-        header.write_csv(out, separator=separator, line_terminator=terminator)
+        if header:  # off for the later batches of a stream (`search --follow`)
+            # The header line is written by Polars too, so quoting rules stay identical.
+            names = pl.DataFrame(schema={name: pl.String for name in columns})
+            names.write_csv(out, separator=separator, line_terminator=terminator)
         for offset in range(0, df.height, batch_rows):
             batch = df.slice(offset, batch_rows)
             if redact is not None:
