@@ -22,6 +22,7 @@ from typing import IO, Final
 import polars as pl
 
 from tracemail_tui.cli import output
+from tracemail_tui.cli.common import fail
 from tracemail_tui.export import csv_export
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import query
@@ -97,7 +98,9 @@ def run(paths: list[Path] | None, store_dir: Path | None, hosts: dict[str, str],
     if store_dir is not None:
         from tracemail_tui.cli.store_cmds import store_instead_of_logs
 
-        session = launch.Session(store_instead_of_logs(paths, store_dir))
+        store = store_instead_of_logs(paths, store_dir)
+        session = launch.Session(store)
+        session.on_close(store.close)
     else:
         scratch = Path(tempfile.mkdtemp(prefix="tracemail-follow-"))
         session = launch.live_session(ParquetStore(scratch / "store"), paths or [], hosts)
@@ -105,7 +108,8 @@ def run(paths: list[Path] | None, store_dir: Path | None, hosts: dict[str, str],
     end = None if seconds is None else time.monotonic() + seconds
     try:
         follow(session.source, view, filters, privacy, Printer(out, view, fmt),
-               lambda: end is not None and time.monotonic() >= end)
+               lambda: session.error is not None
+               or (end is not None and time.monotonic() >= end))
     except KeyboardInterrupt:
         pass
     finally:
@@ -114,6 +118,8 @@ def run(paths: list[Path] | None, store_dir: Path | None, hosts: dict[str, str],
             shutil.rmtree(scratch, ignore_errors=True)
         for sig, handler in before.items():
             signal.signal(sig, handler)
+    if session.error is not None:  # the tail died (the store could not be written...)
+        fail(f"ingest stopped: {session.error}")
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
