@@ -14,6 +14,7 @@ from tracemail_tui.cli import locate as _locate  # noqa: F401
 from tracemail_tui.cli import report as _report  # noqa: F401
 from tracemail_tui.cli import search as _search  # noqa: F401
 from tracemail_tui.cli import store_cmds as _store_cmds  # noqa: F401
+from tracemail_tui.cli import trace as _trace  # noqa: F401
 from tracemail_tui.cli import tui as _tui  # noqa: F401
 from tracemail_tui.cli.common import app
 
