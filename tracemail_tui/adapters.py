@@ -19,6 +19,7 @@ from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import breakdown
 from tracemail_tui.store import evidence as evidence_mod
 from tracemail_tui.store import related as related_mod
+from tracemail_tui.store import trace as trace_mod
 from tracemail_tui.store.correlate import locate as locate_mod
 from tracemail_tui.store.query import Filters, Source, query
 from tracemail_tui.store.related import Related
@@ -45,6 +46,20 @@ def related(source: Source, view: str, row: Row) -> Related:
     """Rows of other keys that finish `row`'s story (a Sieve forward's copies, the sender's
     later attempts), each in scope and shown as a row of its view is."""
     return _privacy().related(related_mod.find(source.scan, view, row))
+
+
+def same_message(source: Source, view: str, row: Row) -> list[tuple[str, Row]]:
+    """The other rows of `row`'s message (its Message-ID) in received and sent, oldest
+    first and in scope: the other recipients, the other side of mail between our users,
+    a forward's copy (`tracemail trace` lists them the same way)."""
+    if view not in ("received", "sent") or not row.get("message_id"):
+        return []
+    found = trace_mod.trace(source.scan, str(row["message_id"]))
+    privacy = _privacy()
+    out = [(v, r) for v in ("received", "sent")
+           for r in privacy.frame(getattr(found, v), v).to_dicts()
+           if (v, r["id"]) != (view, row.get("id"))]
+    return sorted(out, key=lambda vr: (vr[1]["time"] is None, vr[1]["time"], vr[1]["id"]))
 
 
 def explain(view: str, row: Row, more: Related | None = None) -> list[str]:

@@ -220,6 +220,38 @@ async def test_details_of_a_bounce_lead_to_the_notice_in_the_senders_inbox(
 
 
 @pytest.mark.anyio
+async def test_details_list_the_other_rows_of_the_same_message(
+    real_session: launch.Session, tmp_path: Path
+) -> None:
+    """R14: one transaction to bob, ghost (unknown) and sales@ (henry and gina): bob's
+    details list the three other recipients' rows; S08's received row lists its sent
+    side (alice → bob, mail between our users)."""
+    src = real_session.source
+    app = TracemailApp(src, now=frozen_now, export_dir=tmp_path, status=real_session.status)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: total(app, "received") > 0 and not real_session.status())
+        rec = src.scan("received").collect()
+        bob = rec.filter((pl.col("recipient") == "bob@example.com")
+                         & (pl.col("queue_id") == "AA119162551")).row(0, named=True)
+        app.open_detail("received", bob["id"])
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        assert sorted(r["recipient"] for _, r in screen.same) == [
+            "ghost@example.org", "gina@example.com", "henry@example.org"]
+        body = " ".join(plain(screen.query_one("#detail-content", Static)).split())
+        assert "Same message: 3 other rows" in body
+        assert "rejected ghost@example.org" in body.replace("✗ ", "")
+        await pilot.press("escape")
+        s08 = rec.filter((pl.col("recipient") == "bob@example.com")
+                         & pl.col("sender").eq("alice@example.com")).row(0, named=True)
+        app.open_detail("received", s08["id"])
+        await settle(pilot)
+        assert [(v, r["recipient"]) for v, r in app.screen.same] == [  # type: ignore[attr-defined]
+            ("sent", "bob@example.com")]
+
+
+@pytest.mark.anyio
 async def test_details_of_a_failed_login_lead_to_the_users_next_login(
     real_session: launch.Session, tmp_path: Path
 ) -> None:

@@ -93,6 +93,30 @@ def locate_text(found: dict[str, Any]) -> Text:
     return out
 
 
+SAME_SHOWN = 20
+
+
+def same_message_text(rows: list[tuple[str, dict[str, Any]]]) -> Text:
+    """One line per other row of the message: view, outcome, recipient, where."""
+    out = Text()
+    for view, r in rows[:SAME_SHOWN]:
+        where = r.get("folder") or r.get("forwarded_to") or r.get("relay_host") or r.get("reason")
+        out.append(f"{view:<9}", style="bold")
+        out.append_text(safe_text(outcome(r.get("status"))))
+        if r.get("delivery"):
+            out.append(" ")
+            out.append_text(safe_text(r["delivery"]))
+        out.append("  ")
+        out.append_text(safe_text(r.get("recipient")))
+        if where:
+            out.append("  ")
+            out.append_text(safe_text(where, style="dim"))
+        out.append("\n")
+    if len(rows) > SAME_SHOWN:
+        out.append(f"… and {len(rows) - SAME_SHOWN} more (tracemail trace)\n", style="dim")
+    return out
+
+
 def copy_key(view: str, row: dict[str, Any]) -> tuple[str, str]:
     """What `y` copies: the message-id (mail) or session id (accesses), else the row id."""
     field = "session" if view == "accesses" else "message_id"
@@ -123,6 +147,7 @@ class DetailScreen(ModalScreen[None]):
         self.lines: pl.DataFrame = schema.empty("lines")
         self.located: dict[str, Any] | None = None
         self.related = Related()  # other rows of its story (store/related.py)
+        self.same: list[tuple[str, dict[str, Any]]] = []  # other rows of its Message-ID
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail"):
@@ -145,11 +170,13 @@ class DetailScreen(ModalScreen[None]):
             self.app.call_from_thread(notify_safe, self, f"Raw lines unavailable: {exc}")
         more = adapters.related(self.source, self.view, row) if row else Related()
         hints = adapters.explain(self.view, row, more) if row else []
-        self.app.call_from_thread(self._show, row, lines, hints, more)
+        same = adapters.same_message(self.source, self.view, row) if row else []
+        self.app.call_from_thread(self._show, row, lines, hints, more, same)
 
     def _show(self, row: dict[str, Any] | None, lines: pl.DataFrame, hints: list[str],
-              more: Related) -> None:
+              more: Related, same: list[tuple[str, dict[str, Any]]]) -> None:
         self.row, self.lines, self._hints, self.related = row, lines, hints, more
+        self.same = same
         self._refresh_body()
 
     def _refresh_body(self) -> None:
@@ -168,6 +195,10 @@ class DetailScreen(ModalScreen[None]):
             parts.append(Text(""))
         if self.located is not None:
             parts += [Text("Where it is now", style="bold underline"), locate_text(self.located)]
+        if self.same:
+            parts += [Text(f"Same message: {len(self.same)} other row"
+                           + ("" if len(self.same) == 1 else "s"), style="bold underline"),
+                      same_message_text(self.same)]
         parts += [
             Text("Timeline (raw log lines)", style="bold underline"),
             timeline_text(self.lines),
