@@ -6,6 +6,7 @@ screens. Headless (no Textual): the screens call these from thread workers.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,9 @@ def same_message(source: Source, view: str, row: Row) -> list[tuple[str, Row]]:
     a forward's copy (`tracemail trace` lists them the same way)."""
     if view not in ("received", "sent") or not row.get("message_id"):
         return []
-    found = trace_mod.trace(source.scan, str(row["message_id"]))
+    t = row.get("time")
+    found = trace_mod.trace(source.scan, str(row["message_id"]),
+                            around=t if isinstance(t, dt.datetime) else None)
     privacy = _privacy()
     out = [(v, r) for v in ("received", "sent")
            for r in privacy.frame(getattr(found, v), v).to_dicts()

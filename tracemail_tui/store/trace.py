@@ -52,10 +52,20 @@ def _notices(frame: pl.LazyFrame, links: pl.DataFrame, since: dt.datetime | None
             .sort("time", "id").collect())
 
 
-def trace(scan: Callable[[str], pl.LazyFrame], message_id: str) -> Trace:
-    """The rows of `message_id` in received and sent, and the notices they caused."""
+def trace(scan: Callable[[str], pl.LazyFrame], message_id: str,
+          around: dt.datetime | None = None) -> Trace:
+    """The rows of `message_id` in received and sent, and the notices they caused.
+
+    `around`: the time of one of its rows. Then only the days around it are read (a
+    copy or a retry comes days later at most), which a 30-day store answers from a few
+    day partitions instead of all of them (the detail screen knows the time).
+    """
     mid = normalise(message_id)
-    rows = {view: scan(view).filter(pl.col("message_id") == mid).sort("time", "id").collect()
+    match = pl.col("message_id") == mid
+    if around is not None:
+        match &= (pl.col("time") >= around - related.AFTER) & (
+            pl.col("time") <= around + related.AFTER)
+    rows = {view: scan(view).filter(match).sort("time", "id").collect()
             for view in ("received", "sent")}
     links = pl.concat([
         rows[v].select("server", queue_id=pl.col("bounce_notice")) for v in rows
