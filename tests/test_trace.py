@@ -88,3 +88,16 @@ def test_store_and_logs_agree(tmp_path: Path) -> None:
 def test_bad_format_is_one_line(bad: list[str]) -> None:
     code, out, err = trace(mid("R04"), str(REAL), *bad)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+
+
+def test_json_values_are_plain() -> None:
+    """NaN (a score not computed) is null and times are ISO, as in `search -f json`; the
+    JSON writer refuses NaN, so nothing invalid can slip out."""
+    import datetime as dt
+
+    from tracemail_tui.cli.trace import _plain
+
+    row = {"spam_score": float("nan"), "time": dt.datetime(2026, 11, 27, 5, 40, 9),
+           "locate": {"history": [{"time": dt.datetime(2026, 11, 27, 5, 41)}]}}
+    assert _plain(row) == {"spam_score": None, "time": "2026-11-27T05:40:09",
+                           "locate": {"history": [{"time": "2026-11-27T05:41:00"}]}}

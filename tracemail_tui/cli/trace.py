@@ -9,6 +9,7 @@ for in-scope accounts), as for `search` and `locate`.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Annotated, Any
 
@@ -79,8 +80,18 @@ def _text(found: Trace, sections: dict[str, list[Row]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _jsonable(rows: list[Row]) -> list[Row]:
-    return json.loads(json.dumps(rows, default=lambda o: o.isoformat(), ensure_ascii=False))
+def _plain(value: Any) -> Any:
+    """A value as `search -f json` writes it: ISO times, NaN (a score Rspamd did not
+    compute) as null, nested locate results alike."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
 
 
 @app.command("trace")
@@ -120,8 +131,8 @@ def trace_cmd(
         sections[name] = (_located(rows, mailbox, privacy) if view == "received"
                           else rows.to_dicts())
     if fmt == "json":
-        data = {"message_id": found.message_id, **{k: _jsonable(v) for k, v in sections.items()}}
-        json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
+        data = {"message_id": found.message_id, **{k: _plain(v) for k, v in sections.items()}}
+        json.dump(data, sys.stdout, indent=1, ensure_ascii=False, allow_nan=False)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(_text(found, sections))
