@@ -90,6 +90,8 @@ def test_follow_refuses_what_cannot_stream(tmp_path: Path) -> None:
         assert res.exit_code == 2 and message in res.stderr, res.stderr
     res = run(app, ["search", "sent", str(REAL), "--for", "3"], env=env)
     assert res.exit_code == 2 and "--for goes with --follow" in res.stderr
+    res = run(app, ["search", "sent", str(REAL), "--follow", "--year", "2025"], env=env)
+    assert res.exit_code == 2 and "do not go with --follow" in res.stderr
 
 
 def test_follow_a_store_another_process_writes(tmp_path: Path) -> None:
@@ -109,3 +111,22 @@ def test_follow_a_store_another_process_writes(tmp_path: Path) -> None:
     lines = res.stdout.splitlines()
     assert lines[0].startswith("id,time,status,") and len(lines) == 1 + 5  # R06 R07 R11 …
     assert {line.split(",")[2] for line in lines[1:]} == {"rejected"}
+
+
+def test_old_logs_are_followed_whole(tmp_path: Path) -> None:
+    """The scratch store keeps every row: logs from two years ago are not 'past
+    retention' for a search (a 30-day retention would have dropped them all)."""
+    from typer.testing import CliRunner
+
+    from tracemail_tui.cli.common import app
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "mail.log").write_bytes((REAL / "mail.log").read_bytes())
+    old = time.mktime((2024, 12, 1, 12, 0, 0, 0, 0, -1))  # the year comes from the mtime
+    os.utime(logs / "mail.log", (old, old))
+    res = CliRunner().invoke(app, ["search", "sent", str(logs), "--follow", "--for", "5",
+                                   "-f", "jsonl"], env={"TRACEMAIL_CONFIG": "/nonexistent.toml"})
+    assert res.exit_code == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(rows) == 11 and all(r["time"].startswith("2024-11-27") for r in rows)

@@ -35,7 +35,7 @@ from tracemail_tui.store.tail import Batch
 log = logging.getLogger(__name__)
 
 DEMO_RATE = 10.0  # generated lines per second in the demo
-DEMO_RETENTION_DAYS = 36500  # the bundled demo logs have fixed dates: never age them out
+DEMO_RETENTION_DAYS = 36500  # fixed-date logs (the demo, `search --follow`): never aged out
 STOP_TIMEOUT_S = 10.0  # how long quitting waits for the ingest thread's last commit
 WARNING_SHOWN_S = 300.0  # how long an ingest warning stays in the status line
 STATUS_CHARS = 56  # a warning is cut to this in the status line (80 columns); full text in the log

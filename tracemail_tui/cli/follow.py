@@ -89,8 +89,9 @@ def follow(source: query.Source, view: str, filters: query.Filters, privacy: Pri
 def run(paths: list[Path] | None, store_dir: Path | None, hosts: dict[str, str],
         view: str, filters: query.Filters, privacy: Privacy, out: IO[str], fmt: str,
         seconds: float | None) -> None:
-    """Follow from log `paths` (a scratch store) or the store at `store_dir`; Ctrl-C,
-    SIGTERM, SIGHUP or `seconds` end it (exit 0), the scratch store is removed."""
+    """Follow from log `paths` (a scratch store) or the store at `store_dir`. Ctrl-C or
+    `seconds` end it with exit 0, SIGTERM or SIGHUP with 128 + the signal (as the app
+    does); the scratch store is removed either way."""
     from tracemail_tui import launch
     from tracemail_tui.store.partitions import ParquetStore
 
@@ -103,7 +104,9 @@ def run(paths: list[Path] | None, store_dir: Path | None, hosts: dict[str, str],
         session.on_close(store.close)
     else:
         scratch = Path(tempfile.mkdtemp(prefix="tracemail-follow-"))
-        session = launch.live_session(ParquetStore(scratch / "store"), paths or [], hosts)
+        # A search keeps every row of the logs it is given: no retention in the scratch.
+        store = ParquetStore(scratch / "store", retention_days=launch.DEMO_RETENTION_DAYS)
+        session = launch.live_session(store, paths or [], hosts)
     before = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     end = None if seconds is None else time.monotonic() + seconds
     try:

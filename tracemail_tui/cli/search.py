@@ -167,7 +167,8 @@ def search(
     )] = None,
     follow: Annotated[bool, typer.Option(
         "--follow", help="Print the matching rows, then each row that appears or changes "
-                         "as the logs grow (Ctrl-C ends; table, csv or jsonl).",
+                         "as the logs grow (Ctrl-C ends; table, csv or jsonl). A directory "
+                         "is tailed as `tracemail tui` does: its mail logs by name.",
     )] = False,
     seconds: Annotated[float | None, typer.Option(
         "--for", metavar="SECONDS", min=0, help="--follow: stop after SECONDS.")] = None,
@@ -194,6 +195,9 @@ def search(
              "(use jsonl)")
     if seconds is not None and not follow:
         fail("--for goes with --follow")
+    if follow and (host is not None or year is not None):
+        fail("--host and --year do not go with --follow: it tails as `tracemail tui` does "
+             "(hosts from the config's [hosts] table, years from the files' times)")
     filters = query.Filters(
         domain=domain, account=account, date=day, since=_parse_time(since, "--since"),
         until=_parse_time(until, "--until"), status=status, text=text or None,
