@@ -51,8 +51,10 @@ def locate(
     year: YearOpt = None,
     store_dir: ReadStoreOpt = None,
 ) -> None:
-    """Where a received message is now for one account: in a folder, deleted, downloaded
-    by POP3, or unknown, with the history of mailbox events that led there."""
+    """Where a received message is now for one account (folder, deleted, POP3, unknown).
+
+    With the history of mailbox events that led there.
+    """
     if fmt not in ("text", "json"):
         fail(f"unknown format {fmt!r}: choose text or json")
     if not account or not account.strip():

@@ -103,9 +103,11 @@ def trace_cmd(
     year: YearOpt = None,
     store_dir: ReadStoreOpt = None,
 ) -> None:
-    """Every row of one message across received and sent (per recipient, forwarded
-    copies, mail between our users), the bounce notices it caused, and where each
-    delivered copy is now."""
+    """Every row of one message in received and sent, its bounce notices, where each copy is.
+
+    Per recipient, forwarded copies and mail between our users; for each copy delivered
+    into an in-scope mailbox, where it is now.
+    """
     if fmt not in ("text", "json"):
         fail(f"unknown format {fmt!r}: choose text or json")
     if not message_id.strip("<> \t"):
