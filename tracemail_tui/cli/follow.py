@@ -29,7 +29,7 @@ from tracemail_tui.store import query
 
 POLL_S: Final = 0.5
 STREAM_WIDTHS: Final[dict[str, int]] = {
-    "time": 19, "logout_time": 19, "status": 9, "dsn": 5, "protocol": 11, "error": 16,
+    "time": 19, "logout_time": 19, "status": 11, "dsn": 5, "protocol": 11, "error": 16,
     "remote_ip": 15, "delivery": 9, "folder": 12, "queue_id": 12, "server": 10,
 }
 """Table columns are fixed-width when streaming (rows arrive one batch at a time)."""
