@@ -322,8 +322,10 @@ async def test_help_screen_lists_the_bindings() -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = plain(app.screen.query(Static).last())
-        for word in ("Follow", "Pause", "Locate", "PDF", "Prev day", "Unknown users"):
+        for word in ("Follow", "Pause", "Locate", "PDF", "Prev day", "Unknown users",
+                     "Next field", "esc/t"):
             assert word in text
+        assert "escape," not in text  # a binding of several keys reads like one key each
         await pilot.press("escape")
         assert isinstance(app.screen, TraceScreen)
 

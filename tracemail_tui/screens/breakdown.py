@@ -57,10 +57,11 @@ class BreakdownScreen(Screen[Picked | None]):
     """Top values of one key over the rows of one view; dismisses with the pick."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        # One footer entry for both arrows: the footer must keep Quit and Help at 80x24.
+        # One footer entry for the arrows (the field line above names both): the footer
+        # must keep Quit and Help at 80x24.
         Binding("left", "key(-1)", "Previous field", key_display="←", priority=True,
                 show=False, id="top.prev"),
-        Binding("right", "key(1)", "Field", key_display="← →", priority=True,
+        Binding("right", "key(1)", "Next field", key_display="→", priority=True,
                 id="top.next"),
         Binding("enter", "pick", "Show rows", priority=True, id="top.pick"),
         Binding("e", "export", "CSV", id="top.export"),

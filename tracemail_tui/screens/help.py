@@ -17,13 +17,15 @@ def key_label(binding: Binding) -> str:
     """How a key is written for people (`[`, `space`, `ctrl+q`)."""
     if binding.key_display:
         return binding.key_display
-    return {
+    names = {
         "slash": "/",
         "question_mark": "?",
         "left_square_bracket": "[",
         "right_square_bracket": "]",
         "escape": "esc",
-    }.get(binding.key, binding.key)
+    }
+    # "escape,t": one binding, several keys
+    return "/".join(names.get(key, key) for key in binding.key.split(","))
 
 
 def bindings_table(sections: list[tuple[str, list[BindingType]]]) -> Table:
