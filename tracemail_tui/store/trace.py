@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from tracemail_tui.store import related, schema
+from tracemail_tui.store import related
 
 
 def normalise(message_id: str) -> str:
@@ -35,10 +35,6 @@ class Trace:
     """Bounce notices it caused that went to our users."""
     notices_sent: pl.DataFrame
     """Bounce notices it caused that went to remote senders."""
-
-    @property
-    def empty(self) -> bool:
-        return self.received.height == 0 and self.sent.height == 0
 
 
 def _notices(frame: pl.LazyFrame, links: pl.DataFrame, since: dt.datetime | None
@@ -74,9 +70,3 @@ def trace(scan: Callable[[str], pl.LazyFrame], message_id: str,
     since = first if isinstance(first, dt.datetime) else None
     return Trace(mid, rows["received"], rows["sent"],
                  _notices(scan("received"), links, since), _notices(scan("sent"), links, since))
-
-
-def empty_trace(message_id: str) -> Trace:
-    """No rows (an unknown message, or one outside the caller's scope)."""
-    return Trace(normalise(message_id), schema.empty("received"), schema.empty("sent"),
-                 schema.empty("received"), schema.empty("sent"))
