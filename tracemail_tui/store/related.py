@@ -147,20 +147,26 @@ def _bounces(scan: Callable[[str], pl.LazyFrame],
     return out
 
 
-def linked(frame: pl.LazyFrame, row: Mapping[str, Any], link: str,
-           columns: tuple[str, ...]) -> list[Row]:
-    """Rows of `frame` whose queue id is `row[link]`, on `row`'s server, oldest first: the
-    notice comes after the bounce (`bounce_notice`), the bounce before it (`bounce_of`);
-    the time window tells a reused queue id from this one."""
+def link_match(row: Mapping[str, Any], link: str) -> pl.Expr | None:
+    """True for the rows whose queue id is `row[link]`, on `row`'s server: the notice
+    comes after the bounce (`bounce_notice`), the bounce before it (`bounce_of`); the
+    time window tells a reused queue id from this one. None: `row` has no such link."""
     qid, t = row.get(link), row.get("time")
     if not qid or not isinstance(t, dt.datetime):
-        return []
+        return None
     window = ((pl.col("time") >= t - BEFORE) & (pl.col("time") <= t + AFTER)
               if link == "bounce_notice"
               else (pl.col("time") >= t - AFTER) & (pl.col("time") <= t + BEFORE))
-    found = frame.filter(
-        (pl.col("queue_id") == qid) & (pl.col("server") == row.get("server")) & window
-    ).select(columns).sort("time", "id").head(MAX_RETRIES).collect()
+    return (pl.col("queue_id") == qid) & (pl.col("server") == row.get("server")) & window
+
+
+def linked(frame: pl.LazyFrame, row: Mapping[str, Any], link: str,
+           columns: tuple[str, ...]) -> list[Row]:
+    """Rows of `frame` that `row[link]` names (`link_match`), oldest first."""
+    match = link_match(row, link)
+    if match is None:
+        return []
+    found = frame.filter(match).select(columns).sort("time", "id").head(MAX_RETRIES).collect()
     return found.to_dicts()
 
 

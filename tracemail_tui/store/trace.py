@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -37,15 +38,13 @@ class Trace:
     """Bounce notices it caused that went to remote senders."""
 
 
-def _notices(frame: pl.LazyFrame, links: pl.DataFrame, since: dt.datetime | None
-             ) -> pl.DataFrame:
-    """Rows of `frame` whose (server, queue id) is one of the notices in `links`, within
-    the days after the message (a queue id is reused, eventually)."""
-    if links.height == 0 or since is None:
+def _notices(frame: pl.LazyFrame, bounced: list[dict[str, Any]]) -> pl.DataFrame:
+    """Rows of `frame` that are the bounce notice of one of the `bounced` rows (the same
+    link the detail screen follows: `related.link_match`)."""
+    matches = [m for r in bounced if (m := related.link_match(r, "bounce_notice")) is not None]
+    if not matches:
         return frame.head(0).collect()
-    window = (pl.col("time") >= since - related.BEFORE) & (pl.col("time") <= since + related.AFTER)
-    return (frame.filter(window).join(links.lazy(), on=["server", "queue_id"], how="semi")
-            .sort("time", "id").collect())
+    return frame.filter(pl.any_horizontal(matches)).sort("time", "id").collect()
 
 
 def trace(scan: Callable[[str], pl.LazyFrame], message_id: str,
@@ -63,10 +62,7 @@ def trace(scan: Callable[[str], pl.LazyFrame], message_id: str,
             pl.col("time") <= around + related.AFTER)
     rows = {view: scan(view).filter(match).sort("time", "id").collect()
             for view in ("received", "sent")}
-    links = pl.concat([
-        rows[v].select("server", queue_id=pl.col("bounce_notice")) for v in rows
-    ]).drop_nulls().unique()
-    first = pl.concat([rows[v].select("time") for v in rows]).get_column("time").min()
-    since = first if isinstance(first, dt.datetime) else None
+    bounced = [r for v in rows for r in rows[v].filter(
+        pl.col("bounce_notice").is_not_null()).to_dicts()]
     return Trace(mid, rows["received"], rows["sent"],
-                 _notices(scan("received"), links, since), _notices(scan("sent"), links, since))
+                 _notices(scan("received"), bounced), _notices(scan("sent"), bounced))
