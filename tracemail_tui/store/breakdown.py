@@ -20,6 +20,8 @@ from typing import Final
 
 import polars as pl
 
+from tracemail_tui.store import schema
+
 NONE_LABEL: Final = "(none)"
 """How a null value reads in the breakdown (no reason, no client announced, ...)."""
 
@@ -59,7 +61,7 @@ def per_distinct(column: str, fn: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
 
 
 def _domain_of(column: str) -> pl.Expr:
-    return per_distinct(column, lambda c: c.str.to_lowercase().str.extract(r"@([^@]+)$", 1))
+    return per_distinct(column, lambda c: schema.domain_of(c.str.to_lowercase()))
 
 
 @dataclass(frozen=True)
