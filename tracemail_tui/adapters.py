@@ -100,7 +100,7 @@ def export_breakdown(source: Source, view: str, filters: Filters, key: str,
     frame = _privacy().frame(query(source, view, filters).collect(), view)
     counted = breakdown.breakdown(frame, view, key)
     path = directory / f"tracemail-{view}-{_stamp(filters)}-top-{_safe_name(key)}.csv"
-    csv_export.write_frame_csv(counted.frame.with_columns(pl.col("share").round(4)), path)
+    csv_export.write_frame_csv(counted.exported(), path)
     return path
 
 

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated
 
-import polars as pl
 import typer
 
 from tracemail_tui import config as config_mod
@@ -261,7 +260,7 @@ def _parse_where(view: str, where: str | None) -> tuple[str, str | None] | None:
 
 def _write_breakdown(bd: breakdown.Breakdown, fmt: str, out: Path | None) -> None:
     """The breakdown in `fmt`: value, rows, share (a percentage in the table)."""
-    df = bd.frame.with_columns(share=pl.col("share").round(4))
+    df = bd.exported()
     with _open_out(out) as fh:
         if fmt == "table":
             output.write_breakdown(bd.frame, fh, bd.key.name)

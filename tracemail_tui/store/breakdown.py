@@ -142,6 +142,11 @@ class Breakdown:
     distinct: int
     """Distinct values in all (the frame may hold only the top `limit`)."""
 
+    def exported(self) -> pl.DataFrame:
+        """The frame as CSV and JSON carry it (`search --top`, the app's `e`): the share
+        rounded to 4 places."""
+        return self.frame.with_columns(pl.col("share").round(4))
+
     def totals(self) -> str:
         """"142 rows, 6 values", and how many values are not listed."""
         text = f"{_n(self.total, 'row')}, {_n(self.distinct, 'value')}"
