@@ -85,7 +85,8 @@ def test_follow_refuses_what_cannot_stream(tmp_path: Path) -> None:
     env = {"TRACEMAIL_CONFIG": "/nonexistent.toml"}
     for args, message in ((["--top", "reason"], "not with --top"),
                           (["-f", "json"], "use jsonl"),
-                          (["--store", str(tmp_path / "nope")], "")):
+                          (["--store", str(tmp_path / "nope")], ""),
+                          ([str(tmp_path / "missing")], "no such file or directory")):
         res = run(app, ["search", "sent", "--follow", *args], env=env)
         assert res.exit_code == 2 and message in res.stderr, res.stderr
     res = run(app, ["search", "sent", str(REAL), "--for", "3"], env=env)

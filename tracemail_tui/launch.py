@@ -145,15 +145,21 @@ def live_session(store: ParquetStore, paths: list[Path], hosts: dict[str, str]) 
     return session
 
 
+def check_paths(paths: list[Path]) -> None:
+    """OSError naming the first of `paths` that does not exist (a tail would wait for it
+    silently; the CLI says so and exits 2)."""
+    for path in paths:
+        if not path.exists():
+            raise OSError(f"no such file or directory: {path}")
+
+
 def open_paths(paths: list[Path]) -> Session:
     """The configured store, fed live from the logs under `paths` (files or directories).
 
     Raises ValueError/OSError (the CLI turns them into exit 2) when a path is missing
     or the store cannot be opened.
     """
-    for path in paths:
-        if not path.exists():
-            raise OSError(f"no such file or directory: {path}")
+    check_paths(paths)
     cfg = config.load()
     try:
         store = ParquetStore(cfg.store, retention_days=cfg.retention_days)

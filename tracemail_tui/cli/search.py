@@ -206,13 +206,15 @@ def search(
     if cfg.scope:
         filters = filters.with_(scope=cfg.scope)
     if follow:
+        from tracemail_tui import launch
         from tracemail_tui.cli import follow as follow_mod
 
         if store_dir is None:
             paths = resolve_paths(paths, cfg)
-            for p in paths:
-                if not p.exists():
-                    fail(f"no such file or directory: {p}")
+            try:
+                launch.check_paths(paths)
+            except OSError as exc:
+                fail(str(exc))
         with _open_out(out) as fh:
             follow_mod.run(paths, store_dir, cfg.hosts, view, filters,
                            Privacy.from_config(cfg, redact=redact), fh, fmt, seconds)
