@@ -55,12 +55,13 @@ def same_message(source: Source, view: str, row: Row) -> list[tuple[str, Row]]:
     a forward's copy (`tracemail trace` lists them the same way)."""
     if view not in ("received", "sent") or not row.get("message_id"):
         return []
+    # Only the message's own rows: its bounce notices are `related`'s (told in the hints).
     t = row.get("time")
-    found = trace_mod.trace(source.scan, str(row["message_id"]),
-                            around=t if isinstance(t, dt.datetime) else None)
+    found = trace_mod.message_rows(source.scan, str(row["message_id"]),
+                                   around=t if isinstance(t, dt.datetime) else None)
     privacy = _privacy()
-    out = [(v, r) for v in ("received", "sent")
-           for r in privacy.frame(getattr(found, v), v).to_dicts()
+    out = [(v, r) for v, rows in found.items()
+           for r in privacy.frame(rows, v).to_dicts()
            if (v, r["id"]) != (view, row.get("id"))]
     return sorted(out, key=lambda vr: (vr[1]["time"] is None, vr[1]["time"], vr[1]["id"]))
 

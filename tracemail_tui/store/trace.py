@@ -47,22 +47,26 @@ def _notices(frame: pl.LazyFrame, bounced: list[dict[str, Any]]) -> pl.DataFrame
     return frame.filter(pl.any_horizontal(matches)).sort("time", "id").collect()
 
 
-def trace(scan: Callable[[str], pl.LazyFrame], message_id: str,
-          around: dt.datetime | None = None) -> Trace:
-    """The rows of `message_id` in received and sent, and the notices they caused.
+def message_rows(scan: Callable[[str], pl.LazyFrame], message_id: str,
+                 around: dt.datetime | None = None) -> dict[str, pl.DataFrame]:
+    """The rows of `message_id` per view (received, sent), oldest first.
 
     `around`: the time of one of its rows. Then only the days around it are read (a
     copy or a retry comes days later at most), which a 30-day store answers from a few
     day partitions instead of all of them (the detail screen knows the time).
     """
-    mid = normalise(message_id)
-    match = pl.col("message_id") == mid
+    match = pl.col("message_id") == normalise(message_id)
     if around is not None:
         match &= (pl.col("time") >= around - related.AFTER) & (
             pl.col("time") <= around + related.AFTER)
-    rows = {view: scan(view).filter(match).sort("time", "id").collect()
+    return {view: scan(view).filter(match).sort("time", "id").collect()
             for view in ("received", "sent")}
+
+
+def trace(scan: Callable[[str], pl.LazyFrame], message_id: str) -> Trace:
+    """The rows of `message_id` in received and sent, and the notices they caused."""
+    rows = message_rows(scan, message_id)
     bounced = [r for v in rows for r in rows[v].filter(
         pl.col("bounce_notice").is_not_null()).to_dicts()]
-    return Trace(mid, rows["received"], rows["sent"],
+    return Trace(normalise(message_id), rows["received"], rows["sent"],
                  _notices(scan("received"), bounced), _notices(scan("sent"), bounced))
