@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, NoReturn
 
 import typer
@@ -23,6 +26,22 @@ def fail(message: str) -> NoReturn:
     """Print a one-line error and exit with status 2 (bad usage or unreadable input)."""
     print(f"tracemail: error: {message}", file=sys.stderr)
     raise typer.Exit(2)
+
+
+@contextmanager
+def exit_on_signals() -> Iterator[None]:
+    """Within it, a closed terminal (SIGHUP) or a kill (SIGTERM) exits with 128 + the
+    signal *through* the caller's `finally` blocks: ingest threads stop and commit,
+    scratch stores are removed. The previous handlers come back afterwards."""
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    before = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def parse_scope(value: str) -> tuple[str, ...]:

@@ -12,7 +12,6 @@ work small on a 30-day store.
 from __future__ import annotations
 
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import IO, Final
 import polars as pl
 
 from tracemail_tui.cli import output
-from tracemail_tui.cli.common import fail
+from tracemail_tui.cli.common import exit_on_signals, fail
 from tracemail_tui.export import csv_export
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import query
@@ -107,23 +106,17 @@ def run(paths: list[Path] | None, store_dir: Path | None, hosts: dict[str, str],
         # A search keeps every row of the logs it is given: no retention in the scratch.
         store = ParquetStore(scratch / "store", retention_days=launch.DEMO_RETENTION_DAYS)
         session = launch.live_session(store, paths or [], hosts)
-    before = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     end = None if seconds is None else time.monotonic() + seconds
-    try:
-        follow(session.source, view, filters, privacy, Printer(out, view, fmt),
-               lambda: session.error is not None
-               or (end is not None and time.monotonic() >= end))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        session.close()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
+    with exit_on_signals():
+        try:
+            follow(session.source, view, filters, privacy, Printer(out, view, fmt),
+                   lambda: session.error is not None
+                   or (end is not None and time.monotonic() >= end))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            session.close()
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     if session.error is not None:  # the tail died (the store could not be written...)
         fail(f"ingest stopped: {session.error}")
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # as `tracemail tui` does; the `finally` still cleans up

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tracemail_tui.cli.common import app, fail
+from tracemail_tui.cli.common import app, exit_on_signals, fail
 from tracemail_tui.cli.search import load_config, resolve_paths
 from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import schema
@@ -35,19 +34,14 @@ def _run(session_factory, view: str, filters: Filters) -> None:  # type: ignore[
     # Imported here so headless commands never pay for Textual.
     from tracemail_tui.app import TracemailApp
 
-    # A closed terminal (SIGHUP) or a kill (SIGTERM) still stops the ingest thread,
-    # commits, and removes the demo's scratch files: exit through the `finally`.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _exit_on_signal)
-    try:
-        source = Privacy.from_config(load_config()).source(session.source)  # scope, subjects
-        TracemailApp(source, view=view, filters=filters, status=session.status).run()
-    finally:
-        session.close()
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+    # A closed terminal or a kill still stops the ingest thread, commits, and removes
+    # the demo's scratch files: exit through the `finally`.
+    with exit_on_signals():
+        try:
+            source = Privacy.from_config(load_config()).source(session.source)  # scope
+            TracemailApp(source, view=view, filters=filters, status=session.status).run()
+        finally:
+            session.close()
 
 
 ViewOpt = Annotated[str, typer.Option("--view", help="accesses, received or sent")]
