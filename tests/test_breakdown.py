@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -174,3 +175,56 @@ def test_greylisting_on_the_real_mx_is_one_pattern() -> None:
     (row,) = json.loads(out)
     assert row == {"value": "Recipient address rejected: Greylisted, try again later",
                    "rows": 1, "share": 1.0}
+
+
+def _at(*stamps: str) -> pl.DataFrame:
+    return pl.DataFrame({"time": [dt.datetime.fromisoformat(s) for s in stamps]},
+                        schema={"time": pl.Datetime("us")})
+
+
+def test_time_keys_list_every_bucket_oldest_first_and_limit_keeps_the_latest() -> None:
+    rows = _at("2026-11-26T23:59:59", "2026-11-27T10:00:05", "2026-11-27T10:00:50",
+               "2026-11-27T10:03:10")
+    bd = breakdown.breakdown(rows, "sent", "minute")
+    assert bd.frame.select("value", "rows").rows()[-4:] == [
+        ("2026-11-27 10:00", 2), ("2026-11-27 10:01", 0), ("2026-11-27 10:02", 0),
+        ("2026-11-27 10:03", 1)]
+    assert bd.frame.row(0)[:2] == ("2026-11-26 23:59", 1)
+    assert bd.frame.height == bd.distinct == 10 * 60 + 5  # 23:59 .. 10:03, gaps included
+    assert bd.total == 4 and bd.frame.get_column("share").sum() == pytest.approx(1.0)
+    latest = breakdown.breakdown(rows, "sent", "minute", limit=3)
+    assert latest.frame.get_column("value").to_list() == [
+        "2026-11-27 10:01", "2026-11-27 10:02", "2026-11-27 10:03"]
+    assert latest.totals() == "4 rows, 605 minutes (602 earlier not listed)"
+    days = breakdown.breakdown(_at("2026-11-24T08:00:00", "2026-11-27T10:00:00"), "received",
+                               "day")
+    assert days.frame.select("value", "rows").rows() == [
+        ("2026-11-24", 1), ("2026-11-25", 0), ("2026-11-26", 0), ("2026-11-27", 1)]
+    hours = breakdown.breakdown(rows, "accesses", "hour", limit=1)
+    assert hours.frame.row(0)[:2] == ("2026-11-27 10:00", 3)
+    assert breakdown.breakdown(rows.clear(), "sent", "day").frame.height == 0
+
+
+def test_a_time_bucket_picks_its_range_and_a_bad_value_is_refused() -> None:
+    rows = _at("2026-11-27T09:59:59.999", "2026-11-27T10:00:00", "2026-11-27T10:59:59.5",
+               "2026-11-27T11:00:00")
+    for name, value, want in (("hour", "2026-11-27 10:00", 2), ("minute", "2026-11-27 10:59", 1),
+                              ("day", "2026-11-27", 4), ("minute", "2026-11-27 10:30", 0)):
+        assert rows.filter(breakdown.group_expr("sent", name, value)).height == want
+    with pytest.raises(ValueError, match="not a hour as --top prints it"):
+        breakdown.group_expr("sent", "hour", "10:00")
+
+
+def test_cli_top_minute_and_where_minute_on_the_real_corpus() -> None:
+    code, out, _ = invoke("search", "received", str(REAL), "--top", "minute")
+    assert code == 0
+    assert [line.split() for line in out.splitlines()] == [
+        ["rows", "share", "minute"], ["3", "14.3%", "2026-11-27", "05:39"],
+        ["18", "85.7%", "2026-11-27", "05:40"], ["21", "rows,", "2", "minutes"]]
+    code, out, _ = invoke("search", "received", str(REAL), "-f", "json",
+                          "--where", "minute=2026-11-27 05:39")
+    assert code == 0 and len(json.loads(out)) == 3
+    assert all(r["time"].startswith("2026-11-27T05:39:") for r in json.loads(out))
+    code, out, err = invoke("search", "received", str(REAL), "--where", "minute=05:39")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--where: minute: not a minute as --top prints it" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -185,3 +186,53 @@ async def test_an_empty_view_counts_nothing_and_enter_stays() -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is screen
+
+
+async def test_the_minute_timeline_opens_on_the_latest_minute_and_follows_it() -> None:
+    """`←` from the first field is the finest time key: rows per minute, oldest first, the
+    cursor on the latest minute (and on the next one as it arrives); enter shows its rows."""
+    src = store()
+    app = make_app(src, "received")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        p = pane(app, "received")
+        screen = await _open(pilot, app)
+        await pilot.press("left")
+        await settle(pilot)
+        result = screen.result
+        assert result is not None and result.key.name == "minute"
+        table = screen.query_one(DataTable)
+        assert table.row_count == result.frame.height > 1
+        assert table.cursor_row == table.row_count - 1  # the latest minute
+        starts = result.frame.get_column("value").str.to_datetime("%Y-%m-%d %H:%M")
+        assert starts.diff().drop_nulls().unique().to_list() == [dt.timedelta(minutes=1)]
+
+        # Three rows two minutes after the last: the timeline grows (the empty minute
+        # between listed as 0) and the cursor moves on with it.
+        later = starts[-1] + dt.timedelta(minutes=2)
+        burst = pl.concat([new_received(f"late{i}").with_columns(
+            time=pl.lit(later + dt.timedelta(seconds=i))) for i in range(3)])
+        append_rows(src, "received", burst)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            await app.workers.wait_for_complete()
+            if screen.result is not None and screen.result.total == result.total + 3:
+                break
+        grown = screen.result
+        assert grown is not None and grown.total == result.total + 3
+        value = later.strftime("%Y-%m-%d %H:%M")
+        assert grown.frame.row(-1)[:2] == (value, 3)
+        assert grown.frame.row(-2)[1] == 0
+        assert table.cursor_row == table.row_count - 1
+        # Bars against the busiest minute (each is a tiny share of all rows): the burst
+        # has the full bar, a minute of one row a third of it, an empty minute none.
+        bars = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        ones = grown.frame.get_column("rows").eq(1).arg_true()
+        assert bars[-1] == "█" * 10 and bars[-2].strip() == ""
+        assert bars[int(ones[0])] == "███▍      "
+
+        await pilot.press("enter")
+        await settle(pilot)
+        assert p.filters.group == ("minute", value)
+        assert p.result is not None and p.result.total == 3
+        assert f"minute: {value} (x)" in plain(p.query_one("#showing", Static))

@@ -154,8 +154,10 @@ def search(
              "(received: reason, sender_domain, sender, client_ip, recipient, domain, "
              "delivery, folder, spam_action, virus, server; sent: reason, "
              "recipient_domain, relay_host, sender, account, recipient, dsn, server; "
-             "accesses: error, remote_ip, user, protocol, client, server). "
-             "reason groups texts by pattern: addresses, hosts and IPs read '…'.",
+             "accesses: error, remote_ip, user, protocol, client, server; every view: "
+             "day, hour, minute). reason groups texts by pattern: addresses, hosts and "
+             "IPs read '…'. The time keys list their buckets oldest first, empty ones as "
+             "0 (--limit N: the latest N).",
     )] = None,
     limit: Annotated[int | None, typer.Option(
         "--limit", min=1, help="--top: only the first N values.")] = None,
@@ -257,7 +259,12 @@ def _parse_where(view: str, where: str | None) -> tuple[str, str | None] | None:
     if not sep:
         fail(f"--where: not KEY=VALUE: {where!r}")
     _check_key(view, name.strip(), "--where")
-    return name.strip(), None if value == breakdown.NONE_LABEL else value
+    group = name.strip(), None if value == breakdown.NONE_LABEL else value
+    try:  # a time bucket must read as --top prints it
+        breakdown.group_expr(view, *group)
+    except ValueError as exc:
+        fail(f"--where: {exc}")
+    return group
 
 
 def _write_breakdown(bd: breakdown.Breakdown, fmt: str, out: Path | None) -> None:

@@ -38,9 +38,9 @@ Picked = tuple[str, str | None]
 """What `enter` hands back: (key name, value), for `Filters.group`."""
 
 
-def _bar(share: float) -> str:
-    """A share as a bar of `BAR` cells (eighths), readable without colour."""
-    eighths = round(share * BAR * 8)
+def _bar(fraction: float) -> str:
+    """A fraction as a bar of `BAR` cells (eighths), readable without colour."""
+    eighths = round(fraction * BAR * 8)
     full, part = divmod(eighths, 8)
     return ("█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])).ljust(BAR)
 
@@ -147,20 +147,29 @@ class BreakdownScreen(Screen[Picked | None]):
         table = self.query_one(DataTable)
         # A recount keeps the cursor on the value it was on (its row may have moved).
         old = self.result
+        same_key = old is not None and old.key.name == result.key.name
         keep = (old.frame.get_column("value")[table.cursor_row]
-                if old is not None and old.key.name == result.key.name
-                and 0 <= table.cursor_row < old.frame.height else None)
+                if old is not None and same_key and 0 <= table.cursor_row < old.frame.height
+                else None)
+        timeline = result.key.bucket is not None
+        # A timeline opens on its latest bucket and stays there as new ones arrive.
+        at_end = timeline and (not same_key or table.cursor_row >= table.row_count - 1)
         self.result = result
         table.clear()
+        # A timeline's bars are against its busiest bucket (each bucket is a small share
+        # of all rows); the other keys' bars are their share.
+        peak = max([1, *result.frame.get_column("rows").to_list()]) if timeline else 0
         for i, (value, rows, share) in enumerate(result.frame.iter_rows()):
             table.add_row(
                 Text(f"{rows:,}", justify="right"),
                 Text(f"{share:6.1%}", justify="right"),
-                Text(_bar(share), style="cyan"),
+                Text(_bar(rows / peak if timeline else share), style="cyan"),
                 safe_text(value) if value is not None else Text(NONE_LABEL, style="dim"),
                 key=str(i),
             )
-        if keep is not None:
+        if at_end and table.row_count:
+            table.move_cursor(row=table.row_count - 1, animate=False)
+        elif keep is not None:
             hits = result.frame.get_column("value").eq_missing(keep).arg_true()
             if len(hits):
                 table.move_cursor(row=int(hits[0]), animate=False)

@@ -10,10 +10,14 @@ Reject and deferral texts differ in every row (addresses, host names, IPs, sizes
 scores), so their key is the *reason pattern*: the text with those parts (and quoted
 names) replaced by "…" or "#", and the parts that say what happened (status code,
 enhanced code, the server's words) kept.
+
+The time keys (`day`, `hour`, `minute`) answer "since when?": rows per bucket, oldest
+first, the empty buckets between as 0 (a gap is news too), and `limit` keeps the latest.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -65,19 +69,51 @@ def _domain_of(column: str) -> pl.Expr:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """A time key's bucket: its width (a Polars duration and the same as a timedelta) and
+    how a bucket start reads (the value `--top` prints and `--where` takes back)."""
+
+    every: str
+    step: dt.timedelta
+    fmt: str
+
+
+@dataclass(frozen=True)
 class Key:
     """One way to group a view's rows: a name for the command line, a label, the value."""
 
     name: str
     label: str
     expr: pl.Expr
+    bucket: Bucket | None = None
+    """Set for the time keys: `expr` is then the bucket start (a datetime), not a string."""
+
+    def value_of(self, value: str) -> dt.datetime:
+        """A time key's value read back as its bucket start; ValueError if it is not one."""
+        assert self.bucket is not None
+        try:
+            return dt.datetime.strptime(value, self.bucket.fmt)
+        except ValueError:
+            example = dt.datetime(2026, 11, 27, 14, 5).strftime(self.bucket.fmt)
+            raise ValueError(f"{self.name}: not a {self.name} as --top prints it "
+                             f"(e.g. {example!r}): {value!r}") from None
 
 
 def _col(name: str, label: str | None = None) -> Key:
     return Key(name, label or name.replace("_", " "), pl.col(name).cast(pl.String))
 
 
+def _time(name: str, every: str, step: dt.timedelta, fmt: str) -> Key:
+    return Key(name, f"time ({name})", pl.col("time").dt.truncate(every),
+               Bucket(every, step, fmt))
+
+
 _REASON = Key("reason", "reason (pattern)", per_distinct("reason", reason_pattern))
+_TIMES = (
+    _time("day", "1d", dt.timedelta(days=1), "%Y-%m-%d"),
+    _time("hour", "1h", dt.timedelta(hours=1), "%Y-%m-%d %H:00"),
+    _time("minute", "1m", dt.timedelta(minutes=1), "%Y-%m-%d %H:%M"),
+)
 
 KEYS: Final[dict[str, tuple[Key, ...]]] = {
     "accesses": (
@@ -87,6 +123,7 @@ KEYS: Final[dict[str, tuple[Key, ...]]] = {
         _col("protocol"),
         _col("client"),
         _col("server"),
+        *_TIMES,
     ),
     "received": (
         _REASON,
@@ -100,6 +137,7 @@ KEYS: Final[dict[str, tuple[Key, ...]]] = {
         _col("spam_action", "spam action"),
         _col("virus"),
         _col("server"),
+        *_TIMES,
     ),
     "sent": (
         _REASON,
@@ -110,9 +148,11 @@ KEYS: Final[dict[str, tuple[Key, ...]]] = {
         _col("recipient"),
         _col("dsn", "DSN"),
         _col("server"),
+        *_TIMES,
     ),
 }
-"""The keys of each view, most useful first (the app opens on the first)."""
+"""The keys of each view, most useful first (the app opens on the first; `←` from there
+reaches the time keys, finest first)."""
 
 
 def key(view: str, name: str) -> Key:
@@ -125,9 +165,19 @@ def key(view: str, name: str) -> Key:
 
 
 def group_expr(view: str, name: str, value: str | None) -> pl.Expr:
-    """True for the rows whose key `name` is `value` (None: the rows without one)."""
-    e = key(view, name).expr
-    return e.is_null() if value is None else (e == value).fill_null(False)
+    """True for the rows whose key `name` is `value` (None: the rows without one).
+
+    A time bucket is a range of `time` (no per-row formatting); ValueError if `value` is
+    not a bucket as the breakdown prints it.
+    """
+    k = key(view, name)
+    if value is None:
+        return k.expr.is_null()
+    if k.bucket is not None:
+        start = k.value_of(value)
+        t = pl.col("time")
+        return ((t >= start) & (t < start + k.bucket.step)).fill_null(False)
+    return (k.expr == value).fill_null(False)
 
 
 @dataclass(frozen=True)
@@ -148,10 +198,13 @@ class Breakdown:
         return self.frame.with_columns(pl.col("share").round(4))
 
     def totals(self) -> str:
-        """"142 rows, 6 values", and how many values are not listed."""
-        text = f"{_n(self.total, 'row')}, {_n(self.distinct, 'value')}"
+        """"142 rows, 6 values", and how many values are not listed ("60 minutes (1,380
+        earlier not listed)" for a time key)."""
+        word = "value" if self.key.bucket is None else self.key.name
+        text = f"{_n(self.total, 'row')}, {_n(self.distinct, word)}"
         more = self.distinct - self.frame.height
-        return text + (f" ({more:,} more not listed)" if more > 0 else "")
+        which = "more" if self.key.bucket is None else "earlier"
+        return text + (f" ({more:,} {which} not listed)" if more > 0 else "")
 
 
 def _n(n: int, word: str) -> str:
@@ -167,6 +220,8 @@ def breakdown(frame: pl.DataFrame | pl.LazyFrame, view: str, name: str,
     give the same table.
     """
     k = key(view, name)
+    if k.bucket is not None:
+        return _timeline(frame, view, k, limit)
     counts = (
         frame.lazy()
         .group_by(k.expr.alias("value"))
@@ -182,3 +237,41 @@ def breakdown(frame: pl.DataFrame | pl.LazyFrame, view: str, name: str,
         share=pl.col("rows") / max(total, 1),
     )
     return Breakdown(view, k, top, total, counts.height)
+
+
+def _timeline(frame: pl.DataFrame | pl.LazyFrame, view: str, k: Key,
+              limit: int | None) -> Breakdown:
+    """Rows per time bucket, oldest first, every bucket from the first to the last (0 where
+    nothing happened; `limit`: the latest `limit`), rows without a time last.
+
+    Grouped on the bucket start and formatted per bucket, not per row: a million rows make
+    at most a few thousand strings.
+    """
+    assert k.bucket is not None
+    counts = (frame.lazy().group_by(k.expr.alias("at")).agg(pl.len().alias("rows"))
+              .collect())
+    timed = counts.drop_nulls("at")
+    untimed = int(counts.filter(pl.col("at").is_null()).get_column("rows").sum())
+    total = int(counts.get_column("rows").sum()) if counts.height else 0
+    distinct = 0
+    top = pl.DataFrame(schema={"at": schema.TS, "rows": pl.Int64})
+    if timed.height:
+        lo, hi = timed.get_column("at").min(), timed.get_column("at").max()
+        assert isinstance(lo, dt.datetime) and isinstance(hi, dt.datetime)
+        distinct = (hi - lo) // k.bucket.step + 1
+        if limit is not None:
+            lo = max(lo, hi - (limit - 1) * k.bucket.step)
+        span = pl.datetime_range(lo, hi, k.bucket.every, time_unit="us", eager=True)
+        top = (span.alias("at").to_frame()
+               .join(timed.with_columns(pl.col("at").cast(schema.TS)), on="at", how="left")
+               .with_columns(pl.col("rows").fill_null(0).cast(pl.Int64)))
+    if untimed and (limit is None or top.height < limit):
+        top = pl.concat([top, pl.DataFrame({"at": [None], "rows": [untimed]},
+                                           schema=top.schema)])
+    distinct += 1 if untimed else 0
+    top = top.select(
+        value=pl.col("at").dt.to_string(k.bucket.fmt),
+        rows=pl.col("rows"),
+        share=pl.col("rows") / max(total, 1),
+    )
+    return Breakdown(view, k, top, total, distinct)
