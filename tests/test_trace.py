@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -101,3 +102,32 @@ def test_json_values_are_plain() -> None:
            "locate": {"history": [{"time": dt.datetime(2026, 11, 27, 5, 41)}]}}
     assert _plain(row) == {"spam_score": None, "time": "2026-11-27T05:40:09",
                            "locate": {"history": [{"time": "2026-11-27T05:41:00"}]}}
+
+
+def test_trace_and_details_say_why_a_refused_copy_failed_not_who_refused_it() -> None:
+    """R27: mia's Sieve redirect; the remote refused the copy (550). The trace line and the
+    details' "same message" line both tell the reason (one helper, `store.trace.where`);
+    the relay would only say whose server refused it. A delivered row names its relay."""
+    from tracemail_tui.screens.detail import same_message_text
+    from tracemail_tui.store import engine
+    from tracemail_tui.store.trace import where
+
+    r27 = Path(__file__).parent / "fixtures" / "lab-r27"
+    views = engine.run([r27]).views
+    (copy,) = views["sent"].filter(pl.col("bounce_of").is_null()).to_dicts()  # not the notice
+    assert copy["status"] == "rejected" and copy["relay_host"] and copy["reason"]
+    assert where("sent", copy) == copy["reason"]
+    assert where("sent", {**copy, "status": "delivered"}) == f"relay {copy['relay_host']}"
+    assert where("sent", {**copy, "status": "queued", "reason": None}) == (
+        f"relay {copy['relay_host']}")
+    (received,) = views["received"].to_dicts()
+    assert where("received", received) == "to reject.mia@partner.test"
+    assert where("received", {**received, "folder": "INBOX"}) == "folder INBOX"
+
+    code, out, _ = trace(copy["message_id"], str(r27))
+    assert code == 0
+    (line,) = [t for t in out.splitlines() if copy["id"] in t]
+    assert copy["reason"] in line and "relay" not in line
+    detail = same_message_text([("sent", copy)]).plain
+    assert copy["reason"] in detail and copy["relay_host"] not in detail.replace(
+        copy["reason"], "")

@@ -24,7 +24,7 @@ from tracemail_tui.export.privacy import Privacy
 from tracemail_tui.store import query
 from tracemail_tui.store.correlate.locate import MailboxSource
 from tracemail_tui.store.correlate.locate import locate as locate_message
-from tracemail_tui.store.trace import Trace, trace
+from tracemail_tui.store.trace import Trace, trace, where
 
 Row = dict[str, Any]
 SECTIONS = (("received", "received"), ("sent", "sent"),
@@ -51,16 +51,14 @@ def _line(view: str, row: Row) -> str:
         return "-" if value is None else escape(str(value))
 
     time = row["time"].isoformat() if row.get("time") is not None else "-"
-    if view.endswith("sent"):
-        where = (f"relay {v('relay_host')}" if row.get("status") == "delivered"
-                 and row.get("relay_host") else v("reason"))
+    if view.endswith("sent") or not row.get("delivery"):
         outcome = v("status")
     else:
-        outcome = f"{v('status')} {v('delivery')}" if row.get("delivery") else v("status")
-        where = (f"folder {v('folder')}" if row.get("folder")
-                 else f"to {v('forwarded_to')}" if row.get("forwarded_to") else v("reason"))
+        outcome = f"{v('status')} {v('delivery')}"
+    place = where(view, row)
+    where_text = "-" if place is None else escape(place)
     sender = "<>" if row.get("sender") is None and row.get("bounce_of") else v("sender")
-    text = f"  {time}  {outcome:<20} {sender} → {v('recipient')}  {where}  [{v('id')}]"
+    text = f"  {time}  {outcome:<20} {sender} → {v('recipient')}  {where_text}  [{v('id')}]"
     loc = row.get("locate")
     if loc:
         now = loc["state"] + (f" {escape(loc['folder'])}" if loc.get("folder") else "")

@@ -25,6 +25,7 @@ from tracemail_tui import adapters
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import Source
 from tracemail_tui.store.related import Related
+from tracemail_tui.store.trace import where
 from tracemail_tui.widgets.columns import outcome
 from tracemail_tui.widgets.results import fetch_row
 from tracemail_tui.widgets.safe_text import notify_safe, safe_text
@@ -100,7 +101,7 @@ def same_message_text(rows: list[tuple[str, dict[str, Any]]]) -> Text:
     """One line per other row of the message: view, outcome, recipient, where."""
     out = Text()
     for view, r in rows[:SAME_SHOWN]:
-        where = r.get("folder") or r.get("forwarded_to") or r.get("relay_host") or r.get("reason")
+        place = where(view, r)
         out.append(f"{view:<9}", style="bold")
         out.append_text(safe_text(outcome(r.get("status"))))
         if r.get("delivery"):
@@ -108,9 +109,9 @@ def same_message_text(rows: list[tuple[str, dict[str, Any]]]) -> Text:
             out.append_text(safe_text(r["delivery"]))
         out.append("  ")
         out.append_text(safe_text(r.get("recipient")))
-        if where:
+        if place:
             out.append("  ")
-            out.append_text(safe_text(where, style="dim"))
+            out.append_text(safe_text(place, style="dim"))
         out.append("\n")
     if len(rows) > SAME_SHOWN:
         out.append(f"… and {len(rows) - SAME_SHOWN} more (tracemail trace)\n", style="dim")

@@ -38,6 +38,24 @@ class Trace:
     """Bounce notices it caused that went to remote senders."""
 
 
+def where(view: str, row: dict[str, Any]) -> str | None:
+    """Where a row's message went, in a few words, for the one-line-per-row lists (the
+    trace, the details' "same message"): the folder or the forward of a received row, the
+    relay that took a delivered sent row; otherwise what the row's reason says (why it
+    was refused, why it waits), which tells more than the relay that refused it.
+    """
+    if view.endswith("sent"):
+        if row.get("status") == "delivered" and row.get("relay_host"):
+            return f"relay {row['relay_host']}"
+        return row.get("reason") or (f"relay {row['relay_host']}"
+                                     if row.get("relay_host") else None)
+    if row.get("folder"):
+        return f"folder {row['folder']}"
+    if row.get("forwarded_to"):
+        return f"to {row['forwarded_to']}"
+    return row.get("reason")
+
+
 def _notices(frame: pl.LazyFrame, bounced: list[dict[str, Any]]) -> pl.DataFrame:
     """Rows of `frame` that are the bounce notice of one of the `bounced` rows (the same
     link the detail screen follows: `related.link_match`)."""
