@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tracemail_tui.export.related_text import related_sentences
+from tracemail_tui.export.waiting import waiting_text
 from tracemail_tui.store.related import Related, temporary_refusal
 from tracemail_tui.store.schema import QUEUE_DELETED
 
@@ -296,6 +297,9 @@ def explain(
             text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
             folder = row.get("folder")
             out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
+    waiting = None if deleted else waiting_text(view, row)
+    if waiting:
+        out.append(waiting)
     if looked:
         out += related_sentences(view, row, related, temporary=_temporary_refusal(view, row))
     if row.get("virus"):

@@ -21,6 +21,7 @@ from tracemail_tui.export.fields import check_view, design_fields, extra_fields
 from tracemail_tui.export.pdf_doc import ReportPDF, save
 from tracemail_tui.export.redact import NOTICE, Redactor
 from tracemail_tui.export.text import NULL, iso, show
+from tracemail_tui.export.waiting import gloss
 from tracemail_tui.store import schema
 from tracemail_tui.store.related import Related
 
@@ -75,7 +76,13 @@ def query_pairs(view: str, query: Mapping[str, Any] | None, generated: dt.dateti
 
 
 def _field_pairs(view: str, row: Mapping[str, Any]) -> list[tuple[str, str]]:
-    return [(name, show(row.get(name))) for name in design_fields(view)]
+    return [(name, _glossed(name, row.get(name))) for name in design_fields(view)]
+
+
+def _glossed(name: str, value: object) -> str:
+    """The raw value as the contract has it, then a reading aid: `8503.0 (2 h 21 min)`."""
+    extra = gloss(name, value)
+    return show(value) + (f" ({extra})" if extra else "")
 
 
 def _extra_pairs(view: str, row: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from tracemail_tui import adapters
+from tracemail_tui.export.waiting import gloss
 from tracemail_tui.store import schema
 from tracemail_tui.store.query import Source
 from tracemail_tui.store.related import Related
@@ -52,7 +53,9 @@ def fields_text(view: str, row: dict[str, Any]) -> Table:
     grid.add_column(overflow="fold")
     for key in schema.SCHEMAS[view]:
         value = outcome(row.get(key)) if key == "status" else row.get(key)
-        grid.add_row(key, show_value(value))
+        extra = gloss(key, value)  # a number's reading aid: 8503.0 → 2 h 21 min
+        grid.add_row(key, Text.assemble(show_value(value), (f"  {extra}", "dim"))
+                     if extra else show_value(value))
     return grid
 
 

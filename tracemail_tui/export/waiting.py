@@ -1,0 +1,78 @@
+"""How long a message still in the queue has waited, and when Postfix will give up.
+
+"Is it still queued?" is followed by "since when?" and "when does the sender hear?". A
+sent row that is `queued` carries its last attempt's `delay` (Postfix's `delay=`: seconds
+from arrival to the end of that attempt), so the last attempt was at `time + delay`; with
+no attempt logged yet, it was only just submitted. Postfix returns undeliverable mail
+after `maximal_queue_lifetime`, 5 days unless configured otherwise; the logs do not say
+the setting, so the text names the default as such.
+
+Plain `str` only (shared by the detail screen and the PDF report).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+QUEUE_LIFETIME: Final = dt.timedelta(days=5)
+"""Postfix's default `maximal_queue_lifetime`."""
+
+
+def human_duration(seconds: float) -> str:
+    """`45 s`, `12 min`, `2 h 21 min`, `3 d 4 h`: two units at most, rounded down."""
+    s = max(0, int(seconds))
+    days, s = divmod(s, 86_400)
+    hours, s = divmod(s, 3_600)
+    minutes, s = divmod(s, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (s, "s")]
+    first = next((i for i, (n, _) in enumerate(parts) if n), len(parts) - 1)
+    shown = [f"{n} {unit}" for n, unit in parts[first:first + 2] if n]
+    return " ".join(shown) or "0 s"
+
+
+def _at(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def waiting_text(view: str, row: Mapping[str, Any]) -> str | None:
+    """A sentence on a waiting row's timing (sent `queued`, received `deferred`), else None.
+
+    A row deleted from the queue or refused is not waiting: the caller only asks for rows
+    whose story is still open.
+    """
+    time = row.get("time")
+    if not isinstance(time, dt.datetime):
+        return None
+    gives_up = (f"With Postfix's default queue lifetime (maximal_queue_lifetime, 5 days) "
+                f"it is returned to the sender at about {_at(time + QUEUE_LIFETIME)} "
+                f"unless an attempt succeeds before.")
+    if view == "received":
+        return gives_up if row.get("delivery") == "deferred" else None
+    if view != "sent" or row.get("status") != "queued":
+        return None
+    delay = row.get("delay")
+    if not isinstance(delay, int | float) or math.isnan(delay):
+        return (f"No delivery attempt is logged yet: it was submitted at {_at(time)} and "
+                f"waits for its first try. " + gives_up)
+    last = time + dt.timedelta(seconds=float(delay))
+    after = "moments" if delay < 1 else human_duration(delay)
+    return (f"Its last delivery attempt was at about {_at(last)}, {after} after it was "
+            f"submitted. " + gives_up)
+
+
+def gloss(key: str, value: object) -> str | None:
+    """A reading aid next to a raw number of the contract: `8503.0` delay → `2 h 21 min`,
+    `21946` size → `21.4 KB`. None when the raw value says it all."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    if key == "delay" and value >= 60:
+        return human_duration(value)
+    if key in ("size", "bytes_in", "bytes_out") and value >= 1024:
+        for unit in ("KB", "MB", "GB"):
+            value /= 1024
+            if value < 1024 or unit == "GB":
+                return f"{value:.1f} {unit}"
+    return None
