@@ -228,3 +228,12 @@ def test_cli_top_minute_and_where_minute_on_the_real_corpus() -> None:
     code, out, err = invoke("search", "received", str(REAL), "--where", "minute=05:39")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert "--where: minute: not a minute as --top prints it" in err
+
+
+def test_a_stray_stamp_years_away_does_not_make_millions_of_minutes() -> None:
+    rows = _at("1999-01-01T00:00:00", "2026-11-27T10:00:00", "2026-11-27T10:00:30")
+    bd = breakdown.breakdown(rows, "sent", "minute")
+    assert bd.frame.height == breakdown.MAX_BUCKETS
+    assert bd.frame.row(-1)[:2] == ("2026-11-27 10:00", 2)
+    assert bd.total == 3 and bd.distinct > 14_000_000
+    assert bd.totals().endswith("earlier not listed)")

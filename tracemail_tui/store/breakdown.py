@@ -239,10 +239,16 @@ def breakdown(frame: pl.DataFrame | pl.LazyFrame, view: str, name: str,
     return Breakdown(view, k, top, total, counts.height)
 
 
+MAX_BUCKETS: Final = 50_000
+"""The most buckets a timeline lists (the latest; 34 days of minutes): one stray stamp
+years away must not make millions of empty minutes."""
+
+
 def _timeline(frame: pl.DataFrame | pl.LazyFrame, view: str, k: Key,
               limit: int | None) -> Breakdown:
     """Rows per time bucket, oldest first, every bucket from the first to the last (0 where
-    nothing happened; `limit`: the latest `limit`), rows without a time last.
+    nothing happened; `limit`: the latest `limit`, `MAX_BUCKETS` at most), rows without
+    a time last.
 
     Grouped on the bucket start and formatted per bucket, not per row: a million rows make
     at most a few thousand strings.
@@ -259,8 +265,8 @@ def _timeline(frame: pl.DataFrame | pl.LazyFrame, view: str, k: Key,
         lo, hi = timed.get_column("at").min(), timed.get_column("at").max()
         assert isinstance(lo, dt.datetime) and isinstance(hi, dt.datetime)
         distinct = (hi - lo) // k.bucket.step + 1
-        if limit is not None:
-            lo = max(lo, hi - (limit - 1) * k.bucket.step)
+        keep = min(limit or MAX_BUCKETS, MAX_BUCKETS)
+        lo = max(lo, hi - (keep - 1) * k.bucket.step)
         span = pl.datetime_range(lo, hi, k.bucket.every, time_unit="us", eager=True)
         top = (span.alias("at").to_frame()
                .join(timed.with_columns(pl.col("at").cast(schema.TS)), on="at", how="left")
