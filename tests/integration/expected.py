@@ -201,6 +201,11 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
     "R28": [("gina@example.com", {"status": "rejected", "dsn": "4.7.1", "delivery": None,
                                   "reason~": "Greylisted, try again later", "queue_id": None})],
     "R29": [("gina@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
+    # LMTP socket gone (Dovecot down): deferred, then delivered by the next queue run;
+    # dave's vacation rule had answered petra in R05: no second reply
+    "R30": [("dave@example.org", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M,
+                                  "dsn": "2.0.0", "reason": None, "auto_reply": False,
+                                  "filter_rule": "vacation (not sent: duplicate)"})],
     # relay.test: recipients verified with the next hop before they are accepted
     "R23": [
         ("ok.verify@relay.test", {"status": "accepted", "queue_id": Q, "message_id": M,

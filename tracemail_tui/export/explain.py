@@ -12,6 +12,7 @@ happened, why it usually happens, and what to do next. Everything here is plain 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -219,6 +220,34 @@ def _spam(row: Mapping[str, Any]) -> str | None:
     return text
 
 
+VACATION_SKIP_TEXT: Final[dict[str, str]] = {
+    "duplicate": "Dovecot had already answered this sender recently (the rule's :days "
+                 "period), so it does not answer again",
+    "own address": "the sender is the recipient's own address",
+    "null sender": "the message has no return address (a bounce or an automatic message)",
+    "mailing list": "the message came from a mailing list",
+    "auto-submitted": "the message was itself sent automatically (Auto-Submitted header)",
+    "precedence": "the message is bulk or list mail (Precedence header)",
+    "auto-response-suppress": "the sender asked for no automatic replies "
+                              "(X-Auto-Response-Suppress header)",
+    "system address": "the sender is a system address (MAILER-DAEMON, noreply, ...)",
+    "not addressed to the recipient": "the recipient's address is not in the message's "
+                                      "To or Cc headers (Bcc, a list or an alias)",
+    "skipped": "replies were switched off for this delivery",
+}
+"""Why Dovecot's vacation rule sent no reply, per reason of `parse.dovecot_mail`."""
+
+
+def vacation_not_sent(row: Mapping[str, Any]) -> str | None:
+    """"Why did the sender get no out-of-office reply?" when the rule ran and sent none."""
+    rule = str(row.get("filter_rule") or "")
+    found = re.search(r"vacation \(not sent: ([^)]*)\)", rule)
+    if found is None:
+        return None
+    why = VACATION_SKIP_TEXT.get(found.group(1), found.group(1))
+    return f"The automatic reply (vacation rule) was not sent: {why}."
+
+
 def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
     """Whether an administrator deleted the message from the queue (`postsuper -d`)."""
     if view == "received":
@@ -297,6 +326,9 @@ def explain(
             text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
             folder = row.get("folder")
             out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
+    skipped = vacation_not_sent(row) if view == "received" else None
+    if skipped:
+        out.append(skipped)
     waiting = None if deleted else waiting_text(view, row)
     if waiting:
         out.append(waiting)

@@ -1220,6 +1220,40 @@ def all_scenarios(args):
     ).ev("mail.log", r"{qid}: to=<gina@example\.com>, relay=mx01\.example\.com.*status=sent",
          "").done()
 
+    # R30: Dovecot's LMTP socket is gone, as when Dovecot is down or restarting: Postfix
+    # cannot hand the message over, defers it ("connect to ...[private/dovecot-lmtp]: No
+    # such file or directory") and keeps it; with the socket back, the next queue run
+    # (`postqueue -i`, as an administrator does after an outage) delivers it. Renaming the
+    # socket keeps Dovecot's listener (and every other scenario) untouched.
+    m = mid("R30", "partner.test")
+    ids["R30"] = m
+    subj = "Quarterly figures"
+    msg = build_msg(frm=partner, to=D, subject=subj, message_id=m)
+    sock = "/var/spool/postfix/private/dovecot-lmtp"
+    os.rename(sock, sock + ".down")
+    try:
+        rec = inbound(
+            "R30",
+            "inbound_lmtp_down_deferred_then_delivered",
+            account=D,
+            rcpts=[D],
+            mail_from="petra@partner.test",
+            msg=msg,
+            message_id=m,
+            subject=subj,
+            expected={"outcome": "accepted, deferred while LMTP was down, then delivered",
+                      "folder": "INBOX", "smtp_code": 250},
+        )
+        settle("R30 deferred")
+    finally:
+        os.rename(sock + ".down", sock)
+    queue_admin("postqueue", "-i", rec["queue_id"])
+    settle("R30 delivered")
+    rec.ev("mail.log", r"{qid}: to=<dave@example\.org>, relay=none, .*status=deferred "
+           r"\(connect to .*private/dovecot-lmtp\]: No such file or directory\)", "").ev(
+        "mail.log", r"{qid}: to=<dave@example\.org>, relay=mx01\.example\.com.*status=sent",
+        "").done()
+
     # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
     # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per
     # address (from double-bounce@, status=deliverable / undeliverable): not mail, no rows.

@@ -6,6 +6,9 @@ Delivery lines (``lmtp(user)<pid><session>: ...``):
 * ``sieve: msgid=<m>: fileinto action: stored mail into mailbox 'News'``
 * ``sieve: msgid=<m>: redirect action: forwarded to <x@y>`` (older Pigeonhole: ``forwarded to``)
 * ``sieve: msgid=<m>: vacation action: sent vacation response to <x@y>``
+* ``sieve: msgid=<m>: vacation action: discarded duplicate vacation response to <x@y>``
+  and Pigeonhole's other reasons not to reply (`VACATION_SKIPS`: a list, an automatic
+  message, a system address, ...): the rule ran, no reply left (lab R30)
 * ``sieve: msgid=<m>: marked message to be discarded if not explicitly delivered (discard action)``
 * ``sieve: msgid=<m>: rejected message from <x@y> (reason)``
 * ``msgid=<m>: saved mail to INBOX`` (no Sieve) / ``msgid=<m>: save failed to INBOX: Quota ...``
@@ -62,9 +65,33 @@ _ACTIONS: Final = (
                 r" if not explicitly delivered(?: \(discard action\))?$"),
     ("reject", r": (?:reject action: )?rejected message from <[^>]*> \("
                + _NO_COLON_SPACE + r"\)$"),
+    ("vacation_skip", r": (?:vacation action: )?(?:"
+     r"discarded (?:duplicate )?vacation (?:reply|response) to (?:own address )?<[^>]*>"
+     r"(?: \(as specified using :addresses argument\))?"
+     r"|discarding vacation response to (?:mailinglist recipient |auto-submitted message "
+     r"from |precedence=[^ ]* message from |message from )<[^>]*>(?: \([^()]*\))?"
+     r"|discarding vacation response for implicitly delivered message; [^<>]*"
+     r"\(recipient=<[^>]*>[^()]*\)"
+     r"|not sending vacation (?:reply \(skipped\)|response to system address <[^>]*>))$"),
     ("failed", r": save failed to "),
     ("failed", r": failed to store into mailbox '"),
 )
+
+
+VACATION_SKIPS: Final = (
+    # (what Pigeonhole's line says, the short reason kept in `filter_rule`), first match
+    ("duplicate vacation", "duplicate"),
+    ("reply to own address", "own address"),
+    ("reply to <>", "null sender"),
+    ("mailinglist recipient", "mailing list"),
+    ("auto-submitted message", "auto-submitted"),
+    ("x-auto-response-suppress", "auto-response-suppress"),
+    ("precedence=", "precedence"),
+    ("system address", "system address"),
+    ("implicitly delivered", "not addressed to the recipient"),
+    ("(skipped)", "skipped"),
+)
+"""Why Pigeonhole's vacation action sent no reply (cmd-vacation.c, act_vacation_commit)."""
 
 
 def mail_log_test(text: pl.Expr) -> pl.Expr:
@@ -101,12 +128,21 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
         .when(a == "store").then(in_quotes)
         .when(a.is_in(("redirect", "vacation"))).then(in_angles)
         .when(a == "reject").then(after(tail, "> (").str.strip_suffix(")"))
+        .when(a == "vacation_skip").then(_skip_reason(tail))
         .when(a == "failed").then(tail)  # "save failed to INBOX: Quota exceeded (...)"
     )
     return d.select(
         "time", "host", "proc", "user", "session", "action", "raw",
         arg=arg, verb=verb, message_id=_msgid(pl.col("mid")),
     )
+
+
+def _skip_reason(tail: pl.Expr) -> pl.Expr:
+    """The short reason of a vacation reply not sent (`VACATION_SKIPS`)."""
+    out = pl.lit(None, pl.String)
+    for needle, label in reversed(VACATION_SKIPS):
+        out = pl.when(tail.str.contains(needle, literal=True)).then(pl.lit(label)).otherwise(out)
+    return out
 
 
 def _msgid(mid: pl.Expr) -> pl.Expr:
@@ -175,6 +211,8 @@ def deliveries(df: pl.DataFrame, lines: pl.DataFrame | None = None,
         .when((a == "store") & (verb == "keep")).then(pl.lit("keep"))
         .when(a == "redirect").then(pl.concat_str([pl.lit('redirect "'), arg, pl.lit('"')]))
         .when(a.is_in(("vacation", "discard", "reject"))).then(a)
+        .when(a == "vacation_skip").then(pl.concat_str(
+            [pl.lit("vacation (not sent: "), arg.fill_null("?"), pl.lit(")")]))
     )
     ev = pl.concat(
         [
