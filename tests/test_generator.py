@@ -520,3 +520,38 @@ def test_live_mode_can_continue_a_fixed_timeline(tmp_path: Path) -> None:
     assert run_live(tmp_path, rate=400, duration=0.6, start=start, seed=3) > 0
     stamps = [ln[:15] for p in tmp_path.rglob("mail.log") for ln in p.read_text().splitlines()]
     assert stamps and all(s.startswith("Nov 27 06:00:0") for s in stamps)
+
+
+def test_a_vacation_rule_answers_a_sender_once_a_day(tmp_path: Path) -> None:
+    """As Pigeonhole does (lab R30): the second message of one sender within the rule's
+    :days period gets no reply, logged as `discarded duplicate vacation response`; a day
+    later it is answered again. The engine reads it back as the truth says."""
+    from tracemail_tui.gen.batch import epoch, startup_lines
+    from tracemail_tui.gen.ctx import Ctx
+    from tracemail_tui.gen.inbound import accepted
+    from tracemail_tui.gen.sink import Sink
+
+    opts = GenOptions(seed=3, lines=100, truth=tmp_path / "truth.jsonl")
+    sink = Sink(tmp_path / "logs", opts.truth)
+    ctx = Ctx(opts, sink)
+    t0 = epoch(opts.window()[0])
+    startup_lines(ctx, t0)
+    acct = next(a for a in ctx.world.accounts if not (a.redirect or a.over_quota
+                                                          or a.discard_from))
+    acct.vacation = True
+    ext = next(e for e in ctx.world.externals if e.domain != acct.discard_from)
+    for hours in (1, 2, 30):
+        accepted(ctx, t0 + hours * 3600, ext=ext, acct=acct)
+    sink.release(float("inf"))
+    sink.close()
+    logs = "".join(p.read_text("utf-8") for p in (tmp_path / "logs").rglob("*") if p.is_file())
+    assert logs.count("vacation action: sent vacation response") == 2
+    assert logs.count("vacation action: discarded duplicate vacation response") == 1
+    rows = engine.run([tmp_path / "logs"]).views["received"].filter(
+        pl.col("recipient") == acct.addr.lower()).sort("time")
+    assert rows.select("auto_reply", "filter_rule").rows() == [
+        (True, "vacation"), (False, "vacation (not sent: duplicate)"), (True, "vacation")]
+    truth = [json.loads(line) for line in opts.truth.read_text("utf-8").splitlines()]
+    assert [(r["auto_reply"], r["filter_rule"]) for r in truth if r["view"] == "received"
+            and r["recipient"] == acct.addr.lower()] == rows.select(
+        "auto_reply", "filter_rule").rows()

@@ -54,6 +54,9 @@ class Ctx:
         self._pools: dict[tuple[str, str], list[int]] = {}
         self._next_pid = 4000
         self.lmtp_pid = 0
+        # (vacation account, sender) → when the last auto-reply went out: Pigeonhole
+        # answers a sender once per `:days` period and logs the others as duplicates.
+        self.vacation_replied: dict[tuple[str, str], float] = {}
         self.t_end = float("inf")  # retries after this are not generated
 
     # -- pids ---------------------------------------------------------------

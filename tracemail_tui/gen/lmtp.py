@@ -14,6 +14,7 @@ from tracemail_tui.gen.world import HOSTS, Account, Subject
 
 IMAP_RELAY = f"imap1.example.net[{HOSTS['imap1']}]:24"
 MAX_KEPT = 40  # messages remembered per mailbox for later IMAP/POP3 events
+VACATION_PERIOD = 86_400.0  # the Sieve rule's :days 1: one auto-reply per sender and day
 
 
 @dataclass(slots=True)
@@ -57,6 +58,8 @@ def filter_rule(r: Rcpt) -> str | None:
         return f'redirect "{r.acct.redirect}"'
     if r.action in ("discard", "vacation"):
         return r.action
+    if r.action == "vacation_dup":
+        return "vacation (not sent: duplicate)"
     return None
 
 
@@ -136,11 +139,19 @@ def deliver(
                 r.delivery = "discarded"
             else:
                 if act == "vacation":
-                    ctx.dv(
-                        tt,
-                        proc,
-                        f"sieve: {m}: vacation action: sent vacation response to <{sender}>",
-                    )
+                    key = (a.addr, sender.lower())
+                    last = ctx.vacation_replied.get(key)
+                    if last is not None and 0 <= tt - last < VACATION_PERIOD:
+                        r.action = "vacation_dup"  # as lab R30: no second reply
+                        ctx.dv(tt, proc, f"sieve: {m}: vacation action: discarded duplicate "
+                                         f"vacation response to <{sender}>")
+                    else:
+                        ctx.vacation_replied[key] = tt
+                        ctx.dv(
+                            tt,
+                            proc,
+                            f"sieve: {m}: vacation action: sent vacation response to <{sender}>",
+                        )
                 folder = r.folder or "INBOX"
                 uid = store(a, folder, msgid, dsize, from_hdr, subj.dovecot)
                 ctx.dv(
