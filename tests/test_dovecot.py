@@ -309,3 +309,36 @@ def test_utf8_before_the_cuts_in_both_forms() -> None:
         lo = dovecot.parse(split_lines(pl.Series([line]), host="imap1", year=2026)).logouts
         assert lo.select("host", "user", "bytes_in", "bytes_out", "expunged").row(0) == (
             host, "jürgen@exämple.com", 12, 345, 1)
+
+
+def test_a_redirect_that_did_not_send() -> None:
+    """Pigeonhole's cmd-redirect: the same Message-ID was forwarded to that address before
+    (a message delivered twice), or the message carries its own redirect mark (a loop).
+    Nothing was sent and, without a keep, nothing stored: discarded, and the rule says why."""
+    lines = [
+        _sys("06:02:00", "lmtp(cy@example.com)<41><D1>: sieve: msgid=<d1@x>: "
+             "discarded duplicate forward to <cy@elsewhere.test>"),
+        _sys("06:02:01", "lmtp(cy@example.com)<41><D2>: sieve: msgid=<d2@x>: redirect action: "
+             "not forwarding message to <cy@elsewhere.test>: the 'x-sieve-redirected-from' "
+             "header indicates a mail loop"),
+        _sys("06:02:02", "lmtp(cy@example.com)<41><D3>: sieve: msgid=<d3@x>: redirect action: "
+             "discarded duplicate forward to <cy@elsewhere.test>"),
+        _sys("06:02:02", "lmtp(cy@example.com)<41><D3>: sieve: msgid=<d3@x>: fileinto action: "
+             "stored mail into mailbox 'Copies'"),
+    ]
+    ev = parse(lines)
+    assert ev.unparsed == 0
+    d = {r["session"]: r for r in ev.deliveries.iter_rows(named=True)}
+    assert (d["D1"]["discarded"], d["D1"]["forwarded_to"], d["D1"]["filter_rule"]) == (
+        True, None, 'redirect "cy@elsewhere.test" (not sent: duplicate)')
+    assert (d["D2"]["discarded"], d["D2"]["filter_rule"]) == (
+        True, 'redirect "cy@elsewhere.test" (not sent: mail loop)')
+    assert (d["D3"]["discarded"], d["D3"]["folder"]) == (False, "Copies")  # a copy was kept
+
+
+def test_fts_indexing_notes_are_quiet() -> None:
+    """indexer-worker's `Indexed N messages in BOX (UIDs a..b)` (i_info, with FTS)."""
+    lines = [_sys("06:03:00", "indexer-worker(cy@example.com)<1238><Ix1:abc>: Indexed 10 "
+                              "messages in INBOX (UIDs 1..10)")]
+    ev = parse(lines)
+    assert (ev.ignored, ev.unparsed) == (1, 0)

@@ -91,11 +91,23 @@ def test_a_hostile_message_id_does_not_fake_a_vacation_skip() -> None:
 
 
 def test_every_reason_not_to_reply_has_a_sentence() -> None:
-    from tracemail_tui.export.explain import VACATION_SKIP_TEXT, vacation_not_sent
+    from tracemail_tui.export.explain import VACATION_SKIP_TEXT, sieve_not_sent
 
     assert {label for _, label in dovecot_mail.VACATION_SKIPS} == set(VACATION_SKIP_TEXT)
-    assert vacation_not_sent({"filter_rule": "vacation"}) is None  # a reply was sent
-    assert vacation_not_sent({"filter_rule": 'fileinto "Work", vacation (not sent: '
+    assert sieve_not_sent({"filter_rule": "vacation"}) is None  # a reply was sent
+    assert sieve_not_sent({"filter_rule": 'fileinto "Work", vacation (not sent: '
                                              'mailing list)'}) == (
         "The automatic reply (vacation rule) was not sent: the message came from a mailing "
         "list.")
+
+
+def test_a_forward_not_sent_again_is_told() -> None:
+    from tracemail_tui.export.explain import sieve_not_sent
+
+    row = {"filter_rule": 'redirect "cy@elsewhere.test" (not sent: duplicate)',
+           "delivery": "discarded", "status": "accepted"}
+    said = sieve_not_sent(row)
+    assert said == ("The forward to cy@elsewhere.test was not sent: Dovecot had already "
+                    "forwarded this message (same Message-ID) to that address, so it did not "
+                    "send it again.")
+    assert said in explain("received", row)

@@ -364,3 +364,23 @@ def test_mail_our_alias_forwards_outside_is_our_users_received_mail() -> None:
              "defer.leo@remote.test", "4.3.0"),
         ]
         assert res["sent"].height == 0  # nobody of ours sent it
+
+
+def test_one_failed_mx_of_several_is_known() -> None:
+    """smtp_site_fail's notes while Postfix tries the next MX (`QID: TEXT`, no to=): the
+    recipient's own to= line tells how the attempt ended, so these are ignored, not
+    unparsed (texts of smtp_proto.c / smtp_sasl_proto.c)."""
+    q = "3F2A1162555"
+    lines = [
+        f"{P}/smtp[1]: {q}: Cannot start TLS: handshake failure",
+        f"{P}/smtp[1]: {q}: TLS is required, but was not offered by host mx.b.test[192.0.2.1]",
+        f"{P}/smtp[1]: {q}: TLS is required, but host mx.b.test[192.0.2.1] refused to start "
+        "TLS: 454 4.7.0 TLS not available",
+        f"{P}/smtp[1]: {q}: Server certificate not trusted",
+        f"{P}/smtp[1]: {q}: SASL authentication failed; server relay.b.test[192.0.2.2] said: "
+        "535 5.7.8 Error: authentication failed",
+        f"{P}/smtp[1]: {q}: host mx.b.test[192.0.2.1] refused to talk to me: 421 4.7.0 later",
+    ]
+    ev = postfix.parse(split_lines(pl.Series(lines), year=2026))
+    assert ev.unparsed.height == 0, ev.unparsed
+    assert int(ev.ignored["n"].sum()) == len(lines)

@@ -238,14 +238,26 @@ VACATION_SKIP_TEXT: Final[dict[str, str]] = {
 """Why Dovecot's vacation rule sent no reply, per reason of `parse.dovecot_mail`."""
 
 
-def vacation_not_sent(row: Mapping[str, Any]) -> str | None:
-    """"Why did the sender get no out-of-office reply?" when the rule ran and sent none."""
+REDIRECT_SKIP_TEXT: Final[dict[str, str]] = {
+    "duplicate": "Dovecot had already forwarded this message (same Message-ID) to that "
+                 "address, so it did not send it again",
+    "mail loop": "the message had already passed through this forward (a mail loop)",
+}
+"""Why a Sieve redirect sent nothing (Pigeonhole's duplicate and loop checks)."""
+
+
+def sieve_not_sent(row: Mapping[str, Any]) -> str | None:
+    """"Why did the sender get no out-of-office reply?" when the rule ran and sent none;
+    likewise for a forward (redirect) that was not sent again."""
     rule = str(row.get("filter_rule") or "")
-    found = re.search(r"vacation \(not sent: ([^)]*)\)", rule)
-    if found is None:
-        return None
-    why = VACATION_SKIP_TEXT.get(found.group(1), found.group(1))
-    return f"The automatic reply (vacation rule) was not sent: {why}."
+    out = []
+    for found in re.finditer(r"vacation \(not sent: ([^)]*)\)", rule):
+        why = VACATION_SKIP_TEXT.get(found.group(1), found.group(1))
+        out.append(f"The automatic reply (vacation rule) was not sent: {why}.")
+    for found in re.finditer(r'redirect "([^"]*)" \(not sent: ([^)]*)\)', rule):
+        why = REDIRECT_SKIP_TEXT.get(found.group(2), found.group(2))
+        out.append(f"The forward to {found.group(1)} was not sent: {why}.")
+    return " ".join(out) or None
 
 
 def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
@@ -326,7 +338,7 @@ def explain(
             text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
             folder = row.get("folder")
             out.append(text.format(in_folder=f", in the folder “{folder}”" if folder else ""))
-    skipped = vacation_not_sent(row) if view == "received" else None
+    skipped = sieve_not_sent(row) if view == "received" else None
     if skipped:
         out.append(skipped)
     waiting = None if deleted else waiting_text(view, row)

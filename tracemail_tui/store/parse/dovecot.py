@@ -153,7 +153,7 @@ _MAIL_PROCS: Final = (*SESSION_PROCS, "indexer-worker", "doveadm", "imap-hiberna
 _CLASS: Final = {
     **dict.fromkeys(LOGIN_PROCS, "login"), **dict.fromkeys(AUTH_PROCS, "auth"),
     **dict.fromkeys(_MAIL_PROCS, "mail"), **dict.fromkeys(DELIVERY_PROCS, "delivery"),
-    **dict.fromkeys(("master", "log", "config", "anvil"), "service"),
+    **dict.fromkeys(("master", "log", "config", "anvil", "indexer"), "service"),
 }
 _MAIL_LOG = (r"^(?:(?:save|copy|expunge|delete|undelete|flag_change)(?: from [^:]*)?: "
              r"|Mailbox (?:renamed|deleted|created): )")
@@ -181,6 +181,9 @@ def _tests() -> list[tuple[str, set[str] | None, pl.Expr]]:
         ("lmtp_connection", {"delivery"}, rx(r"^(?:Connect|Disconnect) from ")),
         ("logout", {"mail"}, pl.col("proc").is_in(SESSION_PROCS) & rx(_ENDS)),
         ("diagnostic", None, sev.is_not_null()),
+        # FTS indexing notes ("Indexed 10 messages in INBOX (UIDs 1..10)", i_info).
+        ("service", {"service", "mail"}, pl.col("proc").eq("indexer-worker")
+         & t.str.starts_with("Indexed ")),
         ("service", {"service"}, pl.lit(True)),
     ]
 

@@ -9,6 +9,9 @@ Delivery lines (``lmtp(user)<pid><session>: ...``):
 * ``sieve: msgid=<m>: vacation action: discarded duplicate vacation response to <x@y>``
   and Pigeonhole's other reasons not to reply (`VACATION_SKIPS`: a list, an automatic
   message, a system address, ...): the rule ran, no reply left (lab R30)
+* ``sieve: msgid=<m>: discarded duplicate forward to <x@y>`` / ``not forwarding message to
+  <x@y>: the 'x-sieve-redirected-from' header indicates a mail loop``: a redirect that
+  did not send (this Message-ID went to that address before; a loop)
 * ``sieve: msgid=<m>: marked message to be discarded if not explicitly delivered (discard action)``
 * ``sieve: msgid=<m>: rejected message from <x@y> (reason)``
 * ``msgid=<m>: saved mail to INBOX`` (no Sieve) / ``msgid=<m>: save failed to INBOX: Quota ...``
@@ -65,6 +68,8 @@ _ACTIONS: Final = (
                 r" if not explicitly delivered(?: \(discard action\))?$"),
     ("reject", r": (?:reject action: )?rejected message from <[^>]*> \("
                + _NO_COLON_SPACE + r"\)$"),
+    ("redirect_skip", r": (?:redirect action: )?(?:discarded duplicate forward to <[^>]*>"
+     r"|not forwarding message to <[^>]*>: the '[^']*' header indicates a mail loop)$"),
     ("vacation_skip", r": (?:vacation action: )?(?:"
      r"discarded (?:duplicate )?vacation (?:reply|response) to (?:own address )?<[^>]*>"
      r"(?: \(as specified using :addresses argument\))?"
@@ -129,6 +134,12 @@ def delivery_lines(df: pl.DataFrame) -> pl.DataFrame:
         .when(a.is_in(("redirect", "vacation"))).then(in_angles)
         .when(a == "reject").then(after(tail, "> (").str.strip_suffix(")"))
         .when(a == "vacation_skip").then(_skip_reason(tail))
+        .when(a == "redirect_skip").then(pl.concat_str([  # the rule as a whole
+            pl.lit('redirect "'), in_angles.str.extract(r"^([^>]*)", 1),
+            pl.lit('" (not sent: '),
+            pl.when(tail.str.ends_with("indicates a mail loop")).then(pl.lit("mail loop"))
+            .otherwise(pl.lit("duplicate")),
+            pl.lit(")")]))
         .when(a == "failed").then(tail)  # "save failed to INBOX: Quota exceeded (...)"
     )
     return d.select(
@@ -213,6 +224,7 @@ def deliveries(df: pl.DataFrame, lines: pl.DataFrame | None = None,
         .when(a.is_in(("vacation", "discard", "reject"))).then(a)
         .when(a == "vacation_skip").then(pl.concat_str(
             [pl.lit("vacation (not sent: "), arg.fill_null("?"), pl.lit(")")]))
+        .when(a == "redirect_skip").then(arg)
     )
     ev = pl.concat(
         [
@@ -256,7 +268,11 @@ def combine_deliveries(ev: pl.DataFrame) -> pl.DataFrame:
         user=pl.col("user").drop_nulls().first(),
         message_id=pl.col("message_id").drop_nulls().first(),
         auto_reply=(a == "vacation").any(),
-        discarded=(a == "discard").any() & ~(a == "store").any() & ~(a == "mail_log_save").any(),
+        # A discard, or a redirect that did not send (duplicate, loop) and nothing else:
+        # no copy was kept or sent anywhere.
+        discarded=((a == "discard").any() | ((a == "redirect_skip").any()
+                                             & ~(a == "redirect").any()))
+        & ~(a == "store").any() & ~(a == "mail_log_save").any(),
         subject=pl.col("subject").drop_nulls().first(),
         size=pl.col("size").drop_nulls().first(),
     )

@@ -73,7 +73,10 @@ _IGNORED: Final = (
     r"COMMAND PIPELINING|NON-SMTP COMMAND|COMMAND TIME LIMIT|WHITELIST VETO|BLACKLISTED|"
     r"ALLOWLISTED|"
     r"DENYLISTED|ALLOWLIST VETO|cache) |^(?:Placed on hold|Released from hold|Deleted|Requeued): |"
+    # One MX of several failed (smtp_site_fail): the recipient's to= line tells the end.
     rf"^{QID}: (?:host |conversation with |lost connection |enabling PIX |skipped, |"
+    r"Cannot start TLS: |TLS is required, but |Server certificate not |"
+    r"SASL authentication failed; |"
     rf"resent-message-id=|replace: |prepend: |(?:warning|info): (?:header|body) |"
     rf"sender delivery status notification|postmaster (?:non-)?delivery|uid=\d+ )|"
     r"^connect to |^mapping DSN |^setting up TLS|^Host offered STARTTLS|^NOQUEUE: (?:lost|filter)|"
