@@ -26,7 +26,7 @@ from tracemail_tui.store.correlate.access import AccessCorrelator
 from tracemail_tui.store.correlate.lost import link_lost
 from tracemail_tui.store.correlate.smtp_auth import SmtpAuthCorrelator
 from tracemail_tui.store.needs import Needs
-from tracemail_tui.store.parse import clamav, postfix, rspamd
+from tracemail_tui.store.parse import clamav, dovecot_submission, postfix, rspamd
 from tracemail_tui.store.parse.dispatch import ParsedChunk, parse_chunk
 from tracemail_tui.store.parse.dovecot import DovecotEvents
 from tracemail_tui.store.parse.dovecot_mail import combine_deliveries
@@ -78,6 +78,7 @@ class Engine:
         self._verdicts = pl.DataFrame(schema=rspamd.VERDICTS)
         self._dv = pl.DataFrame(schema=mail_corr.DOVECOT_COLUMNS)
         self._findings = pl.DataFrame(schema=clamav.FINDINGS)
+        self._relays = pl.DataFrame(schema=dovecot_submission.RELAYS)
         self._emitted = pl.DataFrame(schema={"host": pl.String(), "key": pl.String(),
                                              "view": pl.String(), "id": pl.String()})
         self._auth = SmtpAuthCorrelator()
@@ -116,7 +117,7 @@ class Engine:
         verdicts, findings = parsed.verdicts, parsed.findings
         accesses, (received, sent, retracted) = run_all(
             lambda: self._accesses(parsed.events, dv.events, parsed.web),
-            lambda: self._mail(parsed.events, verdicts, dv.deliveries, findings)
+            lambda: self._mail(parsed.events, verdicts, dv.deliveries, findings, dv.relays)
             if verdicts is not None and findings is not None
             else (schema.empty("received"), schema.empty("sent"), {}),
         )
@@ -152,6 +153,7 @@ class Engine:
         verdicts: pl.DataFrame,
         deliveries: pl.DataFrame,
         findings: pl.DataFrame,
+        relays: pl.DataFrame | None = None,
     ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, list[str]]]:
         kind = pl.col("kind")
         lost = events.filter(kind == "lost")
@@ -168,12 +170,18 @@ class Engine:
         self._verdicts = pl.concat([self._verdicts, verdicts])
         self._dv = pl.concat([self._dv, deliveries])
         self._findings = pl.concat([self._findings, findings])
+        if relays is not None and relays.height:
+            self._relays = pl.concat([self._relays, relays])
         pf = self._pf
         if verdicts.height:
             qids = verdicts.get_column("qid").drop_nulls().unique()
             touched.append(pf.filter(pl.col("qid").is_in(qids.implode())).select(_KEYS))
         if findings.height:
             qids = findings.get_column("qid").drop_nulls().unique()
+            touched.append(pf.filter(pl.col("qid").is_in(qids.implode())).select(_KEYS))
+        if relays is not None and relays.height:
+            # Not by host: Dovecot's submission may relay to an MTA on another machine.
+            qids = relays.get_column("qid").drop_nulls().unique()
             touched.append(pf.filter(pl.col("qid").is_in(qids.implode())).select(_KEYS))
         if deliveries.height:
             # Not by host: the LMTP server is often another machine than the MX.
@@ -189,6 +197,7 @@ class Engine:
         sub_qids = sub.get_column("qid").drop_nulls().unique().implode()
         v = self._verdicts.filter(pl.col("qid").is_in(sub_qids))
         f = self._findings.filter(pl.col("qid").is_in(sub_qids))
+        r = self._relays.filter(pl.col("qid").is_in(sub_qids))
         sess = sub.get_column("session").drop_nulls().unique().implode()
         mids = sub.get_column("message_id").drop_nulls().unique().implode()
         d = self._dv.filter(pl.col("session").is_in(sess) | pl.col("message_id").is_in(mids))
@@ -201,7 +210,7 @@ class Engine:
                 d = d.sort("time", maintain_order=True)
             else:
                 d = combine_deliveries(d).select(list(mail_corr.DOVECOT_COLUMNS))
-        received, sent = mail_corr.correlate(sub, v, d, f)
+        received, sent = mail_corr.correlate(sub, v, d, f, r)
         retracted = self._retract(keys, received, sent)
         return received.drop("_key"), sent.drop("_key"), retracted
 
@@ -292,12 +301,15 @@ class Engine:
         recent = pl.col("time") >= done_before
         self._verdicts = self._verdicts.filter(recent | pl.col("qid").is_in(open_qids))
         self._findings = self._findings.filter(recent | pl.col("qid").is_in(open_qids))
+        self._relays = self._relays.filter(recent | pl.col("qid").is_in(open_qids))
         self._dv = self._dv.filter(
             recent | pl.col("session").is_in(open_sess) | pl.col("message_id").is_in(open_mids)
         )
-        self._pf, self._emitted, self._verdicts, self._dv, self._findings = (
+        (self._pf, self._emitted, self._verdicts, self._dv, self._findings,
+         self._relays) = (
             schema.compact(f)
-            for f in (self._pf, self._emitted, self._verdicts, self._dv, self._findings)
+            for f in (self._pf, self._emitted, self._verdicts, self._dv, self._findings,
+                      self._relays)
         )
         self._auth.compact()
         self._access.compact()

@@ -17,6 +17,7 @@ from typing import Final
 
 import polars as pl
 
+from tracemail_tui.store.parse.dovecot_submission import RELAYED
 from tracemail_tui.store.parse.header import DOVECOT_PROCESSES
 
 ALL_VIEWS: Final = ("accesses", "received", "sent", "mailbox")
@@ -90,7 +91,10 @@ class Needs:
         raw = pl.col("raw")
         rspamd_chatter = raw.str.contains(_RSPAMD_FILE) & ~raw.str.contains(
             "rspamd_task_write_log", literal=True)
-        return raw.str.contains(_SKIP_MAIL_ONLY) | rspamd_chatter
+        # Dovecot submission's relays name the queue id of the user's message: kept.
+        dovecot_chatter = raw.str.contains(_SKIP_MAIL_ONLY) & ~raw.str.contains(
+            RELAYED, literal=True)
+        return dovecot_chatter | rspamd_chatter
 
     def postfix_lines(self, lines: pl.DataFrame) -> pl.DataFrame:
         """The Postfix lines worth parsing: all of them, or for accesses alone the SMTP
@@ -112,6 +116,8 @@ class Needs:
         m = pl.col("msg")
         # One anchored regex without groups (a DFA pass) beats a dozen starts_with tests.
         keep = m.str.contains("^(?:" + "|".join(procs) + ")(?:[(<]|: )")
+        if not self.mailbox:  # (with mailbox events all submission lines are kept)
+            keep |= m.str.starts_with("submission(") & m.str.contains(RELAYED, literal=True)
         # LMTP "Connect from" / "Disconnect from" (about half the LMTP lines) are only
         # counted: the text after the head (up to the first ": ") is the line's kind. A
         # head holding a colon does not match and is kept, never wrongly dropped.

@@ -31,6 +31,7 @@ SPAM_ACTIONS: Final = ("add header", "rewrite subject")
 SPAM_FOLDER: Final = r"(?i)^(?:junk|spam)(?:$|[./])|(?:^|[./])(?:junk|spam)$"
 SUBMISSION: Final = r"/(?:submission|submissions|smtps)/"
 SCAN_WINDOW: Final = dt.timedelta(hours=1)  # Rspamd's scan vs the message's first line
+RELAY_WINDOW: Final = dt.timedelta(minutes=5)  # Dovecot's relay line vs the message's
 # Delivery statuses Postfix logs only for address verification probes (verify(8) behind
 # reject_unverified_recipient/sender, and `sendmail -bv`): the next hop was asked about an
 # address, no mail was sent.
@@ -181,11 +182,31 @@ def _join_verdicts(
     return rows.join(cm.select("host", "qid", cm_virus="virus"), on=["host", "qid"], how="left")
 
 
+def _join_relays(msgs: pl.DataFrame, relays: pl.DataFrame | None) -> pl.DataFrame:
+    """The user Dovecot's submission service relayed a message for, by queue id.
+
+    Not by host (the MTA may be another machine), so only a relay near the message's
+    first line counts: a short queue id is reused, and another instance of it must not
+    lend this message a user.
+    """
+    if relays is None or relays.height == 0:
+        return msgs.with_columns(relay_user=pl.lit(None, pl.String))
+    r = relays.filter(pl.col("qid").is_not_null()).select(
+        "qid", relay_user="user", relay_time="time")
+    rows = msgs.join(r, on="qid", how="left")
+    near = (pl.col("relay_time") - pl.col("first_time")).abs() <= RELAY_WINDOW
+    rows = rows.with_columns(relay_user=pl.when(near).then(pl.col("relay_user")))
+    # One row per key: the nearest relay if a reused queue id matched several.
+    return (rows.sort(pl.col("relay_user").is_null(), maintain_order=True)
+            .unique(["host", "key"], keep="first", maintain_order=True).drop("relay_time"))
+
+
 def correlate(
     ev: pl.DataFrame,
     verdicts: pl.DataFrame,
     deliveries: pl.DataFrame,
     findings: pl.DataFrame,
+    relays: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """All events of some keys -> (received, sent) rows conforming to the schema.
 
@@ -201,11 +222,12 @@ def correlate(
         return (schema.empty("received").with_columns(_key=pl.lit(None, pl.String)),
                 schema.empty("sent").with_columns(_key=pl.lit(None, pl.String)))
     # Verdicts are per message: joined once per key, before the rows multiply them.
-    msgs = _join_verdicts(messages(ev), verdicts, findings)
+    msgs = _join_relays(_join_verdicts(messages(ev), verdicts, findings), relays)
     rows = recipients(ev, msgs).join(msgs, on=["host", "key"], how="left")
     rows = rows.with_columns(
         is_local=pl.col("agent").is_in(LOCAL_AGENTS).fill_null(False),
         submitted=pl.col("sasl_user").is_not_null()
+        | pl.col("relay_user").is_not_null()
         | pl.col("pickup")
         | (pl.col("smtpd").str.contains(SUBMISSION).fill_null(False) & ~pl.col("has_client")),
     ).with_columns(
@@ -391,7 +413,7 @@ def _sent_view(s: pl.DataFrame) -> pl.DataFrame:
         reason=reason,
         domain=schema.domain_of(pl.col("sender")),
         account=pl.coalesce(
-            pl.col("sasl_user"), pl.col("sp_user"),
+            pl.col("sasl_user"), pl.col("relay_user"), pl.col("sp_user"),
             pl.col("reject_text").str.extract(r"not owned by user (\S+)", 1),
         ).str.to_lowercase(),
         server=pl.col("host"),

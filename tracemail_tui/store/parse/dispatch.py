@@ -16,7 +16,15 @@ from tracemail_tui.store import schema
 from tracemail_tui.store.concurrent import run_all
 from tracemail_tui.store.correlate import mail as mail_corr
 from tracemail_tui.store.needs import Needs
-from tracemail_tui.store.parse import clamav, dovecot, dovecot_mail, postfix, roundcube, rspamd
+from tracemail_tui.store.parse import (
+    clamav,
+    dovecot,
+    dovecot_mail,
+    dovecot_submission,
+    postfix,
+    roundcube,
+    rspamd,
+)
 from tracemail_tui.store.parse.dovecot import DovecotEvents
 from tracemail_tui.store.parse.roundcube import WebmailEvents
 from tracemail_tui.store.stats import LinesSummary, summarize
@@ -38,6 +46,9 @@ class DovecotPart:
     events: DovecotEvents | None  # the whole parse, when accesses are asked for
     unparsed: int = 0
     ignored: int = 0
+    relays: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=dovecot_submission.RELAYS))
+    """Messages Dovecot's submission service handed to the MTA (their queue ids)."""
 
 
 def parse_dovecot(lines: pl.DataFrame, need: Needs) -> DovecotPart:
@@ -57,6 +68,7 @@ def parse_dovecot(lines: pl.DataFrame, need: Needs) -> DovecotPart:
         if need.mail:
             part.deliveries = schema.to_columns(dovecot_mail.deliveries(split, dl, ml),
                                                 mail_corr.DOVECOT_COLUMNS)
+            part.relays = dovecot_submission.relays(split)
         if need.mailbox:
             part.mailbox = schema.conform("mailbox", dovecot_mail.mailbox(split, dl, ml))
         return part
@@ -64,6 +76,7 @@ def parse_dovecot(lines: pl.DataFrame, need: Needs) -> DovecotPart:
     part.events = dv
     part.unparsed, part.ignored = dv.unparsed, dv.ignored
     part.deliveries = schema.to_columns(dv.deliveries, mail_corr.DOVECOT_COLUMNS)
+    part.relays = dv.relays
     if need.mailbox:
         part.mailbox = schema.conform("mailbox", dv.mailbox)
     return part

@@ -32,6 +32,7 @@ from tracemail_tui.store.parse.dovecot_session import (
     logouts,
     parse_auth,
 )
+from tracemail_tui.store.parse.dovecot_submission import RELAYS, relay_test, relays
 
 LOGIN_PROCS: Final = ("imap-login", "pop3-login", "managesieve-login", "submission-login")
 SESSION_PROCS: Final = ("imap", "pop3", "managesieve", "submission")
@@ -59,6 +60,8 @@ class DovecotEvents:
     mailbox: pl.DataFrame
     unparsed_by_process: pl.DataFrame  # process, lines, sample (one raw line)
     kinds: dict[str, int] = field(default_factory=dict)
+    relays: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RELAYS))
+    """Messages Dovecot's submission service relayed to the MTA (`dovecot_submission`)."""
 
     @property
     def ignored(self) -> int:
@@ -179,6 +182,7 @@ def _tests() -> list[tuple[str, set[str] | None, pl.Expr]]:
         # unsuccessful implicit keep"): the failed action has a line of its own.
         ("sieve_note", {"delivery"}, t.str.starts_with("sieve: ")),
         ("lmtp_connection", {"delivery"}, rx(r"^(?:Connect|Disconnect) from ")),
+        ("relayed", {"mail"}, relay_test(pl.col("proc"), t)),
         ("logout", {"mail"}, pl.col("proc").is_in(SESSION_PROCS) & rx(_ENDS)),
         ("diagnostic", None, sev.is_not_null()),
         # FTS indexing notes ("Indexed 10 messages in INBOX (UIDs 1..10)", i_info).
@@ -233,6 +237,7 @@ def parse(lines: pl.DataFrame) -> DovecotEvents:
         logins=logins, failures=failures, auth=auth, ids=ids, logouts=logout_rows,
         connections=connections, deliveries=deliveries, mailbox=mailbox,
         unparsed_by_process=unparsed, kinds={str(k): int(v) for k, v in kinds.items()},
+        relays=relays(df),
     )
 
 
