@@ -262,6 +262,7 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
     ],
     # S08 (alice -> bob via submission) is also a receipt for bob
     "S08": [("bob@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
+    "S10": [("bob@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
 }
 
 
@@ -358,11 +359,22 @@ SENT: dict[str, list[tuple[str, dict[str, Any]]]] = {
             },
         )
     ],
+    # through Dovecot's submission service: Postfix logs no SASL user; Dovecot's relay
+    # line names the queue id, so both copies are alice's sent mail
+    "S10": [
+        ("friend@partner.test", {"status": "delivered", "dsn": "2.0.0", **SINK,
+                                 "account": "alice@example.com", "queue_id": Q,
+                                 "message_id": M}),
+        ("bob@example.com", {"status": "delivered", "dsn": "2.0.0",
+                             "account": "alice@example.com", "queue_id": Q, "message_id": M}),
+    ],
 }
 
 
 # scenario -> (user, protocol, remote ip, expected fields of the single row)
 ACCESSES: dict[str, tuple[str, str, str, dict[str, Any]]] = {
+    # Dovecot's submission service: an SMTP access, with its traffic at logout
+    "S10": ("alice@example.com", "smtp", "127.0.0.33", {"status": "success", "error": None}),
     "A01": (
         "alice@example.com",
         "imap",

@@ -1640,6 +1640,43 @@ def all_scenarios(args):
     rec.ev("mail.log", r"{qid}: to=<defer\.gone@remote\.test>.*status=deferred", "").ev(
         "mail.log", r"postfix/postsuper\[\d+\]: {qid}: removed", "").done()
 
+    # S10: alice sends through Dovecot's submission service (port 1587), which relays to
+    # Postfix's port 25 from 127.0.0.1: Postfix sees an unauthenticated client and logs no
+    # SASL user. Dovecot's "Successfully relayed message: ... queued as QID" says whose
+    # mail it is (without it, the mail looked received from 127.0.0.1, and was not Sent).
+    m = mid("S10", "example.com")
+    ids["S10"] = m
+    subj = "Sent through Dovecot"
+    rcpts = ["friend@partner.test", B]
+    msg = build_msg(frm="Alice Example <alice@example.com>", to=", ".join(rcpts),
+                    subject=subj, message_id=m)
+    rec = Rec(
+        "S10",
+        "submission_via_dovecot_relayed_to_postfix",
+        "sent",
+        account=A,
+        domain="example.com",
+        client_ip="127.0.0.33",
+        helo="alice-laptop.lan",
+        sasl_username=A,
+        envelope_from=A,
+        envelope_to=rcpts,
+        message_id=m,
+        subject=subj,
+        subject_raw=raw_subject(msg),
+        expected={"outcome": "delivered to both", "by": "Dovecot submission, relayed to Postfix",
+                  "smtp_code": 250},
+    )
+    rec["observed"] = smtp_session(src="127.0.0.33", port=1587, helo="alice-laptop.lan",
+                                   mail_from=A, rcpts=rcpts, data=msg, starttls=True,
+                                   auth=(A, PASSWORDS[A]))
+    settle("S10 relayed")
+    rec["queue_id"] = dovecot_relayed_qid(A)
+    rec.ev("dovecot.log", r"submission\(alice@example\.com\)<\d+><[^>]+>: Info: Successfully "
+           r"relayed message: from=<alice@example\.com>, .*queued as {qid}'", "").ev(
+        "mail.log", r"{qid}: client=unknown\[127\.0\.0\.1\]$", "no SASL user on Postfix's side").ev(
+        "mail.log", r"{qid}: to=<friend@partner\.test>, relay=127\.0\.0\.2.*status=sent", "").done()
+
     settle("after sent scenarios")
 
     # logrotate's way for Dovecot's log_path (rename, then `doveadm log reopen`): the access
@@ -2103,6 +2140,20 @@ def queue_state():
     out = subprocess.run(["postqueue", "-j"], capture_output=True, text=True).stdout
     q = [json.loads(x) for x in out.splitlines() if x.strip()]
     return q
+
+
+def dovecot_relayed_qid(user):
+    """The Postfix queue id of the last message Dovecot's submission service relayed for
+    `user` (from its "Successfully relayed message" line; Dovecot's own reply to the
+    client names its own id, not Postfix's)."""
+    path = os.path.join(LOGDIR, "dovecot.log")
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        lines = fh.read().splitlines()
+    for line in reversed(lines):
+        if f"submission({user})" in line and "Successfully relayed message" in line:
+            found = re.search(r" queued as ([0-9A-Za-z]+)'$", line)
+            return found.group(1) if found else None
+    return None
 
 
 def queue_admin(*argv):

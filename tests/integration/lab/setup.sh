@@ -49,7 +49,7 @@ echo "$LAB_LOGDIR" > /etc/lab/logdir
 render() { sed -e "s#@LOGDIR@#$LAB_LOGDIR#g" "$1" > "$2.tmp" && chmod "$3" "$2.tmp" && mv "$2.tmp" "$2"; }
 
 # ----------------------------------------------------------------- packages --
-PKGS="postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved rspamd openssl"
+PKGS="postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-sieve dovecot-managesieved dovecot-submissiond rspamd openssl"
 [ "$LAB_CLAMAV" = 1 ] && PKGS="$PKGS clamav-daemon"
 missing=""
 for p in $PKGS; do
