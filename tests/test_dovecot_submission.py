@@ -96,3 +96,16 @@ def test_the_queue_id_is_read_from_postfix_reply_at_the_end() -> None:
     assert ev.relays.select("qid", "user", "session").rows() == [
         ("5F8241686A1", "a@x.test", "S9")]
     assert ev.unparsed == 0
+
+
+def test_an_engine_saved_by_the_previous_version_still_joins_relays(
+        full: engine.Result) -> None:
+    """The live ingest pickles its engine and restores it after an upgrade: a state from
+    before relays existed has no `_relays`; the class default stands in."""
+    import pickle
+
+    old = engine.Engine()
+    del old.__dict__["_relays"]
+    restored = pickle.loads(pickle.dumps(old))
+    got = engine.run([SUB], engine=restored)
+    assert got["sent"].sort("id").equals(full["sent"].sort("id"))

@@ -62,6 +62,9 @@ class Engine:
     """
 
     needs: Needs = Needs()  # class default: engines pickled before `views` existed
+    # Class default for engines pickled before Dovecot submission relays were joined
+    # (the live ingest restores its engine after an upgrade); assigned, never mutated.
+    _relays: pl.DataFrame = pl.DataFrame(schema=dovecot_submission.RELAYS)
 
     def __init__(
         self,

@@ -194,11 +194,14 @@ def _join_relays(msgs: pl.DataFrame, relays: pl.DataFrame | None) -> pl.DataFram
     r = relays.filter(pl.col("qid").is_not_null()).select(
         "qid", relay_user="user", relay_time="time")
     rows = msgs.join(r, on="qid", how="left")
-    near = (pl.col("relay_time") - pl.col("first_time")).abs() <= RELAY_WINDOW
-    rows = rows.with_columns(relay_user=pl.when(near).then(pl.col("relay_user")))
+    gap = (pl.col("relay_time") - pl.col("first_time")).abs()
+    rows = rows.with_columns(relay_user=pl.when(gap <= RELAY_WINDOW).then(pl.col("relay_user")),
+                             _gap=gap)
     # One row per key: the nearest relay if a reused queue id matched several.
-    return (rows.sort(pl.col("relay_user").is_null(), maintain_order=True)
-            .unique(["host", "key"], keep="first", maintain_order=True).drop("relay_time"))
+    return (rows.sort(pl.col("relay_user").is_null(), "_gap", nulls_last=True,
+                      maintain_order=True)
+            .unique(["host", "key"], keep="first", maintain_order=True)
+            .drop("relay_time", "_gap"))
 
 
 def correlate(
