@@ -111,3 +111,9 @@ def test_a_forward_not_sent_again_is_told() -> None:
                     "forwarded this message (same Message-ID) to that address, so it did not "
                     "send it again.")
     assert said in explain("received", row)
+
+
+def test_the_mailbox_history_names_the_reply_not_sent() -> None:
+    events = engine.run([R30]).views["mailbox"]
+    assert "vacation-not-sent" in events.get_column("event").to_list()
+    assert not any("_skip" in e for e in events.get_column("event").drop_nulls().to_list())

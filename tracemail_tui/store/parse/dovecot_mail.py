@@ -316,9 +316,10 @@ def _merge_rows(rows: pl.DataFrame) -> pl.DataFrame:
 def mailbox(df: pl.DataFrame, lines: pl.DataFrame | None = None,
             mail_log: pl.DataFrame | None = None) -> pl.DataFrame:
     """Mailbox events (``schema.MAILBOX``): mail_log events of every process plus one
-    ``deliver`` / ``redirect`` / ``vacation`` / ``discard`` / ``reject`` event per Sieve or
-    LMTP delivery line. A delivery logged both by mail_log (``save``) and by Sieve
-    (``deliver``) yields both events; ``locate`` treats them as one arrival."""
+    ``deliver`` / ``redirect`` / ``vacation`` / ``discard`` / ``reject`` (or
+    ``vacation-not-sent`` / ``redirect-not-sent``) event per Sieve or LMTP delivery line.
+    A delivery logged both by mail_log (``save``) and by Sieve (``deliver``) yields both
+    events; ``locate`` treats them as one arrival."""
     if lines is None:
         lines = delivery_lines(df)
     if mail_log is None:
@@ -331,7 +332,9 @@ def mailbox(df: pl.DataFrame, lines: pl.DataFrame | None = None,
     a = pl.col("action")
     dl = lines.filter(a.is_not_null() & (a != "failed")).select(
         "time", server="host", user="user", session="session", protocol="proc",
-        event=pl.when(a == "store").then(pl.lit("deliver")).otherwise(a),
+        event=pl.when(a == "store").then(pl.lit("deliver"))
+        .when(a.str.ends_with("_skip")).then(a.str.replace("_skip", "-not-sent"))
+        .otherwise(a),
         folder=pl.when(a == "store").then(pl.col("arg")),
         uid=pl.lit(None, pl.Int64), message_id="message_id", size=pl.lit(None, pl.Int64),
         subject=pl.lit(None, pl.String), from_folder=pl.lit(None, pl.String),
