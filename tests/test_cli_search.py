@@ -137,6 +137,53 @@ def test_stats_reports_zero_unparsed_for_the_daemons() -> None:
     assert code == 0 and "lines read: 852" in out and "postfix/cleanup" in out
 
 
+def test_stats_samples_show_unparsed_lines_only_when_asked(tmp_path: Path) -> None:
+    """`--samples`: up to 3 distinct unparsed lines per program (log content, escaped),
+    for Postfix, Dovecot, Rspamd, other programs and unreadable lines; never without."""
+    log = tmp_path / "mail.log"
+    rspamd_odd = ("2026-11-27 05:01:05 #3237(rspamd_proxy) <40024c>; proxy; "
+                  "rspamd_task_write_log: id: <m@x>, something unheard of")
+    log.write_text("\n".join([
+        "Nov 27 05:01:01 mx01 postfix/smtp[1]: 3F2A1162555: a brand new \x1b[31mform",
+        *(f"Nov 27 05:01:0{i} mx01 postfix/smtp[1]: 3F2A1162555: odd {i}" for i in range(2, 6)),
+        "Nov 27 05:01:02 mx01 postfix/smtp[1]: 3F2A1162555: odd 2",
+        " garbage line without a header",
+        "Nov 27 05:01:03 mx01 sshd[9]: Accepted publickey for root",
+        "Nov 27 05:01:04 mx01 dovecot: imap(a@b.test)<1><s>: Something new here",
+    ]) + "\n", "utf-8")
+    (tmp_path / "rspamd.log").write_text(rspamd_odd + "\n", "utf-8")
+    code, out, _ = invoke("stats", str(tmp_path), "-f", "json", "--samples")
+    assert code == 0
+    got = json.loads(out)["unparsed_samples"]
+    assert got["postfix/smtp"] == ["3F2A1162555: a brand new \x1b[31mform",
+                                   "3F2A1162555: odd 2", "3F2A1162555: odd 3"]
+    assert got["dovecot"] == ["imap(a@b.test)<1><s>: Something new here"]
+    assert got["sshd"] == ["Accepted publickey for root"]
+    assert got["(unreadable header)"] == [" garbage line without a header"]
+    assert got["rspamd"] == ["rspamd_task_write_log: id: <m@x>, something unheard of"]
+    code, out, _ = invoke("stats", str(tmp_path), "--samples")
+    assert "unparsed postfix/smtp:\n  3F2A1162555: a brand new \\x1b[31mform\n" in out
+    assert "\x1b" not in out
+    code, out, _ = invoke("stats", str(tmp_path), "-f", "json")
+    assert "unparsed_samples" not in json.loads(out) and "garbage" not in out
+    code, out, _ = invoke("stats", str(REAL), "-f", "json", "--samples")
+    assert not any(p.startswith(("postfix", "dovecot", "rspamd"))
+                   for p in json.loads(out)["unparsed_samples"])
+
+
+def test_stats_pickled_before_samples_existed_still_take_them() -> None:
+    """A live ingest restores its engine (and its Stats) from a pickle after an upgrade."""
+    import pickle
+
+    from tracemail_tui.store.stats import Stats
+
+    old = Stats()
+    del old.__dict__["samples"]
+    restored = pickle.loads(pickle.dumps(old))
+    restored.add_samples({"postfix/smtp": "odd line"})
+    assert restored.samples == {"postfix/smtp": ["odd line"]}
+
+
 def test_rotated_and_gz_files_in_a_directory(tmp_path: Path) -> None:
     lines = (REAL / "mail.log").read_bytes().splitlines(keepends=True)
     host = tmp_path / "logs"

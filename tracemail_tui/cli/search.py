@@ -288,13 +288,16 @@ def stats(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
     host: HostOpt = None,
     year: YearOpt = None,
+    samples: Annotated[bool, typer.Option(
+        "--samples", help="Also print up to 3 unparsed lines per program (log content: "
+                          "to report a line form tracemail does not know yet).")] = False,
 ) -> None:
     """Lines read, lines per program, ignored and unparsed per program, time span, hosts."""
     if fmt not in ("text", "json"):
         fail(f"unknown format {fmt!r}: choose text or json")
     cfg = load_config()
     result = run_engine(paths, host, year, cfg)
-    data = result.stats.to_dict()
+    data = result.stats.to_dict(samples=samples)
     # Line counters describe the log files (no personal data); row counts are in-scope only.
     privacy = Privacy.from_config(cfg)
     data["rows"] = {v: result.views[v].filter(privacy.scope_filter(v)).height
@@ -319,3 +322,7 @@ def stats(
         ign = data["ignored"].get(prog, 0)
         unp = data["unparsed"].get(prog, 0)
         w(f"{output.escape(prog).ljust(width)}  {n:>9}  {ign:>9}  {unp:>9}\n")
+    for prog, lines in data.get("unparsed_samples", {}).items():
+        w(f"unparsed {output.escape(prog)}:\n")
+        for line in lines:  # log content: escaped, never interpreted by the terminal
+            w(f"  {output.escape(line)}\n")

@@ -194,7 +194,17 @@ def _stream(group: list[sources.Source], chunk_bytes: int, raw: bool,
             on_skipped: Callable[[int], object] | None) -> Iterator[pl.DataFrame]:
     for src in group:
         for chunk in sources.read_chunks(src, chunk_bytes, on_bytes, skip, on_skipped):
-            yield chunk if raw else chunk.drop("raw")
+            yield chunk if raw else _without_raw(chunk)
+
+
+def _without_raw(chunk: pl.DataFrame) -> pl.DataFrame:
+    """`chunk` without ``raw``; a line whose header could not be read keeps its text as
+    ``msg`` (no parser reads such lines, `stats --samples` shows them)."""
+    prog = chunk.get_column("program")
+    if prog.null_count():  # rare: most chunks pay nothing
+        chunk = chunk.with_columns(msg=pl.when(pl.col("program").is_null())
+                                   .then(pl.col("raw")).otherwise(pl.col("msg")))
+    return chunk.drop("raw")
 
 
 def collect(deltas: Iterable[Delta]) -> dict[str, pl.DataFrame]:

@@ -114,6 +114,8 @@ class Engine:
             st.add_counts(st.ignored, counts)
         for counts in parsed.unparsed:
             st.add_counts(st.unparsed, counts)
+        for samples in parsed.samples:
+            st.add_samples(samples)
         if parsed.summary.lines == 0:
             return _empty_delta()
         dv = parsed.dovecot

@@ -9,6 +9,9 @@ from typing import Any
 
 import polars as pl
 
+SAMPLES = 3
+"""Unparsed lines kept per program as samples."""
+
 UNREADABLE = "(unreadable header)"
 """Program name under which lines whose prefix could not be read are counted."""
 
@@ -53,6 +56,23 @@ class Stats:
     skipped: int = 0
     """Lines a view-limited run read but did not split or parse (no asked view uses
     them; see `Needs.raw_skip`): part of `lines`, not of `programs`."""
+    samples: dict[str, list[str]] = field(default_factory=dict)
+    """A few unparsed lines per program (the first `SAMPLES` distinct ones): what `stats
+    --samples` shows, so a new line form can be reported without grepping for it."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Stats pickled (in a live ingest's engine state) before `samples` existed.
+        self.__dict__.update({"samples": {}, **state})
+
+    def add_samples(self, frame: pl.DataFrame | dict[str, str | None]) -> None:
+        """Keep up to `SAMPLES` distinct unparsed lines per program (`program`, `sample`:
+        a line or a list of lines)."""
+        items = frame.items() if isinstance(frame, dict) else frame.iter_rows()
+        for prog, lines in items:
+            kept = self.samples.setdefault(str(prog), [])
+            for line in lines if isinstance(lines, list) else [lines]:
+                if line is not None and len(kept) < SAMPLES and line not in kept:
+                    kept.append(str(line))
 
     def add_skipped(self, n: int) -> None:
         self.lines += n
@@ -79,9 +99,10 @@ class Stats:
             if n:
                 target[str(prog)] += int(n)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON output and the TUI status line."""
-        out = {
+    def to_dict(self, samples: bool = False) -> dict[str, Any]:
+        """Plain data for JSON output and the TUI status line (`samples`: with the
+        unparsed sample lines, which are log content: only when asked)."""
+        out: dict[str, Any] = {
             "lines": self.lines,
             "first_time": self.first_time.isoformat() if self.first_time else None,
             "last_time": self.last_time.isoformat() if self.last_time else None,
@@ -93,6 +114,9 @@ class Stats:
         }
         if self.skipped:  # view-limited runs only (`stats` reads everything)
             out["skipped"] = self.skipped
+        if samples:
+            out["unparsed_samples"] = {p: list(v) for p, v in sorted(self.samples.items())
+                                       if v and self.unparsed.get(p)}
         return out
 
     def unparsed_of(self, family: str) -> int:

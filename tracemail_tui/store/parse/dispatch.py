@@ -27,7 +27,7 @@ from tracemail_tui.store.parse import (
 )
 from tracemail_tui.store.parse.dovecot import DovecotEvents
 from tracemail_tui.store.parse.roundcube import WebmailEvents
-from tracemail_tui.store.stats import LinesSummary, summarize
+from tracemail_tui.store.stats import SAMPLES, UNREADABLE, LinesSummary, summarize
 
 Counts = pl.DataFrame | dict[str, int]  # program -> lines, as Stats.add_counts takes them
 
@@ -46,6 +46,7 @@ class DovecotPart:
     events: DovecotEvents | None  # the whole parse, when accesses are asked for
     unparsed: int = 0
     ignored: int = 0
+    sample: str | None = None  # one unparsed Dovecot line
     relays: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=dovecot_submission.RELAYS))
     """Messages Dovecot's submission service handed to the MTA (their queue ids)."""
@@ -62,7 +63,9 @@ def parse_dovecot(lines: pl.DataFrame, need: Needs) -> DovecotPart:
         # No sessions asked: split + deliveries / mailbox rows, not the whole parse
         # (logins, auth, logouts cost more than the rest, even on few lines).
         split = dovecot.split(dv_lines)
-        part.unparsed = split.filter(pl.col("kind") == "unparsed").height
+        bad = split.filter(pl.col("kind") == "unparsed")
+        part.unparsed = bad.height
+        part.sample = str(bad.get_column("raw")[0]) if bad.height else None
         dl = dovecot_mail.delivery_lines(split)
         ml = dovecot_mail.mail_log_lines(split)
         if need.mail:
@@ -75,6 +78,8 @@ def parse_dovecot(lines: pl.DataFrame, need: Needs) -> DovecotPart:
     dv = dovecot.parse(dv_lines)
     part.events = dv
     part.unparsed, part.ignored = dv.unparsed, dv.ignored
+    by = dv.unparsed_by_process
+    part.sample = str(by.get_column("sample")[0]) if by.height else None
     part.deliveries = schema.to_columns(dv.deliveries, mail_corr.DOVECOT_COLUMNS)
     part.relays = dv.relays
     if need.mailbox:
@@ -91,13 +96,26 @@ def parse_roundcube(lines: pl.DataFrame, need: Needs) -> WebmailEvents | None:
 
 
 def other_programs(lines: pl.DataFrame) -> pl.DataFrame:
-    """Lines per program no parser takes (``program``, ``n``): counted as unparsed."""
+    """Lines per program no parser takes (``program``, ``n``, ``sample``): counted as
+    unparsed. Lines whose header could not be read give a sample too, with ``n`` 0 (the
+    summary counts them)."""
     prog = pl.col("program")
+    text = pl.coalesce("raw", "msg") if "raw" in lines.columns else pl.col("msg")
     other = lines.filter(
         prog.is_not_null() & ~prog.str.starts_with("postfix") & ~prog.is_in(_HANDLED)
         & ~roundcube.is_roundcube(prog)
     )
-    return other.group_by("program").len("n")
+    out = other.group_by("program").agg(n=pl.len().cast(pl.Int64),
+                                        sample=text.drop_nulls().head(50)
+                                        .unique(maintain_order=True).head(SAMPLES))
+    unreadable = lines.filter(prog.is_null()).select(text).to_series().drop_nulls()
+    if unreadable.len():
+        out = pl.concat([out, pl.DataFrame(
+            {"program": [UNREADABLE], "n": [0],
+             "sample": [unreadable.head(50).unique(maintain_order=True).head(SAMPLES)
+                        .to_list()]},
+            schema=out.schema)])
+    return out
 
 
 @dataclass
@@ -112,6 +130,8 @@ class ParsedChunk:
     findings: pl.DataFrame | None
     ignored: list[Counts] = field(default_factory=list)
     unparsed: list[Counts] = field(default_factory=list)
+    samples: list[pl.DataFrame | dict[str, str | None]] = field(default_factory=list)
+    """One unparsed line per program (`Stats.add_samples`)."""
 
     @property
     def last_time(self) -> dt.datetime | None:
@@ -134,11 +154,16 @@ def parse_chunk(lines: pl.DataFrame, need: Needs) -> ParsedChunk:
         out.events = pf.events
         out.ignored.append(pf.ignored)
         out.unparsed.append(pf.unparsed)
-    out.unparsed += [{"dovecot": dv.unparsed}, other_programs(lines)]
+        if pf.samples is not None:
+            out.samples.append(pf.samples)
+    other = other_programs(lines)
+    out.unparsed += [{"dovecot": dv.unparsed}, other.select("program", "n")]
+    out.samples += [{"dovecot": dv.sample}, other.select("program", "sample")]
     out.ignored += [{"dovecot": dv.ignored},
                     {"roundcube": web.unparsed if web is not None else 0}]
     if rs is not None and cl is not None:
         out.verdicts, out.findings = rs.verdicts, cl.findings
         out.ignored += [{"rspamd": rs.ignored}, cl.ignored]
         out.unparsed.append({"rspamd": rs.unparsed})
+        out.samples.append({"rspamd": rs.sample})
     return out

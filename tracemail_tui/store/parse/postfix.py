@@ -19,6 +19,7 @@ from typing import Any, Final
 import polars as pl
 
 from tracemail_tui.store.schema import TS, to_columns
+from tracemail_tui.store.stats import SAMPLES
 
 # Short ids are upper-case hex; long ids (enable_long_queue_ids) are base-52 with a "z".
 _B52: Final = "[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]"  # digits and consonants, no "z"
@@ -98,6 +99,7 @@ class PostfixEvents:
     events: pl.DataFrame
     ignored: pl.DataFrame  # program, n
     unparsed: pl.DataFrame  # program, n
+    samples: pl.DataFrame | None = None  # program, sample (a few unparsed messages each)
 
 
 def _client(expr: pl.Expr, key: str) -> dict[str, Any]:
@@ -346,11 +348,16 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
     seen = events.get_column("_i").unique().implode() if parts else None
     rest = pf.filter(~pl.col("_i").is_in(seen)) if seen is not None else pf
     events = _conform(events)
-    counts = rest.group_by("program", ign=msg.str.contains(_IGNORED)).len("n")
+    rest = rest.with_columns(ign=msg.str.contains(_IGNORED))
+    counts = rest.group_by("program", "ign").len("n")
+    # Samples of the (few) unparsed lines only: ignored ones are a third of Postfix's.
+    bad = rest.filter(~pl.col("ign"))
     return PostfixEvents(
         events=events,
         ignored=counts.filter(pl.col("ign")).select("program", "n"),
         unparsed=counts.filter(~pl.col("ign")).select("program", "n"),
+        samples=bad.group_by("program").agg(sample=msg.head(50).unique(maintain_order=True)
+                                            .head(SAMPLES)) if bad.height else None,
     )
 
 

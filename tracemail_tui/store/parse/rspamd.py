@@ -44,6 +44,7 @@ class RspamdEvents:
     verdicts: pl.DataFrame
     ignored: int
     unparsed: int
+    sample: str | None = None  # one unparsed task line
 
 
 def parse(lines: pl.DataFrame) -> RspamdEvents:
@@ -63,6 +64,7 @@ def parse(lines: pl.DataFrame) -> RspamdEvents:
         r"\[(?<symbols>[^\]]*)\]\)"
     )
     task = task.with_columns(_v=b.str.extract_groups(verdict)).unnest("_v")
+    odd = task.filter(pl.col("action").is_null())
     out = task.select(
         "time",
         "host",
@@ -87,10 +89,11 @@ def parse(lines: pl.DataFrame) -> RspamdEvents:
         .otherwise(pl.col("message_id")),
         qid=pl.when(pl.col("qid").is_in(["undef", ""])).then(None).otherwise(pl.col("qid")),
     )
-    bad = out.filter(pl.col("action").is_null()).height
     out = out.filter(pl.col("action").is_not_null())
+    first = odd.get_column("body").first() if odd.height else None
     return RspamdEvents(
         verdicts=out.select([pl.col(c).cast(t) for c, t in VERDICTS.items()]),
         ignored=ignored,
-        unparsed=bad,
+        unparsed=odd.height,
+        sample=_TASK + str(first) if first is not None else None,
     )
