@@ -201,6 +201,15 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
     "R28": [("gina@example.com", {"status": "rejected", "dsn": "4.7.1", "delivery": None,
                                   "reason~": "Greylisted, try again later", "queue_id": None})],
     "R29": [("gina@example.com", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M})],
+    # R04's message again: carol's redirect does not forward it twice, and Pigeonhole
+    # 0.5.19 then keeps it (implicit keep): it lands in carol's INBOX
+    "R31": [("carol@example.org", {**ACCEPTED_INBOX, "forwarded_to": None,
+                                   "filter_rule": 'redirect "carol.private@partner.test" '
+                                                  "(not sent: duplicate)",
+                                   "queue_id": Q})],
+    # bulk mail to dave, on vacation: no out-of-office reply to bulk mail
+    "R32": [("dave@example.org", {**ACCEPTED_INBOX, "auto_reply": False, "queue_id": Q,
+                                  "filter_rule": "vacation (not sent: precedence)"})],
     # LMTP socket gone (Dovecot down): deferred, then delivered by the next queue run;
     # dave's vacation rule had answered petra in R05: no second reply
     "R30": [("dave@example.org", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M,

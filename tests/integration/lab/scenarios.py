@@ -1254,6 +1254,48 @@ def all_scenarios(args):
         "mail.log", r"{qid}: to=<dave@example\.org>, relay=mx01\.example\.com.*status=sent",
         "").done()
 
+    # R31: R04's message again (same Message-ID, a new transaction: a sender's retry, or
+    # a copy through a list): carol's Sieve redirect has forwarded it already, and
+    # Pigeonhole does not forward it twice ("discarded duplicate forward to <...>").
+    msg = build_msg(frm=partner, to="Carol <carol@example.org>",
+                    subject="Re: dinner on Friday?", message_id=ids["R04"])
+    inbound(
+        "R31",
+        "inbound_sieve_redirect_duplicate_not_forwarded_again",
+        account=C,
+        rcpts=[C],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=ids["R04"],
+        subject="Re: dinner on Friday?",
+        expected={"outcome": "accepted", "forward": "not sent again (duplicate)",
+                  "smtp_code": 250},
+    ).ev("dovecot.log", r"lmtp\(carol@example\.org\).*sieve: msgid={mid}: (redirect action: )?"
+         r"discarded duplicate forward to <carol\.private@partner\.test>", "").done()
+
+    # R32: bulk mail (Precedence: bulk) from a new sender to dave, who is on vacation:
+    # Pigeonhole sends no out-of-office reply to bulk mail.
+    m = mid("R32", "remote.test")
+    ids["R32"] = m
+    subj = "Newsletter November"
+    msg = build_msg(frm="News <news@remote.test>", to="dave@example.org", subject=subj,
+                    message_id=m, extra_headers={"Precedence": "bulk"})
+    inbound(
+        "R32",
+        "inbound_vacation_not_sent_to_bulk_mail",
+        account=D,
+        rcpts=[D],
+        mail_from="news@remote.test",
+        helo="smtp.remote.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={"outcome": "accepted", "folder": "INBOX", "auto_reply": False,
+                  "smtp_code": 250},
+    ).ev("dovecot.log", r"lmtp\(dave@example\.org\).*sieve: msgid={mid}: (vacation action: )?"
+         r"discarding vacation response to precedence=bulk message from "
+         r"<news@remote\.test>", "").done()
+
     # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
     # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per
     # address (from double-bounce@, status=deliverable / undeliverable): not mail, no rows.

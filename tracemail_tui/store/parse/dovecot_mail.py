@@ -11,7 +11,8 @@ Delivery lines (``lmtp(user)<pid><session>: ...``):
   message, a system address, ...): the rule ran, no reply left (lab R30)
 * ``sieve: msgid=<m>: discarded duplicate forward to <x@y>`` / ``not forwarding message to
   <x@y>: the 'x-sieve-redirected-from' header indicates a mail loop``: a redirect that
-  did not send (this Message-ID went to that address before; a loop)
+  did not send (this Message-ID went to that address before; a loop). Pigeonhole 0.5.19
+  then keeps the message (implicit keep: it lands in INBOX, lab R31)
 * ``sieve: msgid=<m>: marked message to be discarded if not explicitly delivered (discard action)``
 * ``sieve: msgid=<m>: rejected message from <x@y> (reason)``
 * ``msgid=<m>: saved mail to INBOX`` (no Sieve) / ``msgid=<m>: save failed to INBOX: Quota ...``
