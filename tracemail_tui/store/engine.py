@@ -172,22 +172,19 @@ class Engine:
             & (pl.col("qid").is_not_null() | (kind == "reject"))
         )
         touched = [self._assign_keys(ev)]
-        self._verdicts = pl.concat([self._verdicts, verdicts])
         self._dv = pl.concat([self._dv, deliveries])
-        self._findings = pl.concat([self._findings, findings])
-        if relays is not None and relays.height:
-            self._relays = pl.concat([self._relays, relays])
+        # Rspamd verdicts, ClamAV findings and Dovecot submission relays all join a message
+        # by queue id, not by host (the scanner or the relaying Dovecot may be another
+        # machine): kept alike, and each touches the keys of its queue ids.
+        news = (verdicts, findings, relays if relays is not None else self._relays.clear())
+        self._verdicts, self._findings, self._relays = (
+            pl.concat([old, new]) if new.height else old
+            for old, new in zip(self._by_qid(), news, strict=True))
         pf = self._pf
-        if verdicts.height:
-            qids = verdicts.get_column("qid").drop_nulls().unique()
-            touched.append(pf.filter(pl.col("qid").is_in(qids.implode())).select(_KEYS))
-        if findings.height:
-            qids = findings.get_column("qid").drop_nulls().unique()
-            touched.append(pf.filter(pl.col("qid").is_in(qids.implode())).select(_KEYS))
-        if relays is not None and relays.height:
-            # Not by host: Dovecot's submission may relay to an MTA on another machine.
-            qids = relays.get_column("qid").drop_nulls().unique()
-            touched.append(pf.filter(pl.col("qid").is_in(qids.implode())).select(_KEYS))
+        for new in news:
+            if new.height:
+                qids = new.get_column("qid").drop_nulls().unique().implode()
+                touched.append(pf.filter(pl.col("qid").is_in(qids)).select(_KEYS))
         if deliveries.height:
             # Not by host: the LMTP server is often another machine than the MX.
             sess = deliveries.get_column("session").drop_nulls().unique().implode()
@@ -200,9 +197,7 @@ class Engine:
             return schema.empty("received"), schema.empty("sent"), {}
         sub = pf.join(keys, on=_KEYS, how="semi")
         sub_qids = sub.get_column("qid").drop_nulls().unique().implode()
-        v = self._verdicts.filter(pl.col("qid").is_in(sub_qids))
-        f = self._findings.filter(pl.col("qid").is_in(sub_qids))
-        r = self._relays.filter(pl.col("qid").is_in(sub_qids))
+        v, f, r = (side.filter(pl.col("qid").is_in(sub_qids)) for side in self._by_qid())
         sess = sub.get_column("session").drop_nulls().unique().implode()
         mids = sub.get_column("message_id").drop_nulls().unique().implode()
         d = self._dv.filter(pl.col("session").is_in(sess) | pl.col("message_id").is_in(mids))
@@ -218,6 +213,10 @@ class Engine:
         received, sent = mail_corr.correlate(sub, v, d, f, r)
         retracted = self._retract(keys, received, sent)
         return received.drop("_key"), sent.drop("_key"), retracted
+
+    def _by_qid(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """The state joined to messages by queue id: verdicts, findings, relays."""
+        return self._verdicts, self._findings, self._relays
 
     def _assign_keys(self, ev: pl.DataFrame) -> pl.DataFrame:
         """Add `ev` to the state and (re)compute message keys; return the touched keys.
@@ -304,9 +303,8 @@ class Engine:
         open_sess = self._pf.get_column("session").drop_nulls().unique().implode()
         open_mids = self._pf.get_column("message_id").drop_nulls().unique().implode()
         recent = pl.col("time") >= done_before
-        self._verdicts = self._verdicts.filter(recent | pl.col("qid").is_in(open_qids))
-        self._findings = self._findings.filter(recent | pl.col("qid").is_in(open_qids))
-        self._relays = self._relays.filter(recent | pl.col("qid").is_in(open_qids))
+        self._verdicts, self._findings, self._relays = (
+            side.filter(recent | pl.col("qid").is_in(open_qids)) for side in self._by_qid())
         self._dv = self._dv.filter(
             recent | pl.col("session").is_in(open_sess) | pl.col("message_id").is_in(open_mids)
         )
