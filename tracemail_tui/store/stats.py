@@ -12,6 +12,14 @@ import polars as pl
 SAMPLES = 3
 """Unparsed lines kept per program as samples."""
 
+
+
+def sample_of(lines: pl.Expr) -> pl.Expr:
+    """The first `SAMPLES` distinct lines of `lines` (an aggregation): only the first 50
+    are looked at, so a flood of one unknown form costs no hash of all of it."""
+    return lines.drop_nulls().head(50).unique(maintain_order=True).head(SAMPLES)
+
+
 UNREADABLE = "(unreadable header)"
 """Program name under which lines whose prefix could not be read are counted."""
 

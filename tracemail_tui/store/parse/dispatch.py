@@ -27,7 +27,7 @@ from tracemail_tui.store.parse import (
 )
 from tracemail_tui.store.parse.dovecot import DovecotEvents
 from tracemail_tui.store.parse.roundcube import WebmailEvents
-from tracemail_tui.store.stats import SAMPLES, UNREADABLE, LinesSummary, summarize
+from tracemail_tui.store.stats import UNREADABLE, LinesSummary, sample_of, summarize
 
 Counts = pl.DataFrame | dict[str, int]  # program -> lines, as Stats.add_counts takes them
 
@@ -102,20 +102,11 @@ def other_programs(lines: pl.DataFrame) -> pl.DataFrame:
     prog = pl.col("program")
     text = pl.coalesce("raw", "msg") if "raw" in lines.columns else pl.col("msg")
     other = lines.filter(
-        prog.is_not_null() & ~prog.str.starts_with("postfix") & ~prog.is_in(_HANDLED)
-        & ~roundcube.is_roundcube(prog)
+        prog.is_null() | (~prog.str.starts_with("postfix") & ~prog.is_in(_HANDLED)
+                          & ~roundcube.is_roundcube(prog))
     )
-    out = other.group_by("program").agg(n=pl.len().cast(pl.Int64),
-                                        sample=text.drop_nulls().head(50)
-                                        .unique(maintain_order=True).head(SAMPLES))
-    unreadable = lines.filter(prog.is_null()).select(text).to_series().drop_nulls()
-    if unreadable.len():
-        out = pl.concat([out, pl.DataFrame(
-            {"program": [UNREADABLE], "n": [0],
-             "sample": [unreadable.head(50).unique(maintain_order=True).head(SAMPLES)
-                        .to_list()]},
-            schema=out.schema)])
-    return out
+    return other.group_by(prog.fill_null(UNREADABLE).alias("program")).agg(
+        n=prog.is_not_null().sum().cast(pl.Int64), sample=sample_of(text))
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any, Final
 import polars as pl
 
 from tracemail_tui.store.schema import TS, to_columns
-from tracemail_tui.store.stats import SAMPLES
+from tracemail_tui.store.stats import sample_of
 
 # Short ids are upper-case hex; long ids (enable_long_queue_ids) are base-52 with a "z".
 _B52: Final = "[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]"  # digits and consonants, no "z"
@@ -356,8 +356,7 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
         events=events,
         ignored=counts.filter(pl.col("ign")).select("program", "n"),
         unparsed=counts.filter(~pl.col("ign")).select("program", "n"),
-        samples=bad.group_by("program").agg(sample=msg.head(50).unique(maintain_order=True)
-                                            .head(SAMPLES)) if bad.height else None,
+        samples=bad.group_by("program").agg(sample=sample_of(msg)) if bad.height else None,
     )
 
 
