@@ -4,7 +4,6 @@ did not reply (it had answered this sender before)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -12,10 +11,18 @@ import pytest
 
 from tracemail_tui.export.explain import explain
 from tracemail_tui.store import engine
-from tracemail_tui.store.parse import dovecot_mail
+from tracemail_tui.store.parse import dovecot, dovecot_mail
+from tracemail_tui.store.parse.header import split_lines
 
 R30 = Path(__file__).parent / "fixtures" / "lab-r30"
 DEFERRAL = "status=deferred (connect to mx01.example.com[private/dovecot-lmtp]"
+
+
+def delivery(text: str) -> dict:  # type: ignore[type-arg]
+    """One LMTP delivery line through the header split and Dovecot's line split."""
+    line = f"Nov 27 05:00:00 mx01 dovecot: lmtp(d@x.test)<1><s1>: {text}"  # syslog: no Info:
+    frame = split_lines(pl.Series("raw", [line], pl.String), year=2026)
+    return dovecot_mail.delivery_lines(dovecot.split(frame)).row(0, named=True)
 
 
 def rows(paths: list[Path]) -> list[dict]:  # type: ignore[type-arg]
@@ -71,22 +78,14 @@ def test_during_the_outage_the_row_is_deferred_with_postfix_reason(tmp_path: Pat
 ])
 def test_every_pigeonhole_reason_not_to_reply_is_understood(text: str, reason: str) -> None:
     """Pigeonhole's act_vacation_commit: each way the vacation action sends no reply."""
-    line = (f"lmtp(d@x.test)<1><s1>: Info: sieve: msgid=<m@x>: vacation action: {text}")
-    df = pl.DataFrame({"time": [dt.datetime(2026, 11, 27, 5)], "host": ["mx01"],
-                       "proc": ["lmtp"], "user": ["d@x.test"], "session": ["s1"],
-                       "kind": ["delivery"], "text": [line.split(": Info: ", 1)[1]],
-                       "raw": [line]})
-    got = dovecot_mail.delivery_lines(df).row(0, named=True)
+    got = delivery(f"sieve: msgid=<m@x>: vacation action: {text}")
     assert (got["action"], got["arg"], got["message_id"]) == ("vacation_skip", reason, "<m@x>")
 
 
 def test_a_hostile_message_id_does_not_fake_a_vacation_skip() -> None:
     text = ("sieve: msgid=<x: vacation action: discarded duplicate vacation response to <a@b>>: "
             "stored mail into mailbox 'INBOX'")
-    df = pl.DataFrame({"time": [dt.datetime(2026, 11, 27, 5)], "host": ["mx01"],
-                       "proc": ["lmtp"], "user": ["d@x.test"], "session": ["s1"],
-                       "kind": ["delivery"], "text": [text], "raw": [text]})
-    got = dovecot_mail.delivery_lines(df).row(0, named=True)
+    got = delivery(text)
     assert (got["action"], got["arg"]) == ("store", "INBOX")
 
 
