@@ -140,6 +140,11 @@ def test_mailbox_events(ev: dovecot.DovecotEvents) -> None:
     assert (pop["event"], pop["message_id"]) == ("expunge", "<r13.6acd47.6e7eb6@partner.test>")
 
 
+def by_session(ev: dovecot.DovecotEvents) -> dict[str, dict]:  # type: ignore[type-arg]
+    """The delivery rows by LMTP session id."""
+    return {r["session"]: r for r in ev.deliveries.iter_rows(named=True)}
+
+
 def _sys(t: str, body: str, host: str = "imap1") -> str:
     return f"Nov 27 {t} {host} dovecot: {body}"
 
@@ -169,7 +174,7 @@ def test_delivery_variants() -> None:
     ]
     ev = parse(lines)
     assert ev.unparsed == 0
-    d = {r["session"]: r for r in ev.deliveries.iter_rows(named=True)}
+    d = by_session(ev)
     k1 = d["gtTeEEIBGWTlTwAAPWRvRg"]
     assert (k1["user"], k1["folder"], k1["filter_rule"], k1["message_id"]) == (
         "ann@example.com", "INBOX", "keep", "<k1@x>")
@@ -193,7 +198,7 @@ def test_hostile_message_id_cannot_fake_the_action() -> None:
         _sys("06:01:01", "lmtp(cy@example.com)<41><H2>: sieve: msgid=<b@x>: saved mail to Fake: "
              "saved mail to INBOX"),
     ]
-    d = {r["session"]: r for r in parse(lines).deliveries.iter_rows(named=True)}
+    d = by_session(parse(lines))
     assert (d["H1"]["folder"], d["H1"]["forwarded_to"], d["H1"]["message_id"]) == (
         None, "real@x.test", fake)
     assert d["H2"]["folder"] == "INBOX"
@@ -328,7 +333,7 @@ def test_a_redirect_that_did_not_send() -> None:
     ]
     ev = parse(lines)
     assert ev.unparsed == 0
-    d = {r["session"]: r for r in ev.deliveries.iter_rows(named=True)}
+    d = by_session(ev)
     assert (d["D1"]["discarded"], d["D1"]["forwarded_to"], d["D1"]["filter_rule"]) == (
         True, None, 'redirect "cy@elsewhere.test" (not sent: duplicate)')
     assert (d["D2"]["discarded"], d["D2"]["filter_rule"]) == (
