@@ -14,6 +14,7 @@ import typer
 
 from tracemail_tui import config
 from tracemail_tui.cli.common import app, fail
+from tracemail_tui.export.text import human_bytes
 from tracemail_tui.store.ingest import Ingestor
 from tracemail_tui.store.partitions import TABLES, ParquetStore, StoreBusy
 
@@ -64,14 +65,6 @@ def _writable(store: Path | None, **kw: Any) -> ParquetStore:
         return ParquetStore(_store_dir(store), retention_days=cfg.retention_days, **kw)
     except StoreBusy as exc:
         fail(f"{exc} (stop `tracemail ingest --follow` first)")
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 @app.command()
@@ -167,7 +160,7 @@ def info(
     span = f"{days[0]} .. {days[-1]}" if days else "no data"
     print(f"store      {data['root']}")
     print(
-        f"size       {_human(data['bytes'])} in {len(days)} days ({span}), "
+        f"size       {human_bytes(data['bytes'])} in {len(days)} days ({span}), "
         f"retention {data['retention_days']} days, {data['commits']} commits"
     )
     print("rows       " + "  ".join(f"{t} {data['rows'][t]}" for t in TABLES))

@@ -75,3 +75,12 @@ def show(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(show(v) for v in value) or NULL
     return visible(str(value))
+
+
+def human_bytes(n: float) -> str:
+    """`512 B`, `21.4 KB`, `3.3 MB`, `5.0 GB` (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"

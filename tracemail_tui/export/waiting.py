@@ -17,6 +17,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+from tracemail_tui.export.text import human_bytes
+
 QUEUE_LIFETIME: Final = dt.timedelta(days=5)
 """Postfix's default `maximal_queue_lifetime`."""
 
@@ -71,8 +73,5 @@ def gloss(key: str, value: object) -> str | None:
     if key == "delay" and value >= 60:
         return human_duration(value)
     if key in ("size", "bytes_in", "bytes_out") and value >= 1024:
-        for unit in ("KB", "MB", "GB"):
-            value /= 1024
-            if value < 1024 or unit == "GB":
-                return f"{value:.1f} {unit}"
+        return human_bytes(value)
     return None
