@@ -377,6 +377,14 @@ SENT: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("bob@example.com", {"status": "delivered", "dsn": "2.0.0",
                              "account": "alice@example.com", "queue_id": Q, "message_id": M}),
     ],
+    # deferred until the queue lifetime ran out (qmgr: status=expired, no recipient named):
+    # not queued any more, returned to henry with the last attempt's error
+    "S11": [
+        ("defer.expire@remote.test", {
+            "status": "rejected", "dsn": "4.3.0", **SINK, "queue_id": Q, "message_id": M,
+            "account": "henry@example.org",
+            "reason~": "returned to the sender: not delivered within the queue lifetime"}),
+    ],
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any, Final
 from tracemail_tui.export.related_text import related_sentences
 from tracemail_tui.export.waiting import waiting_text
 from tracemail_tui.store.related import Related, temporary_refusal
-from tracemail_tui.store.schema import QUEUE_DELETED
+from tracemail_tui.store.schema import QUEUE_DELETED, QUEUE_EXPIRED
 
 OUTCOME_ICONS: Final[dict[str, str]] = {
     "success": "✔",
@@ -132,6 +132,20 @@ QUEUE_DELETED_TEXT: Final = (
     "The message was not delivered: an administrator deleted it from our mail queue. It will "
     "not be retried, and no non-delivery notice goes back to the sender."
 )
+
+# Postfix gave up on a recipient it kept deferring (qmgr's "status=expired", lab S11): the
+# "mailbox full" and "refused" texts above would mislead.
+QUEUE_EXPIRED_TEXT: Final[dict[str, str]] = {
+    "sent": "The message was not delivered: the receiving server kept refusing it "
+            "temporarily, and our server gave up when the message's queue lifetime ran out "
+            "(Postfix's maximal_queue_lifetime, 5 days by default). It went back to the sender "
+            "with a non-delivery notice.",
+    "received": "Delivery kept failing temporarily until the message's queue lifetime ran out "
+                "(Postfix's maximal_queue_lifetime, 5 days by default); our server gave up and "
+                "it went back to the sender.",
+    "forward": "Forwarding it to {to} kept failing temporarily until the message's queue "
+               "lifetime ran out; our server gave up and it went back to the sender.",
+}
 
 SPAM_ACTIONS: Final[dict[str, str]] = {
     "no action": "The antispam check found nothing suspicious.",
@@ -267,6 +281,11 @@ def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
     return view == "sent" and str(row.get("reason") or "").startswith(QUEUE_DELETED)
 
 
+def queue_expired(row: Mapping[str, Any]) -> bool:
+    """Whether Postfix gave up on the recipient when the queue lifetime ran out."""
+    return str(row.get("reason") or "").startswith(QUEUE_EXPIRED)
+
+
 def _temporary_refusal(view: str, row: Mapping[str, Any]) -> bool:
     """A received message refused with a 4.x.x code (greylisting, a check that could not
     finish): the sending server keeps it and normally tries again."""
@@ -297,6 +316,10 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
             "What to do: look in the Junk/Spam folder; for mail held on the server, ask an "
             "administrator to release it if it is legitimate."
         )
+    if view == "sent" and status == "rejected" and queue_expired(row):
+        return ("What to do: the receiving server refused it temporarily for days (the last "
+                "error is in the reason); send it again once that server accepts mail, or ask "
+                "its administrators.")
     if view == "sent" and status == "rejected":
         if row.get("blocked"):
             return "What to do: the message looked like spam or malware; check the content."
@@ -321,8 +344,11 @@ def explain(
     related = related or Related()
     status = row.get("status")
     deleted = deleted_from_queue(view, row)
+    expired = queue_expired(row)
     if deleted and view == "sent":
         out = [QUEUE_DELETED_TEXT]
+    elif expired and view == "sent":
+        out = [QUEUE_EXPIRED_TEXT["sent"]]
     elif _temporary_refusal(view, row):
         out = [TEMPORARY_REFUSAL_TEXT]
     else:
@@ -332,7 +358,9 @@ def explain(
         out.append(ACCESS_ERRORS.get(error, f"The server gave the reason “{error}”."))
     if view == "received" and row.get("delivery"):
         delivery, to = row["delivery"], row.get("forwarded_to")
-        if to and delivery in FORWARD_TEXT:
+        if expired and delivery == "bounced":
+            out.append(QUEUE_EXPIRED_TEXT["forward" if to else "received"].format(to=to))
+        elif to and delivery in FORWARD_TEXT:
             out.append(FORWARD_TEXT[delivery].format(to=to))
         else:
             text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
@@ -349,12 +377,12 @@ def explain(
     if row.get("virus"):
         out.append(f"A virus was found ({row['virus']}); the message was not delivered.")
     dsn_text = explain_dsn(row.get("dsn"))
-    if deleted and row.get("dsn"):
+    if (deleted or expired) and row.get("dsn"):
         # The code is the last attempt's, and nothing retries any more.
         dsn = str(row["dsn"])
         detail = DSN_CODES.get(dsn)
-        out.append(f"Before the deletion, the last delivery attempt ended with status code "
-                   f"{dsn}" + (f" ({detail})." if detail else "."))
+        out.append(("Before the deletion, the" if deleted else "The") + " last delivery "
+                   f"attempt ended with status code {dsn}" + (f" ({detail})." if detail else "."))
     elif dsn_text and not str(row.get("dsn")).startswith("2"):  # success needs no gloss
         out.append(dsn_text)
     spam = _spam(row)

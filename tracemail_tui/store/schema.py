@@ -157,6 +157,12 @@ QUEUE_DELETED: Final = "deleted from the queue by an administrator (postsuper)"
 """How a reason starts when an administrator deleted the message from the queue
 (`postsuper -d`): the sent view's status is then `rejected`, the received view's delivery
 `deleted`. Front ends and reports recognise such rows by it."""
+QUEUE_EXPIRED: Final = (
+    "returned to the sender: not delivered within the queue lifetime (maximal_queue_lifetime)"
+)
+"""How a reason starts when Postfix gave up on a recipient it kept deferring (qmgr's
+``status=expired, returned to sender``, lab S11): the sent view's status is then
+`rejected`, the received view's delivery `bounced`; the last attempt's error follows."""
 
 
 def domain_of(address: pl.Expr) -> pl.Expr:

@@ -1719,6 +1719,42 @@ def all_scenarios(args):
         "mail.log", r"{qid}: client=unknown\[127\.0\.0\.1\]$", "no SASL user on Postfix's side").ev(
         "mail.log", r"{qid}: to=<friend@partner\.test>, relay=127\.0\.0\.2.*status=sent", "").done()
 
+    # S11: henry's mail to a remote that keeps answering 451 stays queued until
+    # maximal_queue_lifetime runs out; then qmgr logs "status=expired, returned to sender"
+    # (no recipient on that line) and bounce(8) sends henry a non-delivery notice. The
+    # lifetime is 5 days by default: the lab sets it to 0 ("try once") for this one
+    # message's queue run only (queue_run_delay is an hour, so nothing else is scanned).
+    m = mid("S11", "example.org")
+    ids["S11"] = m
+    subj = "Offer for 2027"
+    msg = build_msg(frm="Henry <henry@example.org>", to="defer.expire@remote.test",
+                    subject=subj, message_id=m)
+    rec = submit(
+        "S11",
+        "submission_deferred_until_the_queue_lifetime_expired",
+        user=H,
+        rcpts=["defer.expire@remote.test"],
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        src="127.0.0.44",
+        helo="henry-pc.lan",
+        expected={"outcome": "deferred, then expired and returned to the sender",
+                  "smtp_code": 250, "postfix_queue": None},
+    )
+    settle("S11 first attempt")
+    queue_lifetime("0")
+    try:
+        queue_admin("postqueue", "-i", rec["queue_id"])
+        settle("S11 expired")
+    finally:
+        queue_lifetime(None)
+    rec.ev("mail.log", r"{qid}: to=<defer\.expire@remote\.test>.*status=deferred", "").ev(
+        "mail.log", r"postfix/qmgr\[\d+\]: {qid}: from=<henry@example\.org>, status=expired, "
+        r"returned to sender", "").ev(
+        "mail.log", r"postfix/bounce\[\d+\]: {qid}: sender non-delivery notification: ",
+        "").done()
+
     settle("after sent scenarios")
 
     # logrotate's way for Dovecot's log_path (rename, then `doveadm log reopen`): the access
@@ -2215,6 +2251,20 @@ def tempfail(entries):
     subprocess.run(["postfix", "reload"], check=True, capture_output=True, timeout=60)
     say(f"tempfail: {entries.strip() or '(none)'}")
     time.sleep(2)  # the old smtpd processes finish; new ones open the new table
+
+
+def queue_lifetime(value):
+    """Set Postfix's maximal_queue_lifetime (None: back to the default, 5 days) and reload,
+    as an administrator does; "0" means one delivery attempt, then expiry (S11)."""
+    if value is None:
+        subprocess.run(["postconf", "-X", "maximal_queue_lifetime"], check=True,
+                       capture_output=True, timeout=60)
+    else:
+        subprocess.run(["postconf", "-e", f"maximal_queue_lifetime = {value}"], check=True,
+                       capture_output=True, timeout=60)
+    subprocess.run(["postfix", "reload"], check=True, capture_output=True, timeout=60)
+    say(f"maximal_queue_lifetime: {value or '(default)'}")
+    time.sleep(2)  # the new qmgr reads it
 
 
 def settle(label, timeout=90):

@@ -83,7 +83,8 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
     ev = ev.with_columns(_hold_t=pl.when(hold).then(pl.col("time")),
                          _rel_t=pl.when(k == "release").then(pl.col("time")),
                          _del_t=pl.when((k == "removed") & (pl.col("status") == "deleted"))
-                         .then(pl.col("time")))
+                         .then(pl.col("time")),
+                         _exp_t=pl.when(k == "expired").then(pl.col("time")))
     return ev.group_by("host", "key").agg(
         qid=pl.col("qid").first(ignore_nulls=True),
         first_time=pl.col("time").min(),
@@ -110,6 +111,7 @@ def messages(ev: pl.DataFrame) -> pl.DataFrame:
         release_time=pl.col("_rel_t").max(),
         removed=(k == "removed").any(),
         deleted_time=pl.col("_del_t").max(),
+        expired_time=pl.col("_exp_t").max(),
         ndr_of=first("link_qid", "ndr_of"),
         notice=first("link_qid", "ndr"),
     )
@@ -226,7 +228,7 @@ def correlate(
                 schema.empty("sent").with_columns(_key=pl.lit(None, pl.String)))
     # Verdicts are per message: joined once per key, before the rows multiply them.
     msgs = _join_relays(_join_verdicts(messages(ev), verdicts, findings), relays)
-    rows = recipients(ev, msgs).join(msgs, on=["host", "key"], how="left")
+    rows = _expired(recipients(ev, msgs).join(msgs, on=["host", "key"], how="left"))
     rows = rows.with_columns(
         is_local=pl.col("agent").is_in(LOCAL_AGENTS).fill_null(False),
         submitted=pl.col("sasl_user").is_not_null()
@@ -250,6 +252,23 @@ def correlate(
     sent = rows.filter(pl.col("submitted") | (~pl.col("inbound") & ~pl.col("is_local")
                                               & pl.col("agent").is_not_null()))
     return _received_view(received), _sent_view(sent)
+
+
+def _expired(rows: pl.DataFrame) -> pl.DataFrame:
+    """Recipients still deferred when the message's queue lifetime ran out.
+
+    qmgr's ``from=<s>, status=expired, returned to sender`` names no recipient: it is about
+    every recipient whose last attempt was deferred (lab S11). Such a recipient is not
+    queued any more, and its sender got a non-delivery notice.
+    """
+    gave_up = ((pl.col("d_status") == "deferred")
+               & (pl.col("expired_time") >= pl.col("d_time"))).fill_null(False)
+    return rows.with_columns(
+        d_status=pl.when(gave_up).then(pl.lit("expired")).otherwise(pl.col("d_status")),
+        d_text=pl.when(gave_up).then(pl.concat_str(
+            pl.lit(schema.QUEUE_EXPIRED + "; last attempt: "), pl.col("d_text").fill_null("")))
+        .otherwise(pl.col("d_text")),
+    )
 
 
 def _outcome(rows: pl.DataFrame) -> pl.DataFrame:
