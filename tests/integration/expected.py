@@ -210,6 +210,10 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
     # bulk mail to dave, on vacation: no out-of-office reply to bulk mail
     "R32": [("dave@example.org", {**ACCEPTED_INBOX, "auto_reply": False, "queue_id": Q,
                                   "filter_rule": "vacation (not sent: precedence)"})],
+    # nina's fileinto "Invoices" failed (folder gone, no autocreate): kept in INBOX, and
+    # the row says the script failed (the failed action is only in her own Sieve log)
+    "R33": [("nina@example.org", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M,
+                                  "filter_rule": "script failed (implicit keep)"})],
     # LMTP socket gone (Dovecot down): deferred, then delivered by the next queue run;
     # dave's vacation rule had answered petra in R05: no second reply
     "R30": [("dave@example.org", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M,

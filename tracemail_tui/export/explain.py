@@ -19,7 +19,7 @@ from typing import Any, Final
 from tracemail_tui.export.related_text import related_sentences
 from tracemail_tui.export.waiting import waiting_text
 from tracemail_tui.store.related import Related, temporary_refusal
-from tracemail_tui.store.schema import QUEUE_DELETED, QUEUE_EXPIRED
+from tracemail_tui.store.schema import QUEUE_DELETED, QUEUE_EXPIRED, SIEVE_FAILED
 
 OUTCOME_ICONS: Final[dict[str, str]] = {
     "success": "✔",
@@ -274,6 +274,19 @@ def sieve_not_sent(row: Mapping[str, Any]) -> str | None:
     return " ".join(out) or None
 
 
+SIEVE_FAILED_TEXT: Final = (
+    "The recipient's filter rules (Sieve script) failed while they ran, for example a rule "
+    "that files mail into a folder that no longer exists; Dovecot kept the message{in_folder} "
+    "instead. Which action failed is written only to the user's own Sieve log (named in the "
+    "log line; by default next to the script, e.g. ~/.dovecot.sieve.log), not to the mail log."
+)
+
+
+def sieve_failed(row: Mapping[str, Any]) -> bool:
+    """Whether the recipient's Sieve script failed and the message was kept instead."""
+    return SIEVE_FAILED in str(row.get("filter_rule") or "")
+
+
 def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
     """Whether an administrator deleted the message from the queue (`postsuper -d`)."""
     if view == "received":
@@ -311,6 +324,10 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
         if dsn == "5.1.1":
             return "What to do: check the recipient address with the sender (spelling, domain)."
         return "What to do: the sender should read the bounce text; contact us if it looks wrong."
+    if view == "received" and sieve_failed(row):
+        return ("What to do: have the user check the filter rules (recreate the folder a rule "
+                "files into, or change the rule); the user's Sieve log says which action "
+                "failed.")
     if view == "received" and status == "quarantined":
         return (
             "What to do: look in the Junk/Spam folder; for mail held on the server, ask an "
@@ -369,6 +386,9 @@ def explain(
     skipped = sieve_not_sent(row) if view == "received" else None
     if skipped:
         out.append(skipped)
+    if view == "received" and sieve_failed(row):
+        folder = row.get("folder")
+        out.append(SIEVE_FAILED_TEXT.format(in_folder=f" in “{folder}”" if folder else ""))
     waiting = None if deleted else waiting_text(view, row)
     if waiting:
         out.append(waiting)

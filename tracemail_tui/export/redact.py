@@ -6,6 +6,8 @@
   (``d-<hash>.invalid``) with ``domains=True``;
 - IPs → their network: IPv4 /24 (``203.0.113.0/24``), IPv6 /48;
 - subjects → dropped (null in frames, ``[subject removed]`` inside log lines);
+- absolute file paths in text → ``[path]``: a mailbox path names its user
+  (``/var/vmail/example.org/nina/.dovecot.sieve`` in Pigeonhole's lines, lab R33);
 - client names, hosts of our own servers, statuses, times → kept.
 
 Frames are redacted column by column with a map over each column's *unique* values
@@ -65,6 +67,10 @@ _DOVECOT_SUBJECT_RE: Final = re.compile(r"(\bsubject=).*$", re.IGNORECASE)
 _POSTFIX_SUBJECT_RE: Final = re.compile(
     r"(\bheader Subject: ).*?(?=( from [^\s\[]+\[[^\]\[\s]*\](?::\d+)?;)|$)", re.IGNORECASE
 )
+# An absolute path of two or more segments, not part of a URL, a ratio (`delays=0.1/0/0`)
+# or Postfix's `[private/dovecot-lmtp]`. Segments exclude "/", so no backtracking blow-up.
+_PATH_RE: Final = re.compile(r"(?<![\w/:.~\]-])/(?:[^\s/'\"()<>,;\[\]]+/)+[^\s/'\"()<>,;\[\]]*")
+PATH_REMOVED: Final = "[path]"
 # Dovecot mail_log `from=Display Name <addr>`: the display name is personal too.
 _DISPLAY_NAME_RE: Final = re.compile(r"(\bfrom=)([^<,=]*[^<,=\s])(\s*<)")
 SUBJECT_REMOVED: Final = "[subject removed]"
@@ -152,6 +158,7 @@ class Redactor:
         """Free text (a log line, a reject reason) with subjects, display names,
         addresses and IPs replaced. `subjects`: known subjects to remove literally too."""
         text = remove_subjects(text, subjects)
+        text = _PATH_RE.sub(PATH_REMOVED, text)
         text = _DISPLAY_NAME_RE.sub(rf"\g<1>{NAME_REMOVED}\g<3>", text)
         text = _ADDRESS_RE.sub(lambda m: self.address(m.group(0)), text)
         text = _IPV4_RE.sub(_masked_match, text)

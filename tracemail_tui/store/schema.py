@@ -157,6 +157,10 @@ QUEUE_DELETED: Final = "deleted from the queue by an administrator (postsuper)"
 """How a reason starts when an administrator deleted the message from the queue
 (`postsuper -d`): the sent view's status is then `rejected`, the received view's delivery
 `deleted`. Front ends and reports recognise such rows by it."""
+SIEVE_FAILED: Final = "script failed (implicit keep)"
+"""`filter_rule` of a delivery whose Sieve script failed while it ran (Pigeonhole's
+"Execution of script X failed, but implicit keep was successful", lab R33): the message
+was kept in INBOX instead of where the rule meant it to go."""
 QUEUE_EXPIRED: Final = (
     "returned to the sender: not delivered within the queue lifetime (maximal_queue_lifetime)"
 )

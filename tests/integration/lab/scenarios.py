@@ -378,6 +378,7 @@ def find_uid(c, message_id):
 def all_scenarios(args):
     A, B, C, D = "alice@example.com", "bob@example.com", "carol@example.org", "dave@example.org"
     G, H = "gina@example.com", "henry@example.org"
+    N = "nina@example.org"
     partner = "Petra Partner <petra@partner.test>"
     ids = {}
 
@@ -1295,6 +1296,32 @@ def all_scenarios(args):
     ).ev("dovecot.log", r"lmtp\(dave@example\.org\).*sieve: msgid={mid}: (vacation action: )?"
          r"discarding vacation response to precedence=bulk message from "
          r"<news@remote\.test>", "").done()
+
+    # R33: an invoice to nina, whose Sieve rule files invoices into "Invoices", a folder she
+    # has deleted. Mailboxes are not created on delivery for her (lda_mailbox_autocreate=no,
+    # Dovecot's default), so the fileinto fails; Pigeonhole keeps the message in INBOX and
+    # logs only "Execution of script ... failed, but implicit keep was successful": which
+    # action failed is in nina's own Sieve log, not in the mail log.
+    m = mid("R33", "partner.test")
+    ids["R33"] = m
+    subj = "Invoice 2026-118"
+    msg = build_msg(frm=partner, to="Nina <nina@example.org>", subject=subj, message_id=m)
+    inbound(
+        "R33",
+        "inbound_sieve_fileinto_missing_folder_kept_in_inbox",
+        account=N,
+        rcpts=[N],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={"outcome": "accepted", "folder": "INBOX", "smtp_code": 250,
+                  "note": "fileinto \"Invoices\" failed (no such mailbox): implicit keep"},
+    ).ev("dovecot.log", r"lmtp\(nina@example\.org\)<\d+><[^>]+>: Info: sieve: Execution of "
+         r"script /var/vmail/example\.org/nina/\.dovecot\.sieve failed, but implicit keep "
+         r"was successful", "").ev(
+        "dovecot.log", r"lmtp\(nina@example\.org\).*sieve: msgid={mid}: stored mail into "
+        r"mailbox 'INBOX'", "").done()
 
     # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
     # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per

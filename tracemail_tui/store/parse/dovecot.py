@@ -177,9 +177,11 @@ def _tests() -> list[tuple[str, set[str] | None, pl.Expr]]:
         ("auth", {"auth"}, t.str.starts_with("User found from deny passdb")
          | t.str.contains("): ", literal=True)),
         ("mail_log", {"mail", "delivery"}, rx(_MAIL_LOG)),
-        ("delivery", {"delivery"}, rx(r"^(?:sieve: msgid=|msgid=)")),
-        # Pigeonhole's notes on the script run ("Execution of script X failed with
-        # unsuccessful implicit keep"): the failed action has a line of its own.
+        ("delivery", {"delivery"}, rx(r"^(?:sieve: msgid=|msgid=)")
+         | (t.str.starts_with("sieve: Execution of script ")
+            & t.str.contains(dovecot_mail.SCRIPT_FAILED, literal=True))),
+        # Pigeonhole's other notes on the script run ("Execution of script X failed with
+        # unsuccessful implicit keep"): the failed keep has a line of its own.
         ("sieve_note", {"delivery"}, t.str.starts_with("sieve: ")),
         ("lmtp_connection", {"delivery"}, rx(r"^(?:Connect|Disconnect) from ")),
         ("relayed", {"mail"}, relay_test(pl.col("proc"), t)),

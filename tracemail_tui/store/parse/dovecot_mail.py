@@ -16,6 +16,11 @@ Delivery lines (``lmtp(user)<pid><session>: ...``):
 * ``sieve: msgid=<m>: marked message to be discarded if not explicitly delivered (discard action)``
 * ``sieve: msgid=<m>: rejected message from <x@y> (reason)``
 * ``msgid=<m>: saved mail to INBOX`` (no Sieve) / ``msgid=<m>: save failed to INBOX: Quota ...``
+* ``sieve: Execution of script X failed, but implicit keep was successful (user logfile Y
+  may reveal additional details)``: an action of the user's script failed (e.g. a fileinto
+  into a folder that is gone, lab R33) and the message was kept in INBOX instead. The
+  failed action is logged only to the user's own Sieve log; this line names no Message-ID
+  and belongs to its delivery by the session id
 
 The Message-ID is the sender's header and may be hostile (``<a>: stored mail into mailbox
 'X'``): every action pattern is anchored at the *end* of the line with bracketed arguments
@@ -33,7 +38,7 @@ from typing import Final
 import polars as pl
 
 from tracemail_tui.store.parse.cut import after, before, cut, nbytes
-from tracemail_tui.store.schema import MAILBOX
+from tracemail_tui.store.schema import MAILBOX, SIEVE_FAILED
 
 DELIVERY_PROCS: Final = ("lmtp", "lda", "dovecot-lda", "deliver")
 _MAIL_LOG_PREFIXES: Final = (
@@ -81,7 +86,12 @@ _ACTIONS: Final = (
      r"|not sending vacation (?:reply \(skipped\)|response to system address <[^>]*>))$"),
     ("failed", r": save failed to "),
     ("failed", r": failed to store into mailbox '"),
+    # Anchored at both ends (it names no Message-ID): no other line can take this form.
+    ("script_failed", r"^Execution of script .* failed, but implicit keep was successful"
+                      r"(?: \(.*\))?$"),
 )
+SCRIPT_FAILED: Final = "failed, but implicit keep was successful"
+"""Pigeonhole's note that the user's script failed and the message was kept instead."""
 
 
 VACATION_SKIPS: Final = (
@@ -226,6 +236,7 @@ def deliveries(df: pl.DataFrame, lines: pl.DataFrame | None = None,
         .when(a == "vacation_skip").then(pl.concat_str(
             [pl.lit("vacation (not sent: "), arg.fill_null("?"), pl.lit(")")]))
         .when(a == "redirect_skip").then(arg)
+        .when(a == "script_failed").then(pl.lit(SIEVE_FAILED))
     )
     ev = pl.concat(
         [
@@ -331,7 +342,8 @@ def mailbox(df: pl.DataFrame, lines: pl.DataFrame | None = None,
         from_folder="from_folder",
     )
     a = pl.col("action")
-    dl = lines.filter(a.is_not_null() & (a != "failed")).select(
+    # A failed save or script is no event of the message (the script note names none).
+    dl = lines.filter(a.is_not_null() & ~a.is_in(("failed", "script_failed"))).select(
         "time", server="host", user="user", session="session", protocol="proc",
         event=pl.when(a == "store").then(pl.lit("deliver"))
         .when(a.str.ends_with("_skip")).then(a.str.replace("_skip", "-not-sent"))
