@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
+from tracemail_tui.store import engine
 from tracemail_tui.store.parse import roundcube
 from tracemail_tui.store.parse.header import split_lines
 
@@ -62,3 +65,30 @@ def test_hostile_user_and_other_lines() -> None:
     assert (first["user"], first["remote_ip"], first["error"], first["session"]) == (
         evil, "2.2.2.2", "rate-limited", "zz112233")
     assert (old["user"], old["session"], old["user_id"]) == ("old", None, 9)
+
+
+REAL = Path(__file__).parent / "fixtures" / "webmail-roundcube"
+
+
+def test_real_roundcube_logins_get_dovecots_reason() -> None:
+    """Roundcube 1.6.5 against the lab's Dovecot (fixture README): every line parsed, and a
+    failed webmail login carries the reason Dovecot gave Roundcube's own IMAP login, not
+    Roundcube's catch-all `error: 0`. A disabled account must not read "wrong password"."""
+    result = engine.run([REAL], host="imap01")
+    assert sum(result.stats.unparsed.values()) == 0, result.stats.unparsed
+    web = result.views["accesses"].filter(pl.col("protocol") == "webmail")
+    got = [(r["user"], r["status"], r["error"], r["remote_ip"]) for r in web.to_dicts()]
+    assert got == [
+        ("alice@example.com", "success", None, "127.0.0.1"),
+        ("alice@example.com", "failed", "auth-failed", "127.0.0.1"),
+        ("nobody@example.com", "failed", "unknown-user", "127.0.0.1"),
+        ("bob@example.com", "success", None, "127.0.0.1"),
+        ("frank@example.org", "failed", "user-disabled", "127.0.0.1"),
+        ("[bold red]x[/] \x1b[31mred\x07=1+2@example.com", "failed", "auth-failed", "127.0.0.1"),
+        ("erin@example.com", "failed", "ip-notallowed", "127.0.0.1"),
+        ("gina@example.com", "success", None, "192.0.2.7"),  # behind the proxy
+    ]
+    assert web["session"].to_list()[:2] == ["fdoom0hi", "024h50ps"]
+    # Roundcube's own IMAP sessions (one per request) are IMAP accesses from its host.
+    imap = result.views["accesses"].filter(pl.col("protocol") == "imap")
+    assert imap.filter(pl.col("status") == "success").height == 6
