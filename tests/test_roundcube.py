@@ -92,3 +92,8 @@ def test_real_roundcube_logins_get_dovecots_reason() -> None:
     # Roundcube's own IMAP sessions (one per request) are IMAP accesses from its host.
     imap = result.views["accesses"].filter(pl.col("protocol") == "imap")
     assert imap.filter(pl.col("status") == "success").height == 6
+    # Dovecot refused the hostile name itself ("Username character disallowed"); it logs
+    # the control characters as "?", so the webmail row cannot be matched to it
+    failed = imap.filter(pl.col("status") == "failed")
+    assert failed.filter(pl.col("user").str.starts_with("[bold"))["error"].to_list() == [
+        "invalid-user-name"]

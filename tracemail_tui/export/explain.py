@@ -94,6 +94,11 @@ ACCESS_ERRORS: Final[dict[str, str]] = {
         "Too many simultaneous connections from the same user and address. Close other mail "
         "programs or devices on that network, or reduce the client's parallel connections."
     ),
+    "invalid-user-name": (
+        "The user name contains a character the server does not accept (a space, a pasted "
+        "text, a control character), so no password was checked. Check what the user types "
+        "as the user name."
+    ),
     "plaintext-disallowed": (
         "The client tried to log in without encryption, which the server forbids. Set the "
         "mail program to use SSL/TLS or STARTTLS."

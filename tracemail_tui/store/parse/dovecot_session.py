@@ -175,6 +175,10 @@ def auth_error(reason: pl.Expr) -> pl.Expr:
         .when(c("Authentication failure", literal=True)).then(pl.lit("auth-failed"))
         .when(c("Account expired", literal=True) | c("Password expired", literal=True))
         .then(pl.lit("password-expired"))
+        # "Username character disallowed by auth_username_chars: 0x5b (username: ...)": the
+        # name itself was refused, no password checked (a space or pasted text; real line
+        # in tests/fixtures/webmail-roundcube)
+        .when(sw("Username character disallowed")).then(pl.lit("invalid-user-name"))
         .otherwise(None)
     )
 
