@@ -90,7 +90,7 @@ def test_a_hostile_message_id_does_not_fake_a_vacation_skip() -> None:
 
 
 def test_every_reason_not_to_reply_has_a_sentence() -> None:
-    from tracemail_tui.export.explain import VACATION_SKIP_TEXT, sieve_not_sent
+    from tracemail_tui.export.sieve_text import VACATION_SKIP_TEXT, sieve_not_sent
 
     assert {label for _, label in dovecot_mail.VACATION_SKIPS} == set(VACATION_SKIP_TEXT)
     assert sieve_not_sent({"filter_rule": "vacation"}) is None  # a reply was sent
@@ -101,7 +101,7 @@ def test_every_reason_not_to_reply_has_a_sentence() -> None:
 
 
 def test_a_forward_not_sent_again_is_told() -> None:
-    from tracemail_tui.export.explain import sieve_not_sent
+    from tracemail_tui.export.sieve_text import sieve_not_sent
 
     row = {"filter_rule": 'redirect "cy@elsewhere.test" (not sent: duplicate)',
            "delivery": "discarded", "status": "accepted"}

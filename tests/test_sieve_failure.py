@@ -12,8 +12,9 @@ import pypdf
 from typer.testing import CliRunner
 
 from tracemail_tui.cli.common import app
-from tracemail_tui.export.explain import SIEVE_FAILED_TEXT, explain
+from tracemail_tui.export.explain import explain
 from tracemail_tui.export.redact import PATH_REMOVED, Redactor
+from tracemail_tui.export.sieve_text import SIEVE_FAILED_TEXT
 from tracemail_tui.store import engine, schema
 from tracemail_tui.store.parse import dovecot, dovecot_mail
 from tracemail_tui.store.parse.header import split_lines

@@ -84,6 +84,24 @@ def test_client_rejected_at_connect(lab: LabRun) -> None:
           "R24")
 
 
+@pytest.mark.parametrize(("sid", "ip", "reason", "dsn"), [
+    ("R34", "127.0.0.13", "Protocol error", "5.5.1"),  # talked before the greeting
+    ("R35", "127.0.0.12", "Service currently unavailable", "5.3.2"),  # deny-listed
+])
+def test_postscreen_refusals(lab: LabRun, sid: str, ip: str, reason: str, dsn: str) -> None:
+    """R34, R35: two bots refused by one postscreen process at the same moment, both for
+    alice: one row each, with its own client (they were one row when postscreen's rejects
+    of one second shared a key)."""
+    sc = scenario(lab, sid)
+    rows = search(lab, "received")
+    row = one(pick(rows, sc, client_ip=ip), sid, pick(rows, None, client_ip=ip))
+    check(row, {"status": "rejected", "reason": reason, "dsn": dsn,
+                "recipient": "alice@example.com", "sender": "spam@remote.test",
+                "helo": "bot.remote.test", "queue_id": None, "delivery": None}, sid)
+    both = pick(rows, sc, recipient="alice@example.com", sender="spam@remote.test")
+    assert sorted(r["client_ip"] for r in both) == ["127.0.0.12", "127.0.0.13"], both
+
+
 def test_a_refused_sieve_forward_is_found(lab: LabRun) -> None:
     """R27: the copy mia's Sieve redirect sent on bounced (550 from the remote). It is a
     message of its own (pickup, another queue id); the detail screen and the PDF report

@@ -12,14 +12,15 @@ happened, why it usually happens, and what to do next. Everything here is plain 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from tracemail_tui.export.postscreen_text import postscreen_advice, postscreen_text
 from tracemail_tui.export.related_text import related_sentences
+from tracemail_tui.export.sieve_text import SIEVE_FAILED_TEXT, sieve_failed, sieve_not_sent
 from tracemail_tui.export.waiting import waiting_text
 from tracemail_tui.store.related import Related, temporary_refusal
-from tracemail_tui.store.schema import QUEUE_DELETED, QUEUE_EXPIRED, SIEVE_FAILED
+from tracemail_tui.store.schema import QUEUE_DELETED, QUEUE_EXPIRED
 
 OUTCOME_ICONS: Final[dict[str, str]] = {
     "success": "✔",
@@ -239,59 +240,6 @@ def _spam(row: Mapping[str, Any]) -> str | None:
     return text
 
 
-VACATION_SKIP_TEXT: Final[dict[str, str]] = {
-    "duplicate": "Dovecot had already answered this sender recently (the rule's :days "
-                 "period), so it does not answer again",
-    "own address": "the sender is the recipient's own address",
-    "null sender": "the message has no return address (a bounce or an automatic message)",
-    "mailing list": "the message came from a mailing list",
-    "auto-submitted": "the message was itself sent automatically (Auto-Submitted header)",
-    "precedence": "the message is bulk or list mail (Precedence header)",
-    "auto-response-suppress": "the sender asked for no automatic replies "
-                              "(X-Auto-Response-Suppress header)",
-    "system address": "the sender is a system address (MAILER-DAEMON, noreply, ...)",
-    "not addressed to the recipient": "the recipient's address is not in the message's "
-                                      "To or Cc headers (Bcc, a list or an alias)",
-    "skipped": "replies were switched off for this delivery",
-}
-"""Why Dovecot's vacation rule sent no reply, per reason of `parse.dovecot_mail`."""
-
-
-REDIRECT_SKIP_TEXT: Final[dict[str, str]] = {
-    "duplicate": "Dovecot had already forwarded this message (same Message-ID) to that "
-                 "address, so it did not send it again",
-    "mail loop": "the message had already passed through this forward (a mail loop)",
-}
-"""Why a Sieve redirect sent nothing (Pigeonhole's duplicate and loop checks)."""
-
-
-def sieve_not_sent(row: Mapping[str, Any]) -> str | None:
-    """"Why did the sender get no out-of-office reply?" when the rule ran and sent none;
-    likewise for a forward (redirect) that was not sent again."""
-    rule = str(row.get("filter_rule") or "")
-    out = []
-    for found in re.finditer(r"vacation \(not sent: ([^)]*)\)", rule):
-        why = VACATION_SKIP_TEXT.get(found.group(1), found.group(1))
-        out.append(f"The automatic reply (vacation rule) was not sent: {why}.")
-    for found in re.finditer(r'redirect "([^"]*)" \(not sent: ([^)]*)\)', rule):
-        why = REDIRECT_SKIP_TEXT.get(found.group(2), found.group(2))
-        out.append(f"The forward to {found.group(1)} was not sent: {why}.")
-    return " ".join(out) or None
-
-
-SIEVE_FAILED_TEXT: Final = (
-    "The recipient's filter rules (Sieve script) failed while they ran, for example a rule "
-    "that files mail into a folder that no longer exists; Dovecot kept the message{in_folder} "
-    "instead. Which action failed is written only to the user's own Sieve log (named in the "
-    "log line; by default next to the script, e.g. ~/.dovecot.sieve.log), not to the mail log."
-)
-
-
-def sieve_failed(row: Mapping[str, Any]) -> bool:
-    """Whether the recipient's Sieve script failed and the message was kept instead."""
-    return SIEVE_FAILED in str(row.get("filter_rule") or "")
-
-
 def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
     """Whether an administrator deleted the message from the queue (`postsuper -d`)."""
     if view == "received":
@@ -326,6 +274,9 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
     if view == "received" and status == "rejected":
         if row.get("virus"):
             return "What to do: nothing on our side; ask the sender to send a clean file."
+        screened = postscreen_advice(view, row)
+        if screened:
+            return screened
         if dsn == "5.1.1":
             return "What to do: check the recipient address with the sender (spelling, domain)."
         return "What to do: the sender should read the bounce text; contact us if it looks wrong."
@@ -378,6 +329,9 @@ def explain(
     if view == "accesses" and row.get("error"):
         error = row["error"]
         out.append(ACCESS_ERRORS.get(error, f"The server gave the reason “{error}”."))
+    screened = postscreen_text(view, row)
+    if screened:
+        out.append(screened)
     if view == "received" and row.get("delivery"):
         delivery, to = row["delivery"], row.get("forwarded_to")
         if expired and delivery == "bounced":

@@ -89,6 +89,16 @@ class Engine:
         self._now: dt.datetime | None = None
         self._pruned_at: dt.datetime | None = None
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Restore a pickled engine (the live ingest's state); one pickled before a Postfix
+        event column existed (``client_port``) gets it, empty, so chunks concatenate."""
+        self.__dict__.update(state)
+        want = {**postfix.EVENTS, "key": pl.String()}
+        missing = [c for c in want if c not in self._pf.columns]
+        if missing:
+            self._pf = self._pf.with_columns(
+                pl.lit(None, want[c]).alias(c) for c in missing).select(list(want))
+
     # ------------------------------------------------------------------ feeding
     def feed(self, lines: pl.DataFrame) -> Delta:
         """Process one chunk of lines; return the rows it touched, per view."""
@@ -223,12 +233,15 @@ class Engine:
 
         Short queue ids are reused (inode-based), so a key is one *instance* of a queue
         id: ``QID@YYYYMMDDHHMMSS`` of its first event, a new instance starting after a
-        ``removed``. NOQUEUE rejects get ``NOQUEUE-<pid>@<their second>``.
+        ``removed``. NOQUEUE rejects get ``NOQUEUE-<pid>@<their second>``; postscreen's,
+        whose one process rejects many clients a second, ``NOQUEUE-<pid>.<client port>@…``.
         """
         stamp = pl.col("time").dt.strftime("%Y%m%d%H%M%S")
+        port = pl.when(pl.col("client_port").is_not_null()).then(
+            pl.concat_str(pl.lit("."), pl.col("client_port"))).otherwise(pl.lit(""))
         noq = ev.filter(pl.col("qid").is_null()).with_columns(
-            key=pl.concat_str(pl.lit("NOQUEUE-"), pl.col("pid").fill_null("0"), pl.lit("@"),
-                              stamp.fill_null("0"))
+            key=pl.concat_str(pl.lit("NOQUEUE-"), pl.col("pid").fill_null("0"), port,
+                              pl.lit("@"), stamp.fill_null("0"))
         )
         withq = ev.filter(pl.col("qid").is_not_null())
         qk = withq.select("host", "qid").unique()

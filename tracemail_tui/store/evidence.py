@@ -4,13 +4,15 @@ For a received/sent row: lines of its host that carry its queue id, the queue id
 bounce notice it produced, the LMTP session ids its deliveries were saved under, or its
 Message-ID (Rspamd, Dovecot, the re-injected copy of a redirect), within a window after
 the row's time. For a NOQUEUE reject: the smtpd process's lines around it that name the
-client. For an access row: lines naming its session id, else the process's lines naming
-the remote IP around the login.
+client (postscreen's: its lines of that client connection, ``[ip]:port``). For an access
+row: lines naming its session id, else the process's lines naming the remote IP around
+the login.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -129,7 +131,9 @@ def _connection(
         return pl.DataFrame(schema={**schema.LINES, "host": pl.String(), "msg": pl.String(),
                                     "pid": pl.String()}).drop("server")
     near = (pl.col("time") >= t - AROUND) & (pl.col("time") <= t + AROUND)
-    smtpd = same_host.fill_null(False) & pl.col("program").str.ends_with("smtpd").fill_null(False)
+    program = pl.col("program")
+    smtpd = same_host.fill_null(False) & (program.str.ends_with("smtpd")
+                                          | program.str.ends_with("/postscreen")).fill_null(False)
     auth = pl.lit(False)
     if user:
         auth = (pl.col("program") == "dovecot") & pl.col("msg").str.starts_with("auth: ") \
@@ -141,6 +145,14 @@ def _connection(
                           & pl.col("msg").str.contains(marker, literal=True)
                           & pl.col("pid").is_not_null())
     pid = anchor.get_column("pid")[0] if anchor.height else ""
+    if anchor.height and str(anchor.get_column("program")[0]).endswith("/postscreen"):
+        # One postscreen process serves every client: its lines of this connection are
+        # the ones naming the client's "[ip]:port" (CONNECT, the verdicts, the reject,
+        # DISCONNECT).
+        conn = re.search(r"\[[^\]]*\]:\d+", str(anchor.get_column("msg")[0]))
+        if conn:
+            return lines.filter((pl.col("pid") == pid)
+                                & pl.col("msg").str.contains(conn.group(0), literal=True))
     proc = lines.filter(pl.col("pid") == pid)
     msgs = proc.get_column("msg").to_list()
     times = proc.get_column("time").to_list()

@@ -10,6 +10,7 @@ addresses so that the logs show distinct client IPs:
   127.0.0.30  alice's laptop (Outlook)   127.0.0.31 an attacker / misconfigured client
   127.0.0.32  gina's phone (POP3)        127.0.0.33 bob's desktop (Thunderbird)
   127.0.0.44  henry's NAT gateway (only 1 session per user allowed from here)
+  127.0.0.12  a deny-listed bot at postscreen  127.0.0.13  a bot that talks before the greeting
   127.0.0.1   the mail host itself (treated as "secured" by Dovecot)
 
 Each scenario appends one record (kind = received | sent | access) describing
@@ -35,6 +36,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from email import policy
 from email.message import EmailMessage
@@ -1385,6 +1387,51 @@ def all_scenarios(args):
         "",
     ).done()
 
+    # R34 + R35: two bots at postscreen (port 2526) at the same moment, both for alice:
+    # R34 talks before the greeting (PREGREET), R35's address is on the postscreen access
+    # list's deny list. postscreen rejects every RCPT as a dummy server; one postscreen
+    # process logs both, usually within the same second ("NOQUEUE: reject: RCPT from
+    # [ip]:port: 550 5.5.1 Protocol error" / "550 5.3.2 Service currently unavailable").
+    bots = {"R34": ("127.0.0.13", True), "R35": ("127.0.0.12", False)}
+    gate = threading.Barrier(len(bots))
+    replies = {}
+
+    def bot(sid, src, pregreet):
+        replies[sid] = postscreen_bot(src, pregreet, "spam@remote.test", A, gate)
+
+    threads = [threading.Thread(target=bot, args=(sid, *b)) for sid, b in bots.items()]
+    t0 = now()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    for sid, (src, pregreet) in bots.items():
+        rec = Rec(
+            sid,
+            "inbound_postscreen_" + ("pregreet" if pregreet else "denylisted"),
+            "received",
+            account=A,
+            domain="example.com",
+            client_ip=src,
+            helo="bot.remote.test",
+            envelope_from="spam@remote.test",
+            envelope_to=[A],
+            message_id=None,
+            observed={"replies": replies.get(sid)},
+            queue_id=None,
+            expected={"outcome": "rejected", "stage": "RCPT", "by": "postscreen",
+                      "smtp_code": 550},
+        )
+        rec["time_start"] = iso(t0)
+        ip = re.escape(src)
+        verdict = r"PREGREET \d+ after \S+ from" if pregreet else r"DENYLISTED"
+        reply = r"550 5\.5\.1 Protocol error" if pregreet else \
+            r"550 5\.3\.2 Service currently unavailable"
+        rec.ev("mail.log", rf"postfix/postscreen\[\d+\]: {verdict} \[{ip}\]:\d+", "").ev(
+            "mail.log", rf"postfix/postscreen\[\d+\]: NOQUEUE: reject: RCPT from \[{ip}\]:\d+: "
+            rf"{reply}; from=<spam@remote\.test>, to=<alice@example\.com>, proto=ESMTP, "
+            r"helo=<bot\.remote\.test>", "").done()
+
     settle("after inbound scenarios")
     pause("before-rotations")
     # Postfix's own log rotation (a daily cron job on a server that logs through postlogd):
@@ -2259,6 +2306,43 @@ def dovecot_relayed_qid(user):
             found = re.search(r" queued as ([0-9A-Za-z]+)'$", line)
             return found.group(1) if found else None
     return None
+
+
+def postscreen_bot(src, pregreet, mail_from, rcpt, gate):
+    """A spam bot at postscreen (127.0.0.1:2526): EHLO (before the greeting if
+    `pregreet`), MAIL, then RCPT once every bot is ready (`gate`), so postscreen rejects
+    them at the same moment. Returns the replies."""
+    out = []
+    with socket.create_connection((HOST, 2526), timeout=30, source_address=(src, 0)) as c:
+        f = c.makefile("rb")
+
+        def reply():
+            lines = []
+            while True:
+                line = f.readline().decode("ascii", "replace").rstrip("\r\n")
+                lines.append(line)
+                if len(line) < 4 or line[3] != "-":
+                    return lines[-1]
+
+        def cmd(text):
+            c.sendall(text.encode() + b"\r\n")
+            out.append(reply())
+
+        if pregreet:
+            c.sendall(b"EHLO bot.remote.test\r\n")  # talks before the 220 greeting
+            # postscreen's greeting is a "220-" teaser, so the EHLO answer may follow it
+            # as one multi-line reply
+            out.append(reply())
+            if out[-1].startswith("220"):
+                out.append(reply())
+        else:
+            out.append(reply())
+            cmd("EHLO bot.remote.test")
+        cmd(f"MAIL FROM:<{mail_from}>")
+        gate.wait(30)
+        cmd(f"RCPT TO:<{rcpt}>")
+        cmd("QUIT")
+    return out
 
 
 def queue_admin(*argv):

@@ -126,7 +126,7 @@ echo mx01.example.com > /etc/mailname
 render "$CONF/postfix/main.cf" /etc/postfix/main.cf 0644
 install -m 0644 "$CONF/postfix/master.cf" /etc/postfix/master.cf
 mkdir -p /etc/postfix/lab
-for f in transport vmailbox virtual sender_login verify clients tempfail header_checks; do
+for f in transport vmailbox virtual sender_login verify clients tempfail header_checks postscreen_access; do
   install -m 0644 "$CONF/postfix/lab/$f" /etc/postfix/lab/$f
 done
 for f in transport vmailbox virtual sender_login verify clients tempfail; do postmap hash:/etc/postfix/lab/$f; done

@@ -35,6 +35,9 @@ EVENTS: Final[dict[str, pl.DataType]] = {
     "kind": pl.String(),
     "client_host": pl.String(),
     "client_ip": pl.String(),
+    # postscreen's NOQUEUE rejects name the client as "[ip]:port": one postscreen process
+    # serves every client, so the port tells apart rejects of the same second (lab R34/R35)
+    "client_port": pl.String(),
     "sasl_method": pl.String(),
     "sasl_user": pl.String(),
     "sender": pl.String(),
@@ -232,12 +235,13 @@ def parse(lines: pl.DataFrame, *, sessions: bool = True) -> PostfixEvents:
             r"^(?:milter-)?(?:reject|discard|hold|redirect): \S+ from ")).otherwise(reject),
         "reject",
         r"^(?:milter-)?(?<status>\w+): (?<stage>\S+) from (?<client_host>[^\[\s]*)\["
-        r"(?<client_ip>[^\]]*)\](?::\d+)?: (?<_rtext>.*); (?:from=<(?<sender>[^<>]*)>,? "
+        r"(?<client_ip>[^\]]*)\](?::(?<client_port>\d+))?: (?<_rtext>.*); "
+        r"(?:from=<(?<sender>[^<>]*)>,? "
         r"(?:to=<(?<recipient>[^<>]*)>,? )?)?proto=\S+(?:,? helo=<(?<helo>[^<>]*)>)?$",
         src=rbody,
         pre=noq | (has_q & reject_words),
         dsn=pl.col("_rtext").str.extract(r"^\d{3} (\d\.\d+\.\d+) ", 1),
-        text=pl.col("_rtext").str.extract(r"^(.*?)(?:; client |$)", 1),
+        text=pl.col("_rtext"),
     )
     if sessions:
         _sessions(take, body, svc, noqid)
