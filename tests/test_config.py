@@ -34,3 +34,18 @@ def test_broken_file_is_a_clear_error(tmp_path: Path) -> None:
     f.write_text("logs = [")
     with pytest.raises(ValueError, match="cannot read config"):
         config.load(f)
+
+
+def test_queue_lifetime_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Postfix's maximal_queue_lifetime when a server changed it; unset means the default."""
+    monkeypatch.delenv("TRACEMAIL_QUEUE_LIFETIME_DAYS", raising=False)
+    f = tmp_path / "c.toml"
+    assert config.load(f).queue_lifetime_days is None
+    f.write_text("queue_lifetime_days = 3\n")
+    assert config.load(f).queue_lifetime_days == 3.0
+    monkeypatch.setenv("TRACEMAIL_QUEUE_LIFETIME_DAYS", "1.5")
+    assert config.load(f).queue_lifetime_days == 1.5
+    for bad in ("0", "-2", "forever"):
+        monkeypatch.setenv("TRACEMAIL_QUEUE_LIFETIME_DAYS", bad)
+        with pytest.raises(ValueError, match="queue_lifetime_days"):
+            config.load(f)

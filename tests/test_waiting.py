@@ -10,7 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 from export_data import pdf_text
+from typer.testing import CliRunner
 
+from tracemail_tui import adapters
+from tracemail_tui.cli.common import app
 from tracemail_tui.export import explain as ex
 from tracemail_tui.export.pdf_report import write_result_pdf
 from tracemail_tui.export.waiting import gloss, human_duration, waiting_text
@@ -84,3 +87,25 @@ def test_details_and_pdf_keep_the_raw_value_and_add_the_gloss(s03: dict) -> None
     text = " ".join(pdf_text(out.getvalue()).split())
     assert "8503.0 (2 h 21 min)" in text and "21946 (21.4 KB)" in text
     assert "returned to the sender at about 2026-12-02 05:40" in text
+
+
+def test_a_configured_queue_lifetime_replaces_postfixs_default(
+        s03: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    """A server with maximal_queue_lifetime = 2d: `queue_lifetime_days = 2` in the config
+    makes the details and the report say when *that* server gives up."""
+    text = str(waiting_text("sent", s03, lifetime_days=2))
+    assert ("With the queue lifetime of 2 days (maximal_queue_lifetime, as set in "
+            "tracemail's config) it is returned to the sender at about 2026-11-29 05:40") in text
+    assert "0.5" not in str(waiting_text("sent", s03, lifetime_days=0.5))
+    assert "12 h" in str(waiting_text("sent", s03, lifetime_days=0.5))
+    # The CLI report reads it from the config (here the environment).
+    monkeypatch.setenv("TRACEMAIL_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("TRACEMAIL_QUEUE_LIFETIME_DAYS", "2")
+    assert text in adapters.explain("sent", s03)  # the app's detail screen
+    out = tmp_path / "s03.pdf"
+    res = CliRunner().invoke(app, ["report", "sent", s03["id"], str(REAL), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "2026-11-2905:40" in "".join(pdf_text(out.read_bytes()).split())
+    monkeypatch.setenv("TRACEMAIL_QUEUE_LIFETIME_DAYS", "a week")
+    res = CliRunner().invoke(app, ["report", "sent", s03["id"], str(REAL), "-o", str(out)])
+    assert res.exit_code == 2 and "queue_lifetime_days must be a number" in res.output

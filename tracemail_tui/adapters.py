@@ -69,7 +69,8 @@ def same_message(source: Source, view: str, row: Row) -> list[tuple[str, Row]]:
 def explain(view: str, row: Row, more: Related | None = None) -> list[str]:
     """Plain-language paragraphs: what happened, DSN code, spam verdict, login error,
     and what the `more` rows (see `related`) add."""
-    return list(explain_mod.explain(view, row, related=more))
+    return list(explain_mod.explain(view, row, related=more,
+                                    lifetime_days=config.load().queue_lifetime_days))
 
 
 def locate(source: Source, message_id: str, account: str) -> Row:
@@ -125,7 +126,7 @@ def export_pdf(
         located = None
     pdf_report.write_result_pdf(
         row, path, view=view, lines=lines, locate=located, query=query_shown,
-        related=more,
+        related=more, lifetime_days=config.load().queue_lifetime_days,
     )
     return path
 

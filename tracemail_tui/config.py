@@ -9,6 +9,7 @@ one-off shell can steer tracemail without editing files. Example::
     retention_days = 30
     scope = ["example.com"]          # confine every view, search and export to these
     show_subjects = true
+    queue_lifetime_days = 5          # Postfix's maximal_queue_lifetime, if not the default
     [hosts]                          # host for log files that do not name one
     "/var/log/dovecot.log" = "imap1"
 """
@@ -34,6 +35,7 @@ class Config:
     show_subjects: bool = True
     hosts: dict[str, str] = field(default_factory=dict)
     redact_key: str | None = None
+    queue_lifetime_days: float | None = None  # Postfix's maximal_queue_lifetime; None: default
 
 
 def _flag(env_value: str | None, default: object) -> bool:
@@ -52,6 +54,19 @@ def override(**settings: object) -> None:
     """Set this process's command-line settings (replacing earlier ones; None = unset)."""
     _OVERRIDES.clear()
     _OVERRIDES.update({k: v for k, v in settings.items() if v is not None})
+
+
+def _days(value: object) -> float | None:
+    """A positive number of days (Postfix's maximal_queue_lifetime), or None if unset."""
+    if value is None or value == "":
+        return None
+    try:
+        days = float(str(value))
+    except ValueError:
+        raise ValueError(f"queue_lifetime_days must be a number of days, not {value!r}") from None
+    if not 0 < days <= 365:
+        raise ValueError("queue_lifetime_days must be more than 0 and at most 365")
+    return days
 
 
 def config_path() -> Path:
@@ -83,6 +98,8 @@ def load(path: Path | None = None) -> Config:
         show_subjects=_flag(env.get("TRACEMAIL_SHOW_SUBJECTS"), data.get("show_subjects", True)),
         hosts={str(k): str(v) for k, v in data.get("hosts", {}).items()},
         redact_key=env.get("TRACEMAIL_REDACT_KEY", data.get("redact_key")),
+        queue_lifetime_days=_days(env.get("TRACEMAIL_QUEUE_LIFETIME_DAYS",
+                                          data.get("queue_lifetime_days"))),
     )
     store = env.get("TRACEMAIL_STORE", data.get("store"))
     if store:

@@ -119,5 +119,6 @@ def report(
     write_result_pdf(
         row, output, view=view, lines=lines, locate=located,
         query=query_shown, paper=paper, redact=redact, related=more,
+        lifetime_days=cfg.queue_lifetime_days,
     )
     typer.echo(f"wrote {output}")

@@ -304,14 +304,15 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
 
 def explain(
     view: str, row: Mapping[str, Any], locate: Mapping[str, Any] | None = None,
-    related: Related | None = None,
+    related: Related | None = None, *, lifetime_days: float | None = None,
 ) -> list[str]:
     """Short plain-language paragraphs explaining the outcome of one result.
 
     `related`: rows of other keys that finish its story (`store.related.find`): the
     copies a Sieve redirect sent on, the sending server's later attempts, what happened
     around a failed login. None means not looked up: nothing is said of them then (an
-    empty `Related()` means looked up, none found).
+    empty `Related()` means looked up, none found). `lifetime_days`: the server's
+    maximal_queue_lifetime from tracemail's config (None: Postfix's default).
     """
     looked = related is not None
     related = related or Related()
@@ -348,7 +349,7 @@ def explain(
     if view == "received" and sieve_failed(row):
         folder = row.get("folder")
         out.append(SIEVE_FAILED_TEXT.format(in_folder=f" in “{folder}”" if folder else ""))
-    waiting = None if deleted else waiting_text(view, row)
+    waiting = None if deleted else waiting_text(view, row, lifetime_days)
     if waiting:
         out.append(waiting)
     if looked:

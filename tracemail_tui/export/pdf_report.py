@@ -130,6 +130,7 @@ def write_result_pdf(
     paper: str = "a4",
     redact: Redactor | bool | None = None,
     related: Related | None = None,
+    lifetime_days: float | None = None,
 ) -> None:
     """Write the PDF report of one result.
 
@@ -137,7 +138,8 @@ def write_result_pdf(
     columns); `locate`: DESIGN.md locate result (received mail); `query`: the filters
     that found it (shown as given; key ``time_zone`` is shown as the time zone);
     `redact`: True (configured key) or a `Redactor` to pseudonymise the report;
-    `related`: rows of other keys that finish its story (`store.related`).
+    `related`: rows of other keys that finish its story (`store.related`);
+    `lifetime_days`: the server's maximal_queue_lifetime (config; None: Postfix's default).
     """
     check_view(view)
     row = dict(row)
@@ -161,7 +163,7 @@ def write_result_pdf(
     )
 
     pdf.section("What happened")
-    for text in ex.explain(view, row, locate, related):
+    for text in ex.explain(view, row, locate, related, lifetime_days=lifetime_days):
         pdf.paragraph(text)
 
     pdf.section("How it was found")

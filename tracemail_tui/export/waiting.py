@@ -5,7 +5,8 @@ sent row that is `queued` carries its last attempt's `delay` (Postfix's `delay=`
 from arrival to the end of that attempt), so the last attempt was at `time + delay`; with
 no attempt logged yet, it was only just submitted. Postfix returns undeliverable mail
 after `maximal_queue_lifetime`, 5 days unless configured otherwise; the logs do not say
-the setting, so the text names the default as such.
+the setting: the text names Postfix's default as such, or the lifetime tracemail's config
+sets (``queue_lifetime_days``, for a server that changed ``maximal_queue_lifetime``).
 
 Plain `str` only (shared by the detail screen and the PDF report).
 """
@@ -35,21 +36,36 @@ def human_duration(seconds: float) -> str:
     return " ".join(shown) or "0 s"
 
 
+def _days(days: float) -> str:
+    """`5 days`, `1 day`, `12 h` (a lifetime of less than a day)."""
+    if days < 1:
+        return human_duration(days * 86_400)
+    return f"{days:g} day" + ("" if days == 1 else "s")
+
+
 def _at(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M")
 
 
-def waiting_text(view: str, row: Mapping[str, Any]) -> str | None:
+def waiting_text(view: str, row: Mapping[str, Any],
+                 lifetime_days: float | None = None) -> str | None:
     """A sentence on a waiting row's timing (sent `queued`, received `deferred`), else None.
 
     A row deleted from the queue or refused is not waiting: the caller only asks for rows
-    whose story is still open.
+    whose story is still open. `lifetime_days`: the server's maximal_queue_lifetime as
+    configured for tracemail (None: Postfix's default, 5 days).
     """
     time = row.get("time")
     if not isinstance(time, dt.datetime):
         return None
-    gives_up = (f"With Postfix's default queue lifetime (maximal_queue_lifetime, 5 days) "
-                f"it is returned to the sender at about {_at(time + QUEUE_LIFETIME)} "
+    if lifetime_days is None:
+        which, lifetime = "Postfix's default queue lifetime (maximal_queue_lifetime, 5 days)", \
+            QUEUE_LIFETIME
+    else:
+        which = (f"the queue lifetime of {_days(lifetime_days)} (maximal_queue_lifetime, as "
+                 f"set in tracemail's config)")
+        lifetime = dt.timedelta(days=lifetime_days)
+    gives_up = (f"With {which} it is returned to the sender at about {_at(time + lifetime)} "
                 f"unless an attempt succeeds before.")
     if view == "received":
         return gives_up if row.get("delivery") == "deferred" else None
