@@ -381,6 +381,13 @@ SENT: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("bob@example.com", {"status": "delivered", "dsn": "2.0.0",
                              "account": "alice@example.com", "queue_id": Q, "message_id": M}),
     ],
+    # an infected attachment from our user: refused by our antivirus, never sent
+    "S12": [
+        ("friend@partner.test", {"status": "rejected", "blocked": True,
+                                 "virus": "Lab.Eicar-Test-Signature.UNOFFICIAL",
+                                 "account": "gina@example.com", "message_id": M,
+                                 "reason~": "virus found"}),
+    ],
     # deferred until the queue lifetime ran out (qmgr: status=expired, no recipient named):
     # not queued any more, returned to henry with the last attempt's error
     "S11": [

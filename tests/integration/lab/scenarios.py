@@ -1829,6 +1829,32 @@ def all_scenarios(args):
         "mail.log", r"postfix/bounce\[\d+\]: {qid}: sender non-delivery notification: ",
         "").done()
 
+    # S12: gina's infected attachment, sent through submission: Rspamd's antivirus (ClamAV)
+    # refuses it at the end of DATA, so it never leaves (a compromised PC, a forwarded file).
+    if args.clamav:
+        m = mid("S12", "example.com")
+        ids["S12"] = m
+        subj = "The file you asked for"
+        msg = build_msg(frm="Gina <gina@example.com>", to="friend@partner.test", subject=subj,
+                        message_id=m, body="Here it is.\n",
+                        attachments=[("eicar.com", "application/octet-stream", EICAR)])
+        submit(
+            "S12",
+            "submission_rejected_outbound_virus",
+            user=G,
+            rcpts=["friend@partner.test"],
+            msg=msg,
+            message_id=m,
+            subject=subj,
+            src="127.0.0.32",
+            helo="gina-phone.lan",
+            expected={"outcome": "rejected", "stage": "END-OF-MESSAGE",
+                      "by": "rspamd antivirus (clamav)",
+                      "virus": "Lab.Eicar-Test-Signature.UNOFFICIAL", "smtp_code": 554},
+        ).ev("mail.log", r"milter-reject: END-OF-MESSAGE from unknown\[127\.0\.0\.32\]: "
+             r"5\.7\.1 clamav: virus found: \"Lab\.Eicar-Test-Signature[^\"]*\"; "
+             r"from=<gina@example\.com> to=<friend@partner\.test>", "").done()
+
     settle("after sent scenarios")
 
     # logrotate's way for Dovecot's log_path (rename, then `doveadm log reopen`): the access
