@@ -212,6 +212,10 @@ RECEIVED: dict[str, list[tuple[str | tuple[str, ...], dict[str, Any]]]] = {
                                   "filter_rule": "vacation (not sent: precedence)"})],
     # nina's fileinto "Invoices" failed (folder gone, no autocreate): kept in INBOX, and
     # the row says the script failed (the failed action is only in her own Sieve log)
+    # in Postfix's virtual_mailbox_maps, unknown to Dovecot: accepted, then bounced by LMTP
+    "R36": [("olga@example.org", {"status": "accepted", "delivery": "bounced", "dsn": "5.1.1",
+                                  "folder": None, "queue_id": Q, "message_id": M,
+                                  "reason~": "User doesn't exist"})],
     "R33": [("nina@example.org", {**ACCEPTED_INBOX, "queue_id": Q, "message_id": M,
                                   "filter_rule": "script failed (implicit keep)"})],
     # LMTP socket gone (Dovecot down): deferred, then delivered by the next queue run;

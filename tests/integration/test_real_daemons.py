@@ -139,13 +139,15 @@ def test_a_temporary_refusal_finds_the_retry_that_got_through(lab: LabRun) -> No
     ("S02", "sent", "reject.me@example.net", "received", "alice@example.com"),
     ("R18", "received", "jack@example.org", "sent", "petra@partner.test"),
     ("S11", "sent", "defer.expire@remote.test", "received", "henry@example.org"),
+    ("R36", "received", "olga@example.org", "sent", "petra@partner.test"),
 ])
 def test_a_bounce_names_the_notice_the_sender_got(
         lab: LabRun, sid: str, view: str, rcpt: str, notice_view: str, told: str) -> None:
     """Postfix's `QID: sender non-delivery notification: NOTICE`: the bounced row names
     the notice's queue id, and the notice's row (no sender: MAILER-DAEMON) names the
     bounced message's. S02's notice went to alice's INBOX, R18's to petra's server, S11's
-    (returned when the queue lifetime ran out) to henry's INBOX."""
+    (returned when the queue lifetime ran out) to henry's INBOX, R36's (unknown to Dovecot)
+    to petra's server."""
     row = mail_row(search(lab, view), scenario(lab, sid), rcpt, sid)
     assert row["bounce_notice"], f"{sid}: no bounce notice on {brief(row)}"
     notices = [r for r in search(lab, notice_view)

@@ -134,6 +134,15 @@ TEMPORARY_REFUSAL_TEXT: Final = (
     "hears of it only if the retries fail for days."
 )
 
+# Accepted by the MTA, then refused by the mailbox server as unknown (lab R36: Dovecot's LMTP
+# "550 5.1.1 <x> User doesn't exist"): the "mailbox full" text would send the reader astray.
+NO_SUCH_MAILBOX_TEXT: Final = (
+    "Delivery to the mailbox failed because the mailbox server (e.g. Dovecot) does not know "
+    "this account, although our mail server accepted the address: the two lists of accounts "
+    "disagree (an account removed or renamed in one of them, or not yet created). It went "
+    "back to the sender."
+)
+
 QUEUE_DELETED_TEXT: Final = (
     "The message was not delivered: an administrator deleted it from our mail queue. It will "
     "not be retried, and no non-delivery notice goes back to the sender."
@@ -247,6 +256,13 @@ def deleted_from_queue(view: str, row: Mapping[str, Any]) -> bool:
     return view == "sent" and str(row.get("reason") or "").startswith(QUEUE_DELETED)
 
 
+def _no_such_mailbox(row: Mapping[str, Any]) -> bool:
+    """A received message our MTA accepted whose local delivery bounced as an unknown user
+    (5.1.x): the MTA's and the mailbox server's account lists disagree."""
+    return (row.get("delivery") == "bounced" and not row.get("forwarded_to")
+            and str(row.get("dsn") or "").startswith("5.1."))
+
+
 def queue_expired(row: Mapping[str, Any]) -> bool:
     """Whether Postfix gave up on the recipient when the queue lifetime ran out."""
     return str(row.get("reason") or "").startswith(QUEUE_EXPIRED)
@@ -280,6 +296,10 @@ def _advice(view: str, row: Mapping[str, Any]) -> str | None:
         if dsn == "5.1.1":
             return "What to do: check the recipient address with the sender (spelling, domain)."
         return "What to do: the sender should read the bounce text; contact us if it looks wrong."
+    if view == "received" and _no_such_mailbox(row):
+        return ("What to do: compare the account on the mailbox server (Dovecot's userdb) "
+                "with the mail server's list (Postfix's virtual_mailbox_maps) and fix the one "
+                "that is wrong; until then every message to it bounces.")
     if view == "received" and sieve_failed(row):
         return ("What to do: have the user check the filter rules (recreate the folder a rule "
                 "files into, or change the rule); the user's Sieve log says which action "
@@ -339,6 +359,8 @@ def explain(
             out.append(QUEUE_EXPIRED_TEXT["forward" if to else "received"].format(to=to))
         elif to and delivery in FORWARD_TEXT:
             out.append(FORWARD_TEXT[delivery].format(to=to))
+        elif _no_such_mailbox(row):
+            out.append(NO_SUCH_MAILBOX_TEXT)
         else:
             text = DELIVERY_TEXT.get(delivery, f"Delivery: {delivery}.")
             folder = row.get("folder")

@@ -1325,6 +1325,30 @@ def all_scenarios(args):
         "dovecot.log", r"lmtp\(nina@example\.org\).*sieve: msgid={mid}: stored mail into "
         r"mailbox 'INBOX'", "").done()
 
+    # R36: mail to olga, whom Postfix's virtual_mailbox_maps lists but Dovecot's userdb does
+    # not (an account removed from one list only): Postfix accepts it, Dovecot's LMTP says
+    # "550 5.1.1 <olga@example.org> User doesn't exist", Postfix bounces it to petra.
+    m = mid("R36", "partner.test")
+    ids["R36"] = m
+    subj = "Hello Olga"
+    msg = build_msg(frm=partner, to="Olga <olga@example.org>", subject=subj, message_id=m)
+    inbound(
+        "R36",
+        "inbound_accepted_then_unknown_at_the_mailbox_server",
+        account="olga@example.org",
+        rcpts=["olga@example.org"],
+        mail_from="petra@partner.test",
+        msg=msg,
+        message_id=m,
+        subject=subj,
+        expected={"outcome": "accepted, then bounced by Dovecot's LMTP (unknown user)",
+                  "smtp_code": 250, "dsn": "5.1.1"},
+    ).ev("mail.log", r"{qid}: to=<olga@example\.org>, relay=mx01\.example\.com\[private/"
+         r"dovecot-lmtp\].*dsn=5\.1\.1, status=bounced \(host .* said: 550 5\.1\.1 "
+         r"<olga@example\.org> User doesn't exist", "").ev(
+        "mail.log", r"postfix/bounce\[\d+\]: {qid}: sender non-delivery notification: ",
+        "").done()
+
     # R23: mail for relay.test, a domain we relay for and whose recipients Postfix verifies
     # with the next hop first (reject_unverified_recipient). verify(8) sends one probe per
     # address (from double-bounce@, status=deliverable / undeliverable): not mail, no rows.
