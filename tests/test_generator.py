@@ -276,7 +276,6 @@ MARKERS = {
     "logout counters": "deleted=",
     "webmail ok": "Successful login for",
     "webmail fail": "Failed login for",
-    "roundcube imap": "name=Roundcube",
     "rfc2047": "=?utf-8?",
     "rich markup subject": "[bold red]URGENT[/] ?[31m",
     "long subject cut": "item-01",

@@ -93,9 +93,6 @@ IMAP_CLIENTS = (
     "name=Evolution, version=3.46.4",
     "name=com.google.android.gm, version=2024.11",
 )
-ROUNDCUBE_ID = (
-    "name=Roundcube, version=1.6.5, php=8.2.7, os=Linux, command=/?_task=login&_action=login"
-)
 VIRUSES = (
     "Win.Trojan.Agent-1234567",
     "Doc.Dropper.Agent-7654321",

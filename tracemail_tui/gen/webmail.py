@@ -14,6 +14,10 @@ from tracemail_tui.gen.ctx import Ctx
 from tracemail_tui.gen.world import HOSTS
 
 WEBMAIL_IP = HOSTS["webmail1"]
+# Roundcube 1.6 sends no IMAP ID when it logs in (only its About page asks the server's
+# vendor): seen on 1.6.5 against a Dovecot with imap_id_log = *, whose log has no "ID sent"
+# line for Roundcube's sessions (tests/fixtures/webmail-roundcube). "" = no ID line.
+NO_ID = ""
 
 
 def webmail_login(ctx: Ctx, t: float) -> None:
@@ -27,7 +31,7 @@ def webmail_login(ctx: Ctx, t: float) -> None:
     php = ctx.ids.php_session()
     # Roundcube verifies the password with an IMAP login first, then logs the success.
     end = imap_session(
-        ctx, t, a=a, ip=WEBMAIL_IP, client=vocab.ROUNDCUBE_ID, secured=True, short=True
+        ctx, t, a=a, ip=WEBMAIL_IP, client=NO_ID, secured=True, short=True
     )
     ctx.rc(
         t + 0.2, php, f"Successful login for {a.addr} (ID: {a.uid}) from {ip} in session {php[:16]}"
@@ -51,7 +55,7 @@ def webmail_login(ctx: Ctx, t: float) -> None:
         if tt + 60 > ctx.t_end:  # its lines would fall after the run (its truth must not)
             break
         tt = imap_session(
-            ctx, tt, a=a, ip=WEBMAIL_IP, client=vocab.ROUNDCUBE_ID, secured=True, short=True
+            ctx, tt, a=a, ip=WEBMAIL_IP, client=NO_ID, secured=True, short=True
         )
 
 
