@@ -8,7 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tracemail_tui.export.explain import QUEUE_EXPIRED_TEXT, explain, queue_expired
+from tracemail_tui.export.explain import explain
+from tracemail_tui.export.waiting import QUEUE_EXPIRED_TEXT, queue_expired
 from tracemail_tui.store import engine, schema
 from tracemail_tui.store.parse.header import split_lines
 

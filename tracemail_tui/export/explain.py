@@ -18,9 +18,9 @@ from typing import Any, Final
 from tracemail_tui.export.postscreen_text import postscreen_advice, postscreen_text
 from tracemail_tui.export.related_text import related_sentences
 from tracemail_tui.export.sieve_text import SIEVE_FAILED_TEXT, sieve_failed, sieve_not_sent
-from tracemail_tui.export.waiting import waiting_text
+from tracemail_tui.export.waiting import QUEUE_EXPIRED_TEXT, queue_expired, waiting_text
 from tracemail_tui.store.related import Related, temporary_refusal
-from tracemail_tui.store.schema import QUEUE_DELETED, QUEUE_EXPIRED
+from tracemail_tui.store.schema import QUEUE_DELETED
 
 OUTCOME_ICONS: Final[dict[str, str]] = {
     "success": "✔",
@@ -148,20 +148,6 @@ QUEUE_DELETED_TEXT: Final = (
     "not be retried, and no non-delivery notice goes back to the sender."
 )
 
-# Postfix gave up on a recipient it kept deferring (qmgr's "status=expired", lab S11): the
-# "mailbox full" and "refused" texts above would mislead.
-QUEUE_EXPIRED_TEXT: Final[dict[str, str]] = {
-    "sent": "The message was not delivered: the receiving server kept refusing it "
-            "temporarily, and our server gave up when the message's queue lifetime ran out "
-            "(Postfix's maximal_queue_lifetime, 5 days by default). It went back to the sender "
-            "with a non-delivery notice.",
-    "received": "Delivery kept failing temporarily until the message's queue lifetime ran out "
-                "(Postfix's maximal_queue_lifetime, 5 days by default); our server gave up and "
-                "it went back to the sender.",
-    "forward": "Forwarding it to {to} kept failing temporarily until the message's queue "
-               "lifetime ran out; our server gave up and it went back to the sender.",
-}
-
 SPAM_ACTIONS: Final[dict[str, str]] = {
     "no action": "The antispam check found nothing suspicious.",
     "greylist": "The antispam check asked the sender to retry later (greylisting).",
@@ -261,11 +247,6 @@ def _no_such_mailbox(row: Mapping[str, Any]) -> bool:
     (5.1.x): the MTA's and the mailbox server's account lists disagree."""
     return (row.get("delivery") == "bounced" and not row.get("forwarded_to")
             and str(row.get("dsn") or "").startswith("5.1."))
-
-
-def queue_expired(row: Mapping[str, Any]) -> bool:
-    """Whether Postfix gave up on the recipient when the queue lifetime ran out."""
-    return str(row.get("reason") or "").startswith(QUEUE_EXPIRED)
 
 
 def _temporary_refusal(view: str, row: Mapping[str, Any]) -> bool:

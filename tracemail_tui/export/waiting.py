@@ -8,6 +8,9 @@ after `maximal_queue_lifetime`, 5 days unless configured otherwise; the logs do 
 the setting: the text names Postfix's default as such, or the lifetime tracemail's config
 sets (``queue_lifetime_days``, for a server that changed ``maximal_queue_lifetime``).
 
+Once the lifetime ran out, Postfix gave up (`QUEUE_EXPIRED_TEXT`): the row is no longer
+waiting, and the text says so.
+
 Plain `str` only (shared by the detail screen and the PDF report).
 """
 
@@ -19,9 +22,29 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tracemail_tui.export.text import human_bytes
+from tracemail_tui.store.schema import QUEUE_EXPIRED
 
 QUEUE_LIFETIME: Final = dt.timedelta(days=5)
 """Postfix's default `maximal_queue_lifetime`."""
+
+# When Postfix gave up on a recipient it kept deferring (qmgr's "status=expired", lab S11):
+# explain's "mailbox full" and "refused" texts would mislead.
+QUEUE_EXPIRED_TEXT: Final[dict[str, str]] = {
+    "sent": "The message was not delivered: the receiving server kept refusing it "
+            "temporarily, and our server gave up when the message's queue lifetime ran out "
+            "(Postfix's maximal_queue_lifetime, 5 days by default). It went back to the sender "
+            "with a non-delivery notice.",
+    "received": "Delivery kept failing temporarily until the message's queue lifetime ran out "
+                "(Postfix's maximal_queue_lifetime, 5 days by default); our server gave up and "
+                "it went back to the sender.",
+    "forward": "Forwarding it to {to} kept failing temporarily until the message's queue "
+               "lifetime ran out; our server gave up and it went back to the sender.",
+}
+
+
+def queue_expired(row: Mapping[str, Any]) -> bool:
+    """Whether Postfix gave up on the recipient when the queue lifetime ran out."""
+    return str(row.get("reason") or "").startswith(QUEUE_EXPIRED)
 
 
 def human_duration(seconds: float) -> str:
@@ -36,7 +59,7 @@ def human_duration(seconds: float) -> str:
     return " ".join(shown) or "0 s"
 
 
-def _days(days: float) -> str:
+def _lifetime_words(days: float) -> str:
     """`5 days`, `1 day`, `12 h` (a lifetime of less than a day)."""
     if days < 1:
         return human_duration(days * 86_400)
@@ -62,8 +85,8 @@ def waiting_text(view: str, row: Mapping[str, Any],
         which, lifetime = "Postfix's default queue lifetime (maximal_queue_lifetime, 5 days)", \
             QUEUE_LIFETIME
     else:
-        which = (f"the queue lifetime of {_days(lifetime_days)} (maximal_queue_lifetime, as "
-                 f"set in tracemail's config)")
+        which = (f"the queue lifetime of {_lifetime_words(lifetime_days)} "
+                 f"(maximal_queue_lifetime, as set in tracemail's config)")
         lifetime = dt.timedelta(days=lifetime_days)
     gives_up = (f"With {which} it is returned to the sender at about {_at(time + lifetime)} "
                 f"unless an attempt succeeds before.")

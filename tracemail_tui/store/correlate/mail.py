@@ -23,7 +23,7 @@ from typing import Final
 import polars as pl
 
 from tracemail_tui.store import schema
-from tracemail_tui.store.correlate.recipients import recipients
+from tracemail_tui.store.correlate.recipients import expire, recipients
 from tracemail_tui.store.correlate.subject import merge_subjects
 
 LOCAL_AGENTS: Final = ("lmtp", "local", "virtual", "pipe")
@@ -228,7 +228,7 @@ def correlate(
                 schema.empty("sent").with_columns(_key=pl.lit(None, pl.String)))
     # Verdicts are per message: joined once per key, before the rows multiply them.
     msgs = _join_relays(_join_verdicts(messages(ev), verdicts, findings), relays)
-    rows = _expired(recipients(ev, msgs).join(msgs, on=["host", "key"], how="left"))
+    rows = expire(recipients(ev, msgs).join(msgs, on=["host", "key"], how="left"))
     rows = rows.with_columns(
         is_local=pl.col("agent").is_in(LOCAL_AGENTS).fill_null(False),
         submitted=pl.col("sasl_user").is_not_null()
@@ -252,23 +252,6 @@ def correlate(
     sent = rows.filter(pl.col("submitted") | (~pl.col("inbound") & ~pl.col("is_local")
                                               & pl.col("agent").is_not_null()))
     return _received_view(received), _sent_view(sent)
-
-
-def _expired(rows: pl.DataFrame) -> pl.DataFrame:
-    """Recipients still deferred when the message's queue lifetime ran out.
-
-    qmgr's ``from=<s>, status=expired, returned to sender`` names no recipient: it is about
-    every recipient whose last attempt was deferred (lab S11). Such a recipient is not
-    queued any more, and its sender got a non-delivery notice.
-    """
-    gave_up = ((pl.col("d_status") == "deferred")
-               & (pl.col("expired_time") >= pl.col("d_time"))).fill_null(False)
-    return rows.with_columns(
-        d_status=pl.when(gave_up).then(pl.lit("expired")).otherwise(pl.col("d_status")),
-        d_text=pl.when(gave_up).then(pl.concat_str(
-            pl.lit(schema.QUEUE_EXPIRED + "; last attempt: "), pl.col("d_text").fill_null("")))
-        .otherwise(pl.col("d_text")),
-    )
 
 
 def _outcome(rows: pl.DataFrame) -> pl.DataFrame:

@@ -7,7 +7,8 @@ recipient alone (``milter-reject: ... to=<one>``, ``header Subject: ... to=<one>
 lab saw the first of two named in R16 and the second in R17). Rspamd's task log lists
 the whole envelope (``rcpts: <a,b,c>``), so for a scanned message every recipient it lists
 and Postfix has not yet accounted for gets a row too: "did carol get it?" must find carol,
-not only the address Postfix named.
+not only the address Postfix named. `expire` then marks the recipients still deferred when
+the message's queue lifetime ran out (qmgr's ``status=expired`` names none of them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 from typing import Final
 
 import polars as pl
+
+from tracemail_tui.store import schema
 
 # An envelope recipient as Rspamd lists it (it cuts long lists with a "..." element and
 # has been seen writing an empty element after a comma).
@@ -89,6 +92,24 @@ def recipients(ev: pl.DataFrame, msgs: pl.DataFrame) -> pl.DataFrame:
     # A recipient both rejected and delivered (retries) keeps its delivery.
     return rows.group_by("host", "key", "rcpt", maintain_order=True).agg(
         pl.all().first(ignore_nulls=True)
+    )
+
+
+def expire(rows: pl.DataFrame) -> pl.DataFrame:
+    """Recipients still deferred when the message's queue lifetime ran out (`rows`: the
+    recipients joined to their message, which carries ``expired_time``).
+
+    qmgr's ``from=<s>, status=expired, returned to sender`` names no recipient: it is about
+    every recipient whose last attempt was deferred (lab S11). Such a recipient is not
+    queued any more, and its sender got a non-delivery notice.
+    """
+    gave_up = ((pl.col("d_status") == "deferred")
+               & (pl.col("expired_time") >= pl.col("d_time"))).fill_null(False)
+    return rows.with_columns(
+        d_status=pl.when(gave_up).then(pl.lit("expired")).otherwise(pl.col("d_status")),
+        d_text=pl.when(gave_up).then(pl.concat_str(
+            pl.lit(schema.QUEUE_EXPIRED + "; last attempt: "), pl.col("d_text").fill_null("")))
+        .otherwise(pl.col("d_text")),
     )
 
 
