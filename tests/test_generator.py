@@ -50,6 +50,13 @@ POSTFIX_MSG = re.compile(
     r"|daemon started -- version [\d.]+, configuration /etc/postfix"
     r"|starting the Postfix mail system"
     r"|Deleted: 1 message"
+    # postscreen (lab R34/R35: CONNECT, PREGREET, DENYLISTED, the reject, DISCONNECT)
+    r"|CONNECT from \[[0-9a-f.:]+\]:\d+ to \[[0-9a-f.:]+\]:25"
+    r"|PREGREET \d+ after [\d.]+ from \[[0-9a-f.:]+\]:\d+: EHLO \S+\\r\\n"
+    r"|DNSBL rank \d+ for \[[0-9a-f.:]+\]:\d+|DENYLISTED \[[0-9a-f.:]+\]:\d+"
+    r"|NOQUEUE: reject: RCPT from \[[0-9a-f.:]+\]:\d+: 550 5\.\d\.\d [^;]+(?:; client "
+    r"\[[0-9a-f.:]+\] blocked using \S+)?; from=<[^>]*>, to=<[^>]+>, proto=ESMTP, helo=<[^>]+>"
+    r"|DISCONNECT \[[0-9a-f.:]+\]:\d+"
     r"|NOQUEUE: reject: RCPT from \S+: \d{3} \d\.\d\.\d <[^>]*>: .+; from=<[^>]*> to=<[^>]+> proto=ESMTP helo=<[^>]+>"
     rf"|{QID}: (?:client=\S+(?:, sasl_method=PLAIN, sasl_username=\S+)?"
     r"|info: header Subject: .* from (?:\S+\[[0-9a-f.:]+\]|local); from=<[^>]*> to=<[^>]+>(?: proto=ESMTP helo=<[^>]+>)?"

@@ -71,6 +71,14 @@ class Ctx:
             pool[rng.randrange(4)] = self.new_pid()
         return pool[rng.randrange(4)]
 
+    def daemon_pid(self, host: str, service: str) -> int:
+        """The pid of a long-lived process of which a host runs one (postscreen)."""
+        key = (host, "daemon:" + service)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = [self.new_pid()]
+        return pool[0]
+
     def new_pid(self) -> int:
         """A fresh pid (pids grow and wrap like Linux's)."""
         self._next_pid += self.rng.randrange(1, 40)

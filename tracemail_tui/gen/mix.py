@@ -30,6 +30,7 @@ EPISODES: tuple[tuple[str, float, Episode], ...] = (
     ("in.promo", 1, inbound.promo),
     ("in.unknown_user", 6, refused_in.unknown_user),
     ("in.relay_denied", 2, refused_in.relay_denied),
+    ("in.postscreen", 5, refused_in.postscreen_bot),
     ("in.spam_reject", 3, refused_in.spam_reject),
     ("in.virus", 0.8, refused_in.virus),
     ("in.milter_hold", 0.5, refused_in.milter_hold),

@@ -1,4 +1,5 @@
-"""Inbound mail the MX hosts refuse or hold: unknown users, relaying, spam, viruses, holds."""
+"""Inbound mail the MX hosts refuse or hold: unknown users, relaying, spam, viruses, holds,
+and the bots postscreen turns away before smtpd."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from tracemail_tui.gen import vocab
 from tracemail_tui.gen.ctx import Ctx
 from tracemail_tui.gen.inbound import UNKNOWN_TEXT, Msg, pick_account, truth_received
 from tracemail_tui.gen.rspamd import scan
+from tracemail_tui.gen.world import HOSTS, MX_HOSTS
 
 
 def unknown_user(ctx: Ctx, t: float) -> None:
@@ -194,3 +196,46 @@ def milter_hold(ctx: Ctx, t: float) -> None:
 def header_hold(ctx: Ctx, t: float) -> None:
     """header_checks HOLD: the message waits in the hold queue."""
     _end_of_data(ctx, t, "header_hold")
+
+
+# postscreen's verdicts and its replies for them (postscreen_smtpd.c; lab R34/R35 for the
+# first two; the DNSBL form from the source): (weight, verdict line, reply code, dsn, text).
+_BOT_VERDICTS = (
+    (5, "PREGREET {n} after {s} from {c}: EHLO {h}\\r\\n", "550", "5.5.1", "Protocol error"),
+    (4, "DNSBL rank {r} for {c}", "550", "5.7.1",
+     "Service unavailable; client [{ip}] blocked using zen.spamhaus.org"),
+    (1, "DENYLISTED {c}", "550", "5.3.2", "Service currently unavailable"),
+)
+
+
+def postscreen_bot(ctx: Ctx, t: float) -> None:
+    """A spam bot refused by postscreen, the MX's bot filter in front of smtpd: one
+    postscreen process per MX serves every client, so bots of the same second share its pid
+    and are told apart by their port (lab R34/R35)."""
+    rng = ctx.rng
+    mx = MX_HOSTS[rng.randrange(2)]
+    ip = f"203.0.113.{rng.randrange(1, 255)}" if rng.random() < 0.9 else \
+        f"2001:db8:{rng.randrange(1, 0xffff):x}::{rng.randrange(1, 0xffff):x}"
+    client = f"[{ip}]:{rng.randrange(1024, 65536)}"
+    pid = ctx.daemon_pid(mx, "postscreen")
+    helo = f"{rng.choice(vocab.WORDS)}{rng.randrange(100)}.{rng.choice(vocab.EXT_TLDS)}"
+    sender = f"{rng.choice(vocab.FIRST)}{rng.randrange(1000)}@{helo}"
+    to = pick_account(ctx).addr if rng.random() < 0.8 else \
+        f"{rng.choice(vocab.FIRST)}@{ctx.world.domains[rng.randrange(len(ctx.world.domains))]}"
+    verdicts = [v for w, *v in _BOT_VERDICTS for _ in range(w)]
+    verdict, code, dsn, text = verdicts[rng.randrange(len(verdicts))]
+    text = text.format(ip=ip)
+    ctx.pf(t, mx, "postscreen", pid, f"CONNECT from {client} to [{HOSTS[mx]}]:25")
+    ctx.pf(t + 0.01, mx, "postscreen", pid, verdict.format(
+        n=rng.randrange(10, 40), s=f"{rng.uniform(0, 0.3):.2g}", c=client, h=helo,
+        r=rng.randrange(2, 9)))
+    tt = t + rng.uniform(2.0, 6.5)  # the greeting test waits postscreen_greet_wait
+    ctx.pf(tt, mx, "postscreen", pid,
+           f"NOQUEUE: reject: RCPT from {client}: {code} {dsn} {text}; from=<{sender}>, "
+           f"to=<{to}>, proto=ESMTP, helo=<{helo}>")
+    ctx.pf(tt + 0.01, mx, "postscreen", pid, f"DISCONNECT {client}")
+    if ctx.truth_on:
+        ctx.truth("received", tt, status="rejected", sender=sender.lower(),
+                  recipient=to.lower(), domain=to.rpartition("@")[2].lower(), subject=None,
+                  message_id=None, queue_id=None, server=mx, client_ip=ip, reason=text,
+                  delivery=None, dsn=dsn, virus=None)
