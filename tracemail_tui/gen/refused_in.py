@@ -227,7 +227,7 @@ def postscreen_bot(ctx: Ctx, t: float) -> None:
     text = text.format(ip=ip)
     ctx.pf(t, mx, "postscreen", pid, f"CONNECT from {client} to [{HOSTS[mx]}]:25")
     ctx.pf(t + 0.01, mx, "postscreen", pid, verdict.format(
-        n=rng.randrange(10, 40), s=f"{rng.uniform(0, 0.3):.2g}", c=client, h=helo,
+        n=rng.randrange(10, 40), s=f"{rng.uniform(0, 0.3):.2f}", c=client, h=helo,
         r=rng.randrange(2, 9)))
     tt = t + rng.uniform(2.0, 6.5)  # the greeting test waits postscreen_greet_wait
     ctx.pf(tt, mx, "postscreen", pid,
