@@ -101,7 +101,7 @@ def test_the_queue_id_is_read_from_postfix_reply_at_the_end() -> None:
 def test_an_engine_saved_by_the_previous_version_still_joins_relays(
         full: engine.Result) -> None:
     """The live ingest pickles its engine and restores it after an upgrade: a state from
-    before relays existed has no `_relays`; the class default stands in."""
+    before relays existed has no `_relays`; restoring gives it an empty one."""
     import pickle
 
     old = engine.Engine()

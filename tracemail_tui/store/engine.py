@@ -61,11 +61,6 @@ class Engine:
     Rows of the asked views are the same as a full run's; other views stay empty.
     """
 
-    needs: Needs = Needs()  # class default: engines pickled before `views` existed
-    # Class default for engines pickled before Dovecot submission relays were joined
-    # (the live ingest restores its engine after an upgrade); assigned, never mutated.
-    _relays: pl.DataFrame = pl.DataFrame(schema=dovecot_submission.RELAYS)
-
     def __init__(
         self,
         *,
@@ -90,8 +85,14 @@ class Engine:
         self._pruned_at: dt.datetime | None = None
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        """Restore a pickled engine (the live ingest's state); one pickled before a Postfix
-        event column existed (``client_port``) gets it, empty, so chunks concatenate."""
+        """Restore a pickled engine (the live ingest restores its state after an upgrade).
+
+        What an older version did not have gets its empty start: `needs` (before views
+        could be chosen), `_relays` (before Dovecot submission relays were joined), and
+        Postfix event columns added since (``client_port``), so chunks concatenate.
+        """
+        state.setdefault("needs", Needs())
+        state.setdefault("_relays", pl.DataFrame(schema=dovecot_submission.RELAYS))
         self.__dict__.update(state)
         want = {**postfix.EVENTS, "key": pl.String()}
         missing = [c for c in want if c not in self._pf.columns]
