@@ -62,6 +62,10 @@ DELIVERIES: Final[dict[str, pl.DataType]] = {
     "error": pl.String(),  # save failed / sieve reject text, else null
 }
 
+SCRIPT_FAILED: Final = "failed, but implicit keep was successful"
+"""Pigeonhole's note that the user's script failed and the message was kept instead (no
+regex metacharacters: the `script_failed` pattern below embeds it as is)."""
+
 # (action, where the action starts in the text after "msgid="): each pattern is anchored
 # at the end and cannot span a hostile Message-ID, so the leftmost match is the real one.
 _NO_COLON_SPACE = r"(?:[^:]|:[^ ])*"
@@ -87,11 +91,8 @@ _ACTIONS: Final = (
     ("failed", r": save failed to "),
     ("failed", r": failed to store into mailbox '"),
     # Anchored at both ends (it names no Message-ID): no other line can take this form.
-    ("script_failed", r"^Execution of script .* failed, but implicit keep was successful"
-                      r"(?: \(.*\))?$"),
+    ("script_failed", rf"^Execution of script .* {SCRIPT_FAILED}(?: \(.*\))?$"),
 )
-SCRIPT_FAILED: Final = "failed, but implicit keep was successful"
-"""Pigeonhole's note that the user's script failed and the message was kept instead."""
 
 
 VACATION_SKIPS: Final = (
